@@ -1,0 +1,65 @@
+"""Exception hierarchy of isttheory.
+
+Every user mistake raises a subclass of :class:`ISTError` with a one-line
+message; the CLI prints that line and exits with code 2. Anything else that
+escapes is a bug in isttheory, not in the user's input.
+"""
+
+from __future__ import annotations
+
+
+class ISTError(Exception):
+    """Base class of every error isttheory raises on purpose."""
+
+
+class ProblemError(ISTError, ValueError):
+    """A quadratic problem (1)/(12) is malformed."""
+
+
+class ShapeError(ProblemError):
+    """Arrays have inconsistent or wrong shapes."""
+
+
+class NonFiniteError(ProblemError):
+    """NaN or infinity where a finite number is required."""
+
+
+class NotSymmetricError(ProblemError):
+    """Some `L_i` is not symmetric within the stated tolerance."""
+
+
+class NotPSDError(ProblemError):
+    """Some `L_i` (or a sketch matrix) is not positive semidefinite."""
+
+
+class SingularError(ProblemError):
+    """`L̄` is singular where `x* = L̄⁻¹ b̄` (or `L̄⁻¹`) is needed."""
+
+
+class ProblemFileError(ISTError, ValueError):
+    """A problem or sketch file cannot be read: malformed, truncated, pickled."""
+
+
+class SketchError(ISTError, ValueError):
+    """A sketch is malformed or cannot be used with this problem."""
+
+
+class SketchSpecError(SketchError):
+    """A CLI sketch spec string is not understood (unknown name, bad parameter)."""
+
+
+class IncompatibleSketchError(SketchError):
+    """The sketch needs a relation between `n` and `d` (e.g. `d = q·n`) or
+    positive diagonals that the problem does not have."""
+
+
+class ParameterError(ISTError, ValueError):
+    """A run parameter (γ, K, R, seed, local steps, ...) is invalid."""
+
+
+class ResourceError(ISTError, MemoryError):
+    """The requested computation is estimated not to fit in memory."""
+
+
+class EnumerationTooLargeError(SketchError):
+    """Exact enumeration of a sketch's support was asked for where it is too large."""

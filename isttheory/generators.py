@@ -1,0 +1,144 @@
+"""Instance generators for the quadratic (12).
+
+All generators take a ``seed`` (anything :class:`numpy.random.SeedSequence`
+accepts) and are deterministic given it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .errors import ParameterError
+from .problem import QuadraticProblem
+
+Split = Literal["iid", "sorted"]
+
+
+def _rng(seed: int | None | np.random.SeedSequence) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def _check_size(n: int, d: int) -> None:
+    if not (isinstance(n, (int, np.integer)) and isinstance(d, (int, np.integer)) and n >= 1 and d >= 1):
+        raise ParameterError(f"n and d must be positive integers; got n={n!r}, d={d!r}")
+
+
+def random_psd(d: int, rng: np.random.Generator, cond: float = 10.0) -> NDArray[np.float64]:
+    """A random symmetric matrix with eigenvalues log-spaced in ``[1, cond]``
+    and Haar-random eigenvectors."""
+    if not cond >= 1.0:
+        raise ParameterError(f"cond must be >= 1; got {cond}")
+    q, r = np.linalg.qr(rng.standard_normal((d, d)))
+    q = q * np.sign(np.diag(r))
+    ev = np.geomspace(1.0, cond, d) if d > 1 else np.ones(1)
+    M = (q * ev) @ q.T
+    return 0.5 * (M + M.T)
+
+
+def homogeneous(n: int, d: int, seed: int | None = 0, cond: float = 10.0,
+                interpolation: bool = False) -> QuadraticProblem:
+    """Homogeneous case: ``L_i ≡ L`` random PSD with condition number ``cond``,
+    ``b_i ≡ b`` standard normal (zero if ``interpolation``)."""
+    _check_size(n, d)
+    rng = _rng(seed)
+    L = random_psd(d, rng, cond)
+    b = np.zeros(d) if interpolation else rng.standard_normal(d)
+    return QuadraticProblem(np.broadcast_to(L, (n, d, d)), np.broadcast_to(b, (n, d)), check_psd=False)
+
+
+def heterogeneous(n: int, d: int, heterogeneity: float = 0.5, seed: int | None = 0,
+                  cond: float = 10.0, interpolation: bool = False) -> QuadraticProblem:
+    """Heterogeneous case with a knob ``heterogeneity = h ∈ [0, 1]``.
+
+    ``L_i = (1−h) L + h M_i`` and ``b_i = (1−h) b + h c_i`` with a shared
+    ``(L, b)`` and independent client parts ``(M_i, c_i)`` drawn like the
+    shared ones; ``h = 0`` is the homogeneous case, ``h = 1`` fully
+    independent clients. Each ``L_i`` is PSD (a convex combination of PSD
+    matrices) with eigenvalues in ``[1, cond]``.
+    """
+    _check_size(n, d)
+    if not 0.0 <= heterogeneity <= 1.0:
+        raise ParameterError(f"heterogeneity must lie in [0, 1]; got {heterogeneity}")
+    rng = _rng(seed)
+    h = float(heterogeneity)
+    L0 = random_psd(d, rng, cond)
+    b0 = rng.standard_normal(d)
+    Ls = np.stack([(1 - h) * L0 + h * random_psd(d, rng, cond) for _ in range(n)])
+    bs = (1 - h) * b0 + h * rng.standard_normal((n, d))
+    if interpolation:
+        bs = np.zeros((n, d))
+    return QuadraticProblem(Ls, bs, check_psd=False)
+
+
+def interpolation(n: int, d: int, heterogeneity: float = 0.5, seed: int | None = 0,
+                  cond: float = 10.0) -> QuadraticProblem:
+    """Interpolation case (Theorem 1): all ``b_i = 0``, so ``x* = 0``."""
+    return heterogeneous(n, d, heterogeneity, seed, cond, interpolation=True)
+
+
+def least_squares(A: ArrayLike, y: ArrayLike, n: int, split: Split = "iid", seed: int | None = 0,
+                  ridge: float = 1e-3) -> QuadraticProblem:
+    """Least squares ``f_i(x) = (1/2m_i)‖A_i x − y_i‖² + (ridge/2)‖x‖²`` (up to a constant).
+
+    The rows of ``(A, y)`` are split across ``n`` clients, either uniformly at
+    random (``"iid"``) or after sorting by the target (``"sorted"``, the
+    heterogeneous split: each client sees a band of target values). Then
+    ``L_i = A_iᵀA_i/m_i + ridge·I`` and ``b_i = A_iᵀy_i/m_i``.
+    """
+    A = np.asarray(A, dtype=float)
+    y = np.asarray(y, dtype=float).ravel()
+    if A.ndim != 2 or A.shape[0] != y.shape[0]:
+        raise ParameterError(f"A must be (m, d) and y of length m; got {A.shape} and {y.shape}")
+    m, d = A.shape
+    _check_size(n, d)
+    if m < n:
+        raise ParameterError(f"cannot split {m} rows across {n} clients")
+    if split == "iid":
+        order = _rng(seed).permutation(m)
+    elif split == "sorted":
+        order = np.argsort(y, kind="stable")
+    else:
+        raise ParameterError(f"split must be 'iid' or 'sorted'; got {split!r}")
+    if ridge < 0:
+        raise ParameterError(f"ridge must be >= 0; got {ridge}")
+    Ls, bs = [], []
+    for rows in np.array_split(order, n):
+        Ai, yi = A[rows], y[rows]
+        Ls.append(Ai.T @ Ai / len(rows) + ridge * np.eye(d))
+        bs.append(Ai.T @ yi / len(rows))
+    return QuadraticProblem(np.stack(Ls), np.stack(bs))
+
+
+DATASETS = ("diabetes", "breast_cancer", "wine")
+
+
+def load_dataset(name: str) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """A real dataset shipped inside scikit-learn (no download): features
+    standardised to zero mean and unit variance, target centred and scaled."""
+    from sklearn import datasets as skd
+
+    loaders = {"diabetes": skd.load_diabetes, "breast_cancer": skd.load_breast_cancer,
+               "wine": skd.load_wine}
+    if name not in loaders:
+        raise ParameterError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    X, y = loaders[name](return_X_y=True)
+    X = (X - X.mean(0)) / X.std(0)
+    y = y.astype(float)
+    y = (y - y.mean()) / y.std()
+    return X, y
+
+
+def dataset_least_squares(name: str = "diabetes", n: int = 2, split: Split = "sorted",
+                          seed: int | None = 0, ridge: float = 1e-3) -> QuadraticProblem:
+    """Least squares on a real dataset (:func:`load_dataset`) split over ``n`` clients."""
+    X, y = load_dataset(name)
+    return least_squares(X, y, n, split=split, seed=seed, ridge=ridge)
+
+
+def remark1(a: float = 1.0, b: float = 2.0, c: float = 1.9, n: int = 2) -> QuadraticProblem:
+    """Remark 1's homogeneous instance (18): ``d = 2``, ``L = [[a, c], [c, b]]``, ``b_i = 0``."""
+    L = np.array([[a, c], [c, b]], dtype=float)
+    return QuadraticProblem(np.broadcast_to(L, (n, 2, 2)), np.zeros((n, 2)))

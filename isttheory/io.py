@@ -1,0 +1,201 @@
+"""Problem files: JSON and NPZ, never pickle.
+
+JSON: ``{"L": n×d×d, "b": n×d (optional, zeros), "x0": d (optional)}``.
+NPZ: arrays named ``L``, optionally ``b`` and ``x0``; loaded with
+``allow_pickle=False`` so an object array is refused, not executed.
+
+Every failure raises :class:`~isttheory.errors.ProblemFileError` or a
+:class:`~isttheory.errors.ProblemError` subclass, with a one-line message.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .errors import ProblemFileError, ShapeError
+from .problem import QuadraticProblem, _check_finite
+
+_MAX_DEPTH = 4
+
+
+@dataclass(frozen=True)
+class ProblemFile:
+    """A problem together with the starting point stored beside it (if any)."""
+
+    problem: QuadraticProblem
+    x0: NDArray[np.float64] | None
+
+
+def _numeric_tree(obj: Any, name: str, depth: int = 0) -> Any:
+    """Check a JSON value is a nested list of numbers (bool is not a number)."""
+    if depth > _MAX_DEPTH:
+        raise ShapeError(f"{name} is nested too deeply for an array")
+    if isinstance(obj, bool) or obj is None:
+        raise ShapeError(f"{name} holds {json.dumps(obj)} where a number is expected")
+    if isinstance(obj, (int, float)):
+        if isinstance(obj, int) and abs(obj) > 2**1000:
+            raise ShapeError(f"{name} holds an integer too large for a float")
+        return obj
+    if isinstance(obj, list):
+        return [_numeric_tree(v, name, depth + 1) for v in obj]
+    raise ShapeError(f"{name} holds a {type(obj).__name__} where a number or list is expected")
+
+
+def _json_array(obj: Any, name: str, ndim: int) -> NDArray[np.float64]:
+    tree = _numeric_tree(obj, name)
+    try:
+        arr = np.array(tree, dtype=np.float64)
+    except (ValueError, TypeError, OverflowError):
+        raise ShapeError(f"{name} is a ragged list, not a rectangular array") from None
+    if arr.ndim != ndim:
+        raise ShapeError(f"{name} must be a {ndim}-dimensional array; got shape {arr.shape}")
+    return arr
+
+
+def _x0_array(x0: NDArray[np.float64], d: int) -> NDArray[np.float64]:
+    if x0.shape != (d,):
+        raise ShapeError(f"x0 must have length d = {d}; got shape {x0.shape}")
+    _check_finite(x0, "x0")
+    return x0
+
+
+def problem_from_dict(data: Any) -> ProblemFile:
+    """Build a :class:`ProblemFile` from the decoded JSON object."""
+    if not isinstance(data, dict):
+        raise ProblemFileError("problem JSON must be an object with keys 'L', 'b' (optional), 'x0' (optional)")
+    unknown = set(data) - {"L", "b", "x0"}
+    if unknown:
+        raise ProblemFileError(f"problem JSON has unknown keys {sorted(unknown)}; allowed: L, b, x0")
+    if "L" not in data:
+        raise ProblemFileError("problem JSON has no 'L' (an n x d x d array)")
+    L = _json_array(data["L"], "L", 3)
+    b = _json_array(data["b"], "b", 2) if data.get("b") is not None else None
+    problem = QuadraticProblem(L, b)
+    x0 = _json_array(data["x0"], "x0", 1) if data.get("x0") is not None else None
+    return ProblemFile(problem, None if x0 is None else _x0_array(x0, problem.d))
+
+
+def problem_to_dict(problem: QuadraticProblem, x0: NDArray[np.float64] | None = None) -> dict[str, Any]:
+    """The JSON object of a problem (and optional starting point)."""
+    out: dict[str, Any] = {"L": problem.L.tolist(), "b": problem.b.tolist()}
+    if x0 is not None:
+        out["x0"] = np.asarray(x0, dtype=float).tolist()
+    return out
+
+
+def _reject_constant(token: str) -> float:
+    raise ShapeError(f"JSON constant {token} is not a finite number")
+
+
+def read_problem(path: str | os.PathLike[str]) -> ProblemFile:
+    """Read a problem file (``.json`` or ``.npz``; decided by content, not name)."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ProblemFileError(f"problem file not found: {p}") from None
+    except IsADirectoryError:
+        raise ProblemFileError(f"problem path is a directory, not a file: {p}") from None
+    except OSError as exc:
+        raise ProblemFileError(f"cannot read problem file {p}: {exc.strerror or exc}") from None
+    if raw[:4] == b"PK\x03\x04" or raw[:4] == b"PK\x05\x06":
+        return _read_npz(p)
+    try:
+        text = raw.decode("utf-8")
+        data = json.loads(text, parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise ProblemFileError(f"{p} is neither JSON (not UTF-8 text) nor an NPZ archive") from None
+    except json.JSONDecodeError as exc:
+        raise ProblemFileError(f"{p} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise ProblemFileError(f"{p} is nested too deeply to be a problem file") from None
+    return problem_from_dict(data)
+
+
+def _read_npz(p: Path) -> ProblemFile:
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            names = set(z.files)
+            if "L" not in names:
+                raise ProblemFileError(f"{p}: NPZ archive has no array 'L'")
+            unknown = names - {"L", "b", "x0"}
+            if unknown:
+                raise ProblemFileError(f"{p}: NPZ archive has unknown arrays {sorted(unknown)}")
+            arrays = {k: z[k] for k in names}
+    except ProblemFileError:
+        raise
+    except ValueError as exc:
+        if "pickle" in str(exc).lower() or "object" in str(exc).lower():
+            raise ProblemFileError(f"{p}: NPZ archive holds Python objects (pickle); refusing to load it") from None
+        raise ProblemFileError(f"{p}: cannot read NPZ archive: {exc}") from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError, RuntimeError) as exc:
+        raise ProblemFileError(f"{p}: corrupt or truncated NPZ archive ({type(exc).__name__})") from None
+    for k, a in arrays.items():
+        if a.dtype.kind not in "biuf":
+            raise ProblemFileError(f"{p}: array {k!r} has dtype {a.dtype}, not a real number type")
+    L = arrays["L"].astype(np.float64)
+    if L.ndim != 3:
+        raise ShapeError(f"L must be a 3-dimensional array; got shape {L.shape}")
+    b = arrays["b"].astype(np.float64) if "b" in arrays else None
+    problem = QuadraticProblem(L, b)
+    x0 = arrays.get("x0")
+    return ProblemFile(problem, None if x0 is None else _x0_array(x0.astype(np.float64), problem.d))
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, then rename)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_problem(path: str | os.PathLike[str], problem: QuadraticProblem,
+                  x0: NDArray[np.float64] | None = None) -> None:
+    """Write a problem file; ``.npz`` suffix gives NPZ, anything else JSON. Atomic."""
+    p = Path(path)
+    if p.suffix.lower() == ".npz":
+        import io as _io
+
+        buf = _io.BytesIO()
+        arrays = {"L": problem.L, "b": problem.b}
+        if x0 is not None:
+            arrays["x0"] = np.asarray(x0, dtype=float)
+        np.savez(buf, **arrays)
+        atomic_write_bytes(p, buf.getvalue())
+    else:
+        atomic_write_bytes(p, json.dumps(problem_to_dict(problem, x0)).encode())
+
+
+def parse_vector(text: str, d: int, name: str = "x0") -> NDArray[np.float64]:
+    """Parse a CLI vector: one number (filled to length d) or d comma-separated numbers."""
+    parts = [t.strip() for t in text.split(",")]
+    try:
+        vals = [float(t) for t in parts]
+    except ValueError:
+        raise ShapeError(f"{name} must be a number or {d} comma-separated numbers; got {text!r}") from None
+    if not all(math.isfinite(v) for v in vals):
+        raise ShapeError(f"{name} has a non-finite entry: {text!r}")
+    if len(vals) == 1:
+        return np.full(d, vals[0])
+    if len(vals) != d:
+        raise ShapeError(f"{name} has {len(vals)} entries; the problem has d = {d}")
+    return np.array(vals)

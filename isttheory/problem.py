@@ -1,0 +1,247 @@
+"""Distributed quadratic problems, objective (1)/(12) of the paper.
+
+``f(x) = (1/n) Σ_i f_i(x)``, ``f_i(x) = ½ xᵀ L_i x − b_iᵀ x`` with symmetric
+positive semidefinite ``L_i`` (d×d) and ``b_i ∈ ℝ^d``.
+
+Validation tolerances (stated once, used everywhere):
+
+* symmetry: ``max|L_i − L_iᵀ| ≤ SYMMETRY_RTOL · max(1, max|L_i|)``; the stored
+  matrix is then symmetrised exactly, ``(L_i + L_iᵀ)/2``;
+* PSD: ``λ_min(L_i) ≥ −PSD_RTOL · max(1, λ_max(L_i))``;
+* ``L̄ ≻ 0`` (needed for ``x*``): ``λ_min(L̄) > SINGULAR_RTOL · λ_max(L̄)``.
+
+The relative tolerances are a few hundred ulps of double precision times the
+dimension that eigen-solvers lose in practice (``1e-10``); they accept matrices
+built by floating-point products such as ``AᵀA`` and reject genuine errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import scipy.linalg as sla
+from numpy.typing import ArrayLike, NDArray
+
+from .errors import (
+    NonFiniteError,
+    NotPSDError,
+    NotSymmetricError,
+    ShapeError,
+    SingularError,
+)
+
+SYMMETRY_RTOL = 1e-10
+PSD_RTOL = 1e-10
+SINGULAR_RTOL = 1e-12
+
+FloatArray = NDArray[np.float64]
+
+
+def weighted_norm2(v: ArrayLike, M: ArrayLike) -> FloatArray:
+    """``‖v‖²_M = vᵀ M v`` (Setting), batched over the leading axes of ``v``."""
+    v = np.asarray(v, dtype=float)
+    return np.einsum("...i,ij,...j->...", v, np.asarray(M, dtype=float), v)
+
+
+def _readonly(a: NDArray[Any]) -> NDArray[Any]:
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class QuadraticProblem:
+    """The distributed quadratic (12): ``L`` of shape (n, d, d), ``b`` of shape (n, d).
+
+    Construct it with validated data; every derived quantity (``L̄``, ``b̄``,
+    ``D_i = Diag(L_i)``, ``x* = L̄⁻¹ b̄``, ``f``, ``∇f``) is computed lazily
+    and cached. Instances are immutable (their arrays are read-only).
+
+    ``check_psd=False`` skips the eigenvalue test of each ``L_i`` (cost
+    ``O(n d³)``); the generators use it for matrices that are PSD by
+    construction. Symmetry, shapes and finiteness are always checked.
+    """
+
+    L: FloatArray
+    b: FloatArray
+    check_psd: bool = field(default=True, repr=False)
+
+    def __post_init__(self) -> None:
+        L = _as_float_array(self.L, "L")
+        if L.ndim == 2:
+            L = L[None]
+        if L.ndim != 3 or L.shape[1] != L.shape[2] or L.shape[0] < 1 or L.shape[1] < 1:
+            raise ShapeError(f"L must have shape (n, d, d) with n, d >= 1; got {L.shape}")
+        n, d = L.shape[0], L.shape[1]
+        b = _as_float_array(self.b, "b") if self.b is not None else np.zeros((n, d))
+        if b.ndim == 1 and n == 1:
+            b = b[None]
+        if b.shape != (n, d):
+            raise ShapeError(f"b must have shape (n, d) = ({n}, {d}) to match L; got {b.shape}")
+        _check_finite(L, "L")
+        _check_finite(b, "b")
+        scale = np.maximum(1.0, np.abs(L).max(axis=(1, 2)))
+        asym = np.abs(L - np.swapaxes(L, 1, 2)).max(axis=(1, 2))
+        bad = np.flatnonzero(asym > SYMMETRY_RTOL * scale)
+        if bad.size:
+            i = int(bad[0])
+            raise NotSymmetricError(
+                f"L_{i} is not symmetric: max|L_{i} - L_{i}^T| = {asym[i]:.3g} "
+                f"exceeds tolerance {SYMMETRY_RTOL:g} x {scale[i]:.3g}"
+            )
+        L = 0.5 * (L + np.swapaxes(L, 1, 2))
+        if self.check_psd:
+            eig = np.linalg.eigvalsh(L)
+            lo, hi = eig[:, 0], np.maximum(1.0, eig[:, -1])
+            bad = np.flatnonzero(lo < -PSD_RTOL * hi)
+            if bad.size:
+                i = int(bad[0])
+                raise NotPSDError(
+                    f"L_{i} is not positive semidefinite: smallest eigenvalue {lo[i]:.3g}"
+                )
+        object.__setattr__(self, "L", _readonly(L))
+        object.__setattr__(self, "b", _readonly(np.ascontiguousarray(b)))
+
+    # --- sizes and flags -------------------------------------------------
+    @property
+    def n(self) -> int:
+        """Number of clients."""
+        return int(self.L.shape[0])
+
+    @property
+    def d(self) -> int:
+        """Model dimension."""
+        return int(self.L.shape[1])
+
+    @cached_property
+    def is_homogeneous(self) -> bool:
+        """Homogeneous case of the Setting: ``L_i ≡ L`` and ``b_i ≡ b``."""
+        return bool(np.array_equal(self.L, np.broadcast_to(self.L[:1], self.L.shape))
+                    and np.array_equal(self.b, np.broadcast_to(self.b[:1], self.b.shape)))
+
+    @cached_property
+    def is_interpolation(self) -> bool:
+        """Interpolation case: every ``b_i = 0`` (then ``x* = 0``)."""
+        return not bool(np.any(self.b))
+
+    # --- averages and diagonals ------------------------------------------
+    @cached_property
+    def L_bar(self) -> FloatArray:
+        """``L̄ = (1/n) Σ L_i``: ``f`` is ``L̄``-smooth (Assumption 1, (8))."""
+        return _readonly(self.L.mean(axis=0))
+
+    @cached_property
+    def b_bar(self) -> FloatArray:
+        """``b̄ = (1/n) Σ b_i``."""
+        return _readonly(self.b.mean(axis=0))
+
+    @cached_property
+    def D(self) -> FloatArray:
+        """Diagonals ``D_i = Diag(L_i)`` stored as an (n, d) array."""
+        return _readonly(np.ascontiguousarray(np.diagonal(self.L, axis1=1, axis2=2)))
+
+    @cached_property
+    def D_bar(self) -> FloatArray:
+        """``D̄ = (1/n) Σ D_i`` as a length-d vector (its diagonal)."""
+        return _readonly(self.D.mean(axis=0))
+
+    # --- spectrum, solution ------------------------------------------------
+    @cached_property
+    def eigvals_L_bar(self) -> FloatArray:
+        """Eigenvalues of ``L̄`` in ascending order."""
+        return _readonly(np.linalg.eigvalsh(self.L_bar))
+
+    @property
+    def is_L_bar_positive_definite(self) -> bool:
+        """``L̄ ≻ 0`` within ``SINGULAR_RTOL``."""
+        ev = self.eigvals_L_bar
+        return bool(ev[0] > SINGULAR_RTOL * max(ev[-1], np.finfo(float).tiny))
+
+    def require_positive_definite(self, what: str = "x*") -> None:
+        """Raise :class:`SingularError` unless ``L̄ ≻ 0``."""
+        if not self.is_L_bar_positive_definite:
+            ev = self.eigvals_L_bar
+            raise SingularError(
+                f"L_bar is singular (eigenvalues in [{ev[0]:.3g}, {ev[-1]:.3g}]); "
+                f"{what} needs L_bar positive definite"
+            )
+
+    @cached_property
+    def _cho_L_bar(self) -> tuple[FloatArray, bool]:
+        self.require_positive_definite("L_bar^{-1}")
+        return sla.cho_factor(self.L_bar)
+
+    def solve_L_bar(self, v: ArrayLike) -> FloatArray:
+        """``L̄⁻¹ v`` for ``v`` of shape (..., d); needs ``L̄ ≻ 0``."""
+        v = np.asarray(v, dtype=float)
+        flat = v.reshape(-1, self.d).T
+        return sla.cho_solve(self._cho_L_bar, flat).T.reshape(v.shape)
+
+    @cached_property
+    def x_star(self) -> FloatArray:
+        """The solution ``x* = L̄⁻¹ b̄`` (Setting); needs ``L̄ ≻ 0``."""
+        self.require_positive_definite("x*")
+        return _readonly(self.solve_L_bar(self.b_bar))
+
+    @cached_property
+    def f_star(self) -> float:
+        """``f(x*) = −½ b̄ᵀ x*``."""
+        return float(-0.5 * self.b_bar @ self.x_star)
+
+    # --- objective --------------------------------------------------------
+    def f(self, x: ArrayLike) -> FloatArray:
+        """``f(x) = ½ xᵀ L̄ x − b̄ᵀ x`` (12), batched over leading axes."""
+        x = np.asarray(x, dtype=float)
+        return 0.5 * np.einsum("...i,...i->...", x, x @ self.L_bar) - x @ self.b_bar
+
+    def f_clients(self, x: ArrayLike) -> FloatArray:
+        """``f_i(x)`` for every client: shape (..., n)."""
+        x = np.asarray(x, dtype=float)
+        Lx = np.einsum("nij,...j->...ni", self.L, x)
+        return 0.5 * np.einsum("...ni,...i->...n", Lx, x) - np.einsum("ni,...i->...n", self.b, x)
+
+    def grad(self, x: ArrayLike) -> FloatArray:
+        """``∇f(x) = L̄ x − b̄``, batched over leading axes."""
+        return np.asarray(x, dtype=float) @ self.L_bar - self.b_bar
+
+    def grad_clients(self, x: ArrayLike) -> FloatArray:
+        """``∇f_i(x) = L_i x − b_i`` for every client: shape (..., n, d)."""
+        x = np.asarray(x, dtype=float)
+        return np.einsum("nij,...j->...ni", self.L, x) - self.b
+
+    # --- index-form access for the simulator (no d×d sketch matrices) ------
+    def client_blocks(self, coords: NDArray[np.intp]) -> FloatArray:
+        """``L_i[S, S]`` for index sets ``coords`` of shape (..., n, m): (..., n, m, m)."""
+        base = (np.arange(self.n) * self.d * self.d)[:, None, None]
+        flat = base + coords[..., :, None] * self.d + coords[..., None, :]
+        return np.take(self.L.reshape(-1), flat)
+
+    def client_diagonal(self, coords: NDArray[np.intp]) -> FloatArray:
+        """``(L_i)_{jj}`` at ``coords`` of shape (..., n, m): (..., n, m)."""
+        return np.take(self.D.reshape(-1), coords + (np.arange(self.n) * self.d)[:, None])
+
+    def client_b(self, coords: NDArray[np.intp]) -> FloatArray:
+        """``(b_i)_j`` at ``coords`` of shape (..., n, m): (..., n, m)."""
+        return np.take(self.b.reshape(-1), coords + (np.arange(self.n) * self.d)[:, None])
+
+    # --- misc ---------------------------------------------------------------
+    def __repr__(self) -> str:
+        kind = "homogeneous" if self.is_homogeneous else "heterogeneous"
+        interp = ", interpolation" if self.is_interpolation else ""
+        return f"QuadraticProblem(n={self.n}, d={self.d}, {kind}{interp})"
+
+
+def _as_float_array(a: Any, name: str) -> FloatArray:
+    try:
+        arr = np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ShapeError(f"{name} is not a numeric array: {exc}") from None
+    return np.array(arr, dtype=np.float64, copy=True)
+
+
+def _check_finite(a: FloatArray, name: str) -> None:
+    if not np.all(np.isfinite(a)):
+        idx = tuple(int(t) for t in np.argwhere(~np.isfinite(a))[0])
+        raise NonFiniteError(f"{name} has a non-finite entry {a[idx]} at index {idx}")

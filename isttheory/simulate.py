@@ -1,0 +1,360 @@
+"""Vectorised Monte Carlo simulation of IST on the quadratic (12).
+
+Two update forms:
+
+* ``"sgd"``, the SGD-type form (2) with estimator (5)/(26):
+  ``x^{k+1} = x^k − γ (1/n) Σ_i C_i ∇f_i(C_i x^k)``;
+* ``"ist"``, Algorithm 1 with merge (6) and ``t ≥ 1`` local steps:
+  ``z_i = C_i x^k``; ``t`` times ``z_i ← z_i − γ C_i ∇f_i(z_i)``;
+  ``x^{k+1} = (1/n) Σ_i z_i``.
+
+They coincide for one local step when ``(1/n) Σ C_i = I`` (perfect
+reconstruction); the result says whether they do.
+
+The hot path works in index form: client ``i`` owns the coordinates ``S_i``
+of its draw and only ``L_i[S_i, S_i]`` (``(L_i)_{jj}`` for Perm-1) and
+``b_i[S_i]`` are touched, so a run-iteration costs ``O(Σ_i |S_i|²)``
+(``O(d·q)`` for Perm-q, ``O(d)`` for Perm-1), never ``O(n d²)``.
+
+Randomness: run ``r`` (counting from ``first_run``) draws its sketches from
+``SeedSequence(seed, spawn_key=(r, 0))`` and its gradient noise from
+``SeedSequence(seed, spawn_key=(r, 1))``. Every run is therefore identical
+however the runs are split into batches, and sketches draw sequentially, so
+chunking over iterations does not change results either.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .errors import ParameterError, ResourceError
+from .problem import QuadraticProblem
+from .sketches.base import IndexDraw, Sketch, TableDraw
+
+Form = Literal["sgd", "ist"]
+FloatArray = NDArray[np.float64]
+
+METRICS = ("f", "grad2", "grad2_Linv", "dist2_L")
+"""Recorded metrics: ``f(x^k)``, ``‖∇f(x^k)‖²``, ``‖∇f(x^k)‖²_{L̄⁻¹}``, ``‖x^k − x*‖²_{L̄}``.
+The last two need ``L̄ ≻ 0`` and are omitted otherwise."""
+
+DIVERGENCE_FACTOR = 1e10
+"""A run has diverged when ``max|x^k| > DIVERGENCE_FACTOR · max(1, ‖x⁰‖_∞, ‖x*‖_∞)``
+or ``x^k`` is not finite."""
+
+CHECK_EVERY = 8
+"""Divergence is checked every ``CHECK_EVERY`` iterations and at every recorded one."""
+
+DRAW_BUFFER_BYTES = 64 * 2**20
+
+
+@dataclass(frozen=True)
+class Metric:
+    """Mean and standard error (``std/√R``; ``None`` when ``R = 1``) over runs."""
+
+    mean: FloatArray
+    sem: FloatArray | None
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Metrics at the recorded iterations ``iters``; ``x_mean[j]`` is the run mean of ``x^{iters[j]}``."""
+
+    iters: NDArray[np.int64]
+    metrics: dict[str, Metric]
+    x_mean: FloatArray
+    diverged: bool
+    diverged_at: int | None
+    divergence_reason: str | None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``iters``, one ``{mean, sem}`` object per metric, ``diverged``, settings."""
+        out: dict[str, Any] = {"iters": self.iters.tolist()}
+        for name, m in self.metrics.items():
+            out[name] = {"mean": m.mean.tolist(), "sem": None if m.sem is None else m.sem.tolist()}
+        out["x_mean"] = self.x_mean.tolist()
+        out["diverged"] = self.diverged
+        out["diverged_at"] = self.diverged_at
+        out["divergence_reason"] = self.divergence_reason
+        out["settings"] = self.settings
+        return out
+
+
+def run_seed_sequences(seed: int, run: int) -> tuple[np.random.SeedSequence, np.random.SeedSequence]:
+    """Seed sequences of run ``run``: (sketch stream, noise stream)."""
+    return (np.random.SeedSequence(seed, spawn_key=(run, 0)),
+            np.random.SeedSequence(seed, spawn_key=(run, 1)))
+
+
+def _check_params(gamma: float, iters: int, runs: int, seed: int, form: str, local_steps: int,
+                  noise: float, first_run: int) -> None:
+    if not isinstance(gamma, (int, float, np.floating)) or not math.isfinite(gamma) or gamma <= 0:
+        raise ParameterError(f"step size gamma must be a finite positive number; got {gamma!r}")
+    for name, v, lo in (("iters K", iters, 1), ("runs R", runs, 1), ("local steps", local_steps, 1),
+                        ("seed", seed, 0), ("first_run", first_run, 0)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+            raise ParameterError(f"{name} must be an integer >= {lo}; got {v!r}")
+    if form not in ("sgd", "ist"):
+        raise ParameterError(f"form must be 'sgd' or 'ist'; got {form!r}")
+    if form == "sgd" and local_steps != 1:
+        raise ParameterError("local steps apply to Algorithm 1 (--form ist) only")
+    if not isinstance(noise, (int, float, np.floating)) or not math.isfinite(noise) or noise < 0:
+        raise ParameterError(f"noise must be a finite number >= 0; got {noise!r}")
+
+
+def default_record(iters: int, points: int = 101) -> NDArray[np.int64]:
+    """Recorded iterations by default: ``points`` evenly spaced in ``[0, K]`` (always 0 and K)."""
+    return np.unique(np.linspace(0, iters, min(iters + 1, points)).round().astype(np.int64))
+
+
+def _available_memory() -> int:
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 8 * 2**30
+
+
+def estimate_bytes(problem: QuadraticProblem, sketch: Sketch, runs: int, chunk: int) -> int:
+    """Peak working memory of :func:`simulate` beyond the problem itself (bytes, estimate)."""
+    n, d = problem.n, problem.d
+    probe = sketch.sample(np.random.default_rng(0), 1)
+    if isinstance(probe, TableDraw):
+        per_iter = runs * n * d * d * 8 * 2 + runs * n * d * 8 * 6
+        draws = chunk * runs * 8
+    else:
+        m = probe.coords.shape[-1]
+        per_iter = runs * n * m * (m * 8 + 8 * 8)
+        draws = chunk * runs * n * m * 16
+    return int(per_iter + draws + runs * d * 8 * 6)
+
+
+def simulate(problem: QuadraticProblem, sketch: Sketch, gamma: float, iters: int, runs: int = 1,
+             seed: int = 0, form: Form = "sgd", local_steps: int = 1, x0: ArrayLike | None = None,
+             noise: float = 0.0, record: ArrayLike | None = None, first_run: int = 0,
+             progress: bool = False) -> SimulationResult:
+    """Simulate ``runs`` independent runs of IST for ``iters`` iterations.
+
+    ``noise = σ`` adds stochastic-gradient noise: each client's gradient
+    ``∇f_i(w) + ξ_i`` with ``ξ_i ~ N(0, σ² I)`` fresh at every local step (only
+    the coordinates a client owns are drawn: ``C_i ξ_i`` depends on no others).
+    ``record`` lists the iterations to record (default :func:`default_record`).
+    """
+    _check_params(gamma, iters, runs, seed, form, local_steps, noise, first_run)
+    if (sketch.n, sketch.d) != (problem.n, problem.d):
+        raise ParameterError(f"sketch is for n={sketch.n}, d={sketch.d}; problem has n={problem.n}, d={problem.d}")
+    n, d = problem.n, problem.d
+    x0v = np.ones(d) if x0 is None else np.asarray(x0, dtype=float)
+    if x0v.shape != (d,) or not np.all(np.isfinite(x0v)):
+        raise ParameterError(f"x0 must be a finite vector of length d = {d}")
+    rec = default_record(iters) if record is None else np.unique(np.asarray(record, dtype=np.int64))
+    if rec.size == 0 or rec[0] < 0 or rec[-1] > iters:
+        raise ParameterError(f"recorded iterations must lie in [0, {iters}]")
+
+    probe = sketch.sample(np.random.default_rng(0), 1)
+    slot = probe.coords.shape[-1] if isinstance(probe, IndexDraw) else d
+    chunk = int(max(1, min(iters, 256, DRAW_BUFFER_BYTES // max(1, runs * n * slot * 16))))
+    need = estimate_bytes(problem, sketch, runs, chunk)
+    if need > 0.8 * _available_memory():
+        raise ResourceError(
+            f"simulation needs about {need / 2**30:.1f} GiB, more than 80% of this machine's "
+            f"{_available_memory() / 2**30:.1f} GiB; use fewer runs or a smaller problem"
+        )
+
+    pd = problem.is_L_bar_positive_definite
+    names = [m for m in METRICS if pd or m in ("f", "grad2")]
+    sums = {m: np.zeros(rec.size) for m in names}
+    sq = {m: np.zeros(rec.size) for m in names}
+    x_mean = np.zeros((rec.size, d))
+    scale = max(1.0, float(np.abs(x0v).max()), float(np.abs(problem.x_star).max()) if pd else 0.0)
+    threshold = DIVERGENCE_FACTOR * scale
+
+    streams = [run_seed_sequences(seed, first_run + r) for r in range(runs)]
+    sketch_rngs = [np.random.Generator(np.random.PCG64(s)) for s, _ in streams]
+    noise_rngs = [np.random.Generator(np.random.PCG64(s)) for _, s in streams]
+
+    x = np.tile(x0v, (runs, 1))
+    rec_pos = {int(k): j for j, k in enumerate(rec)}
+    recorded = 0
+    diverged_at: int | None = None
+    reason: str | None = None
+    bar = _progress(iters, progress)
+
+    def record_at(k: int) -> None:
+        nonlocal recorded
+        j = rec_pos[k]
+        vals = _metrics(problem, x, pd)
+        for m in names:
+            sums[m][j] = vals[m].sum()
+            sq[m][j] = (vals[m] ** 2).sum()
+        x_mean[j] = x.mean(axis=0)
+        recorded = j + 1
+
+    def check(k: int) -> bool:
+        nonlocal diverged_at, reason
+        peak = float(np.abs(x).max())
+        if not math.isfinite(peak):
+            diverged_at, reason = k, "iterate became non-finite"
+        elif peak > threshold:
+            diverged_at, reason = k, f"max|x^k| = {peak:.3g} exceeded {threshold:.3g}"
+        return diverged_at is not None
+
+    if 0 in rec_pos:
+        record_at(0)
+    k = 0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        while k < iters:
+            t = min(chunk, iters - k)
+            draws = [sk.sample(rng, t) for sk, rng in zip([sketch] * runs, sketch_rngs)]
+            noises = _noise(noise_rngs, draws, t, local_steps, noise, n, d)
+            for s in range(t):
+                x = _step(problem, x, draws, s, gamma, form, local_steps,
+                          None if noises is None else noises[s])
+                k += 1
+                if (k % CHECK_EVERY == 0 or k in rec_pos or k == iters) and check(k):
+                    break
+                if k in rec_pos:
+                    record_at(k)
+            bar.update(t)
+            if diverged_at is not None:
+                break
+    bar.close()
+
+    keep = recorded
+    metrics = {}
+    for m in names:
+        mean = sums[m][:keep] / runs
+        sem = None
+        if runs > 1:
+            var = np.maximum(sq[m][:keep] / runs - mean**2, 0.0) * runs / (runs - 1)
+            sem = np.sqrt(var / runs)
+        metrics[m] = Metric(mean, sem)
+    settings = {
+        "n": n, "d": d, "sketch": sketch.spec, "gamma": float(gamma), "iters": int(iters),
+        "runs": int(runs), "seed": int(seed), "first_run": int(first_run), "form": form,
+        "local_steps": int(local_steps), "noise": float(noise),
+        "forms_coincide": bool(sketch.perfect_reconstruction and local_steps == 1),
+        "within_paper_hypotheses": bool(sketch.within_paper_hypotheses),
+    }
+    return SimulationResult(rec[:keep], metrics, x_mean[:keep], diverged_at is not None,
+                            diverged_at, reason, settings)
+
+
+def _metrics(problem: QuadraticProblem, x: FloatArray, pd: bool) -> dict[str, FloatArray]:
+    g = problem.grad(x)
+    out = {"f": problem.f(x), "grad2": np.einsum("ri,ri->r", g, g)}
+    if pd:
+        out["grad2_Linv"] = np.einsum("ri,ri->r", g, problem.solve_L_bar(g))
+        e = x - problem.x_star
+        out["dist2_L"] = np.einsum("ri,ri->r", e, e @ problem.L_bar)
+    return out
+
+
+def _noise(rngs: list[np.random.Generator], draws: list[Any], t: int, steps: int, sigma: float,
+           n: int, d: int) -> FloatArray | None:
+    """Noise for ``t`` iterations: shape (t, R, steps, n, m) (m = d for table draws)."""
+    if sigma == 0:
+        return None
+    m = draws[0].coords.shape[-1] if isinstance(draws[0], IndexDraw) else d
+    per_run = [sigma * rng.standard_normal((t, steps, n, m)) for rng in rngs]
+    return np.stack(per_run, axis=1)
+
+
+def _step(problem: QuadraticProblem, x: FloatArray, draws: list[Any], s: int, gamma: float,
+          form: str, steps: int, noise: FloatArray | None) -> FloatArray:
+    if isinstance(draws[0], IndexDraw):
+        coords = np.stack([dr.coords[s] for dr in draws])
+        sc = draws[0].scales
+        scales = sc.reshape(()) if sc.size == 1 else np.stack([dr.scales[s] for dr in draws])
+        return index_step(problem, x, coords, scales, gamma, form, steps, noise,
+                          draws[0].disjoint, draws[0].covers)
+    C = draws[0].table[np.array([dr.outcome[s] for dr in draws])]
+    return dense_step(problem, x, C, gamma, form, steps, noise)
+
+
+def index_step(problem: QuadraticProblem, x: FloatArray, coords: NDArray[np.int64],
+               scales: FloatArray, gamma: float, form: str, steps: int,
+               noise: FloatArray | None, disjoint: bool, covers: bool) -> FloatArray:
+    """One iteration for all runs in index form. ``coords`` (R, n, m); ``scales``
+    broadcastable to it; ``noise`` (R, steps, n, m) or None."""
+    R, d = x.shape
+    n, m = coords.shape[-2:]
+    flat = coords + (np.arange(R) * d)[:, None, None]
+    xs = np.take(x, flat)
+    bs = problem.client_b(coords)
+    if m == 1:
+        Ld = problem.client_diagonal(coords)
+
+        def apply(u: FloatArray) -> FloatArray:
+            return Ld * u
+    else:
+        Lb = problem.client_blocks(coords)
+
+        def apply(u: FloatArray) -> FloatArray:
+            return np.matmul(Lb, u[..., None])[..., 0]
+
+    if form == "sgd":
+        u = scales * xs
+        v = apply(u) - bs
+        if noise is not None:
+            v += noise[:, 0]
+        v *= scales * (gamma / n)
+        if covers:
+            out = np.empty_like(x)
+            out.reshape(-1)[flat] = xs - v
+            return out
+        if disjoint:
+            out = x.copy()
+            out.reshape(-1)[flat] -= v
+            return out
+        return x - np.bincount(flat.ravel(), v.ravel(), minlength=R * d).reshape(R, d)
+    z = scales * xs
+    for s in range(steps):
+        v = apply(z) - bs
+        if noise is not None:
+            v += noise[:, s]
+        z = z - gamma * scales * v
+    if disjoint:
+        out = np.zeros_like(x) if not covers else np.empty_like(x)
+        out.reshape(-1)[flat] = z / n
+        return out
+    return np.bincount(flat.ravel(), z.ravel(), minlength=R * d).reshape(R, d) / n
+
+
+def dense_step(problem: QuadraticProblem, x: FloatArray, C: FloatArray, gamma: float, form: str,
+               steps: int, noise: FloatArray | None) -> FloatArray:
+    """One iteration with explicit matrices ``C`` (R, n, d, d) (finite distributions)."""
+    n = problem.n
+    w = np.einsum("rnij,rj->rni", C, x)
+    if form == "sgd":
+        grad = np.einsum("nij,rnj->rni", problem.L, w) - problem.b
+        if noise is not None:
+            grad += noise[:, 0]
+        return x - gamma * np.einsum("rnij,rnj->ri", C, grad) / n
+    z = w
+    for s in range(steps):
+        grad = np.einsum("nij,rnj->rni", problem.L, z) - problem.b
+        if noise is not None:
+            grad += noise[:, s]
+        z = z - gamma * np.einsum("rnij,rnj->rni", C, grad)
+    return z.mean(axis=1)
+
+
+class _NoBar:
+    def update(self, k: int) -> None: ...
+    def close(self) -> None: ...
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    if not enabled or not sys.stderr.isatty():
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="it", file=sys.stderr, leave=False)

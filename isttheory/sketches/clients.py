@@ -1,0 +1,62 @@
+"""Permutation compressor for ``n > d`` (Szlendak, Tyurin & Richtárik, ICLR 2022).
+
+For ``n = q·d`` and a uniformly random permutation ``π`` of the ``n``
+clients, client ``i`` owns coordinate ``⌈π_i/q⌉`` (1-based) with scale ``d``:
+``C_i = d e_{⌈π_i/q⌉} e_{⌈π_i/q⌉}ᵀ``. Each coordinate is owned by exactly
+``q`` clients, so ``(1/n) Σ C_i = (q d/n) I = I``, and each client's
+coordinate is uniform, so ``E[C_i] = I``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import IncompatibleSketchError
+from .base import DiagonalSketch, FloatArray, IndexDraw, Support, all_permutations, random_permutations
+
+
+class PermClients(DiagonalSketch):
+    """Permutation compressor for ``n = q·d`` clients."""
+
+    family = "perm-clients"
+
+    def __init__(self, n: int, d: int) -> None:
+        super().__init__(n, d)
+        if n < d or n % d:
+            raise IncompatibleSketchError(
+                f"perm-clients needs n = q*d (n a multiple of d); got n = {n}, d = {d}"
+            )
+        self.q = self.n // self.d
+        self.within_paper_hypotheses = self.q == 1
+
+    @property
+    def spec(self) -> str:
+        return "perm-clients"
+
+    def _draws(self, pi: np.ndarray) -> IndexDraw:
+        coords = (pi // self.q)[..., None]  # 0-based: ⌈(π_i+1)/q⌉ − 1 = π_i // q
+        return IndexDraw(coords, np.full((1, 1, 1), float(self.d)),
+                         disjoint=self.q == 1, covers=self.q == 1)
+
+    def sample(self, rng: np.random.Generator, size: int) -> IndexDraw:
+        return self._draws(random_permutations(rng, size, self.n))
+
+    def support_size(self) -> int:
+        return math.factorial(self.n)
+
+    def _support(self) -> Support:
+        pi = all_permutations(self.n)
+        return Support(np.full(pi.shape[0], 1.0 / pi.shape[0]), self._draws(pi))
+
+    def expected_c(self) -> FloatArray:
+        return np.ones((self.n, self.d))
+
+    def second_moment_c(self) -> FloatArray:
+        """``c_i = d e_j``, ``j`` uniform: ``E[c_i c_iᵀ] = d I``."""
+        return np.broadcast_to(self.d * np.eye(self.d), (self.n, self.d, self.d))
+
+    @property
+    def perfect_reconstruction(self) -> bool:
+        return True

@@ -1,0 +1,95 @@
+"""Preconditioned Perm-1 (23): ``C̃_i = √n ((L_i)_{π_i π_i})^{-1/2} e_{π_i} e_{π_i}ᵀ``.
+
+Uses only the diagonal entries of ``L_i``. Then ``E[C̃_i L_i C̃_i] = I`` and
+``E[B̄] = I`` (§3.1.2). Our copy of the paper prints the scale as
+``[L_i^{-1/2}]_{π_i π_i}`` (a diagonal entry of the inverse square root);
+that variant is available as ``variant="printed"`` so the erratum can be
+shown to matter, but it is not the default (see ERRATA.md).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+
+from ..errors import IncompatibleSketchError
+from ..problem import QuadraticProblem
+from .base import DiagonalSketch, FloatArray, IndexDraw, Support, all_permutations, random_permutations
+
+Variant = Literal["diagonal", "printed"]
+
+
+class PreconditionedPerm(DiagonalSketch):
+    """Perm-1 with per-(client, coordinate) scales ``T[i, j]`` (here ``√n (L_i)_{jj}^{-1/2}``)."""
+
+    family = "precond-perm"
+
+    def __init__(self, n: int, d: int, table: FloatArray, variant: Variant = "diagonal") -> None:
+        super().__init__(n, d)
+        if n != d:
+            raise IncompatibleSketchError(f"precond-perm is a Perm-1 sketch and needs n = d; got n = {n}, d = {d}")
+        table = np.asarray(table, dtype=float)
+        if table.shape != (n, d) or not np.all(np.isfinite(table)) or np.any(table <= 0):
+            raise IncompatibleSketchError("precond-perm needs a finite positive (n, d) scale table")
+        self.table = table
+        self.variant = variant
+
+    @classmethod
+    def from_problem(cls, problem: QuadraticProblem, variant: Variant = "diagonal") -> PreconditionedPerm:
+        """Build (23) from a problem's diagonals ``D_i`` (``variant="diagonal"``),
+        or from ``[L_i^{-1/2}]_{jj}`` as printed in our copy (``variant="printed"``)."""
+        n, d = problem.n, problem.d
+        if n != d:
+            raise IncompatibleSketchError(f"precond-perm is a Perm-1 sketch and needs n = d; got n = {n}, d = {d}")
+        if variant == "diagonal":
+            D = problem.D
+            bad = np.argwhere(D <= 0)
+            if bad.size:
+                i, j = (int(t) for t in bad[0])
+                raise IncompatibleSketchError(
+                    f"precond-perm needs D_i^(-1/2): diagonal entry (L_{i})_{j}{j} = {D[i, j]:.3g} is not positive"
+                )
+            table = math.sqrt(n) / np.sqrt(D)
+        elif variant == "printed":
+            w, V = np.linalg.eigh(problem.L)
+            if np.any(w <= 0):
+                raise IncompatibleSketchError("the printed variant of (23) needs every L_i positive definite")
+            inv_sqrt = np.einsum("nij,nj,nkj->nik", V, w**-0.5, V)
+            table = math.sqrt(n) * np.diagonal(inv_sqrt, axis1=1, axis2=2)
+        else:
+            raise IncompatibleSketchError(f"unknown variant {variant!r} of precond-perm")
+        return cls(n, d, table, variant)
+
+    @property
+    def spec(self) -> str:
+        return "precond-perm" if self.variant == "diagonal" else "precond-perm:printed"
+
+    def _draws(self, pi: np.ndarray) -> IndexDraw:
+        coords = pi[..., None]
+        scales = self.table[np.arange(self.n), pi][..., None]
+        return IndexDraw(coords, scales, disjoint=True, covers=True)
+
+    def sample(self, rng: np.random.Generator, size: int) -> IndexDraw:
+        return self._draws(random_permutations(rng, size, self.d))
+
+    def support_size(self) -> int:
+        return math.factorial(self.d)
+
+    def _support(self) -> Support:
+        pi = all_permutations(self.d)
+        return Support(np.full(pi.shape[0], 1.0 / pi.shape[0]), self._draws(pi))
+
+    def expected_c(self) -> FloatArray:
+        """Client ``i`` owns coordinate ``j`` with probability ``1/n``: ``E[c_i] = T[i]/n``."""
+        return self.table / self.n
+
+    def second_moment_c(self) -> FloatArray:
+        """``E[c_i c_iᵀ] = Diag(T[i]²)/n`` (= ``D_i⁻¹`` for (23))."""
+        return (self.table**2 / self.n)[:, :, None] * np.eye(self.d)
+
+    @property
+    def perfect_reconstruction(self) -> bool:
+        """``(1/n) Σ C̃_i = I`` a.s. iff every scale equals ``n``."""
+        return bool(np.allclose(self.table, self.n, rtol=1e-15, atol=0))

@@ -1,0 +1,75 @@
+"""CLI sketch spec strings: ``name[:param]``. Parameters are parsed as numbers
+(or a path for ``finite``), never evaluated."""
+
+from __future__ import annotations
+
+import math
+
+from ..errors import SketchSpecError
+from ..problem import QuadraticProblem
+from .base import Sketch
+from .blocks import PermBlocks
+from .clients import PermClients
+from .finite import FiniteSketch
+from .identity import Identity
+from .permutation import Permutation
+from .precond import PreconditionedPerm
+from .rand import RandQ
+
+SPECS: dict[str, str] = {
+    "identity": "C_i = I (distributed GD)",
+    "perm": "Perm-q (7), q = d/n, scale n; Perm-1 when n = d",
+    "scaled-perm[:S]": "Perm-q with scale S (default sqrt(n), the paper's §4 homogeneous case)",
+    "precond-perm": "preconditioned Perm-1 (23), needs n = d and positive diagonals",
+    "rand:Q": "Rand-q (4) with Q coordinates, independent per client",
+    "perm-blocks": "near-equal random blocks for d not a multiple of n (scale n)",
+    "perm-clients": "permutation compressor for n = q*d (Szlendak et al. 2022)",
+    "finite:PATH": "user-defined finite distribution from a JSON/NPZ file",
+}
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise SketchSpecError(f"{what} must be a number; got {text!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise SketchSpecError(f"{what} must be a finite positive number; got {text!r}")
+    return v
+
+
+def parse_sketch(spec: str, problem: QuadraticProblem) -> Sketch:
+    """Build the sketch named by ``spec`` for ``problem``'s ``n`` and ``d``."""
+    name, sep, param = spec.strip().partition(":")
+    n, d = problem.n, problem.d
+    if name in ("identity", "perm", "precond-perm", "perm-blocks", "perm-clients") and sep and name != "precond-perm":
+        raise SketchSpecError(f"sketch {name!r} takes no parameter; got {spec!r}")
+    if name == "identity":
+        return Identity(n, d)
+    if name == "perm":
+        return Permutation(n, d)
+    if name == "scaled-perm":
+        return Permutation(n, d, scale=_number(param, "scaled-perm scale S") if sep else math.sqrt(n))
+    if name == "precond-perm":
+        if sep and param != "printed":
+            raise SketchSpecError(f"precond-perm takes no parameter except 'printed'; got {spec!r}")
+        return PreconditionedPerm.from_problem(problem, "printed" if sep else "diagonal")
+    if name == "rand":
+        if not sep:
+            raise SketchSpecError("rand needs the number of coordinates: rand:Q")
+        q = _number(param, "rand:Q")
+        if q != int(q):
+            raise SketchSpecError(f"rand:Q needs an integer Q; got {param!r}")
+        return RandQ(n, d, int(q))
+    if name == "perm-blocks":
+        return PermBlocks(n, d)
+    if name == "perm-clients":
+        return PermClients(n, d)
+    if name == "finite":
+        if not param:
+            raise SketchSpecError("finite needs a file: finite:PATH")
+        sk = FiniteSketch.read(param)
+        if (sk.n, sk.d) != (n, d):
+            raise SketchSpecError(f"sketch file {param} is for n = {sk.n}, d = {sk.d}; the problem has n = {n}, d = {d}")
+        return sk
+    raise SketchSpecError(f"unknown sketch {spec!r}; known: {', '.join(SPECS)}")
