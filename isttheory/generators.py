@@ -138,7 +138,10 @@ def dataset_least_squares(name: str = "diabetes", n: int = 2, split: Split = "so
     return least_squares(X, y, n, split=split, seed=seed, ridge=ridge)
 
 
-def remark1(a: float = 1.0, b: float = 2.0, c: float = 1.9, n: int = 2) -> QuadraticProblem:
-    """Remark 1's homogeneous instance (18): ``d = 2``, ``L = [[a, c], [c, b]]``, ``b_i = 0``."""
+def remark1(a: float = 1.0, b: float = 2.0, c: float = 1.4, n: int = 2) -> QuadraticProblem:
+    """Remark 1's homogeneous instance (18): ``d = 2``, ``L = [[a, c], [c, b]]``, ``b_i = 0``.
+
+    ``W̄`` fails to be PSD when ``c > 2ab/(a+b)``; ``L`` is PSD only for ``c² ≤ ab``, so the
+    counterexample needs ``2ab/(a+b) < c ≤ √(ab)`` (default ``c = 1.4`` with ``a = 1, b = 2``)."""
     L = np.array([[a, c], [c, b]], dtype=float)
     return QuadraticProblem(np.broadcast_to(L, (n, 2, 2)), np.zeros((n, 2)))

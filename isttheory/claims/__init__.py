@@ -1,0 +1,8 @@
+"""Claims registry; importing this package registers the built-in claims."""
+
+from . import foundation  # noqa: F401  (registers claims)
+from .instances import Instance, default_instances
+from .registry import Claim, Finding, Settings, Verdict, claims, get, register, unregister
+
+__all__ = ["Claim", "Finding", "Instance", "Settings", "Verdict", "claims", "default_instances", "get",
+           "register", "unregister"]

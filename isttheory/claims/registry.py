@@ -1,0 +1,133 @@
+"""The claims registry: each claim of CLAIMS.md is one :class:`Claim` object.
+
+A claim names its equations, states itself in LaTeX, says which instances it
+applies to, and verifies itself on an instance, returning one
+:class:`Finding` per (instance, variant) with a :class:`Verdict`, the key
+numbers, and the method used. Users register their own lemmas the same way::
+
+    from isttheory.claims import Claim, Finding, Verdict, register
+
+    def check(instance, settings):
+        ...
+        return [Finding(verdict=Verdict.VERIFIED, numbers={"gap": 0.0}, method="exact")]
+
+    register(Claim(id="my-lemma", equations=("(A1)",), statement=r"...", verify=check))
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ISTError
+from .instances import Instance
+
+
+class Verdict(str, enum.Enum):
+    """VERIFIED: holds on the instance; REFUTED: fails (counterexample recorded);
+    CORRECTED: the paper's version fails, a corrected one holds (see ERRATA.md);
+    INCONCLUSIVE: could not be decided (reason recorded)."""
+
+    VERIFIED = "VERIFIED"
+    REFUTED = "REFUTED"
+    CORRECTED = "CORRECTED"
+    INCONCLUSIVE = "INCONCLUSIVE"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How hard to look: ``fast`` for CI, otherwise full; ``seed`` for all randomness."""
+
+    fast: bool = True
+    seed: int = 0
+
+
+@dataclass
+class Finding:
+    """One verdict on one instance (and, where a claim has variants, one variant)."""
+
+    verdict: Verdict
+    numbers: dict[str, float | int | str | bool | None] = field(default_factory=dict)
+    method: str = ""
+    message: str = ""
+    variant: str = ""
+    claim_id: str = ""
+    instance: str = ""
+    seconds: float = 0.0
+    errored: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"claim": self.claim_id, "instance": self.instance, "variant": self.variant,
+                "verdict": self.verdict.value, "method": self.method, "numbers": self.numbers,
+                "message": self.message, "seconds": round(self.seconds, 4), "errored": self.errored}
+
+
+Verifier = Callable[[Instance, Settings], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim: ``id``, the paper's ``equations``, a LaTeX ``statement``,
+    ``applies(instance)`` (its hypotheses) and ``verify(instance, settings)``.
+
+    ``known_refuted`` lists variants whose REFUTED/CORRECTED verdict is
+    expected (a recorded erratum or a claim the paper itself says can fail);
+    they do not make ``verify`` exit non-zero.
+    """
+
+    id: str
+    equations: tuple[str, ...]
+    statement: str
+    verify: Verifier
+    applies: Callable[[Instance], bool] = lambda inst: True
+    known_refuted: frozenset[str] = frozenset()
+    section: str = ""
+
+    def run(self, instance: Instance, settings: Settings) -> list[Finding]:
+        """Verify on one instance; a verifier that raises gives an INCONCLUSIVE finding."""
+        start = time.perf_counter()
+        try:
+            findings = list(self.verify(instance, settings))
+        except ISTError as exc:
+            findings = [Finding(Verdict.INCONCLUSIVE, message=f"not applicable: {exc}", method="error")]
+        except Exception as exc:  # a bug in a verifier: reported, and verify exits non-zero
+            findings = [Finding(Verdict.INCONCLUSIVE, message=f"verifier error: {type(exc).__name__}: {exc}",
+                                method="error", errored=True)]
+        for f in findings:
+            f.claim_id, f.instance = self.id, instance.name
+            f.seconds = (time.perf_counter() - start) / max(1, len(findings))
+        return findings
+
+    def unexpected(self, finding: Finding) -> bool:
+        """A REFUTED finding that the registry does not already record as expected, or an errored verifier."""
+        if finding.errored:
+            return True
+        return finding.verdict is Verdict.REFUTED and finding.variant not in self.known_refuted
+
+
+_REGISTRY: dict[str, Claim] = {}
+
+
+def register(claim: Claim) -> Claim:
+    """Add a claim to the registry (ids are unique)."""
+    if claim.id in _REGISTRY:
+        raise ValueError(f"claim {claim.id!r} is already registered")
+    _REGISTRY[claim.id] = claim
+    return claim
+
+
+def unregister(claim_id: str) -> None:
+    """Remove a claim (for tests and interactive use)."""
+    _REGISTRY.pop(claim_id, None)
+
+
+def claims() -> list[Claim]:
+    """All registered claims, in registration order."""
+    return list(_REGISTRY.values())
+
+
+def get(claim_id: str) -> Claim:
+    return _REGISTRY[claim_id]

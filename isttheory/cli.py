@@ -1,0 +1,207 @@
+"""Command line: argument parsing and output only; the mathematics lives elsewhere.
+
+Every user mistake prints one line ``isttheory: error: …`` to stderr and exits
+with code 2 (``--debug`` shows the traceback instead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import numpy as np
+
+from .errors import ISTError, ParameterError
+
+EXIT_USAGE = 2
+EXIT_REFUTED = 1
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, exit 2
+        self.exit(EXIT_USAGE, f"isttheory: error: {message} (see '{self.prog} --help')\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return v
+
+
+def _finite_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not np.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="isttheory", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    v = sub.add_parser("verify", help="verify every registered claim and print a table")
+    v.add_argument("--problem", metavar="FILE", help="verify on this problem (JSON or NPZ) instead of the defaults")
+    mode = v.add_mutually_exclusive_group()
+    mode.add_argument("--fast", action="store_true", help="CI settings (default)")
+    mode.add_argument("--full", action="store_true", help="full Monte Carlo settings")
+    v.add_argument("--out", metavar="DIR", help="write results.json and report.md here")
+    v.add_argument("--json", action="store_true", help="print machine-readable results only")
+    v.add_argument("--seed", type=_nonneg_int, default=0)
+    v.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    s = sub.add_parser("simulate", help="Monte Carlo simulation of IST on a problem file")
+    s.add_argument("problem", metavar="PROBLEM", help="problem file (JSON or NPZ)")
+    s.add_argument("--sketch", required=True, metavar="S", help="sketch spec; see 'isttheory sketches'")
+    s.add_argument("--gamma", required=True, type=_finite_float, metavar="G", help="step size")
+    s.add_argument("--iters", required=True, type=_positive_int, metavar="K")
+    s.add_argument("--runs", type=_positive_int, default=1, metavar="R")
+    s.add_argument("--seed", type=_nonneg_int, default=0, metavar="N")
+    s.add_argument("--form", choices=("sgd", "ist"), default="sgd",
+                   help="sgd: form (2) (default, as analysed); ist: Algorithm 1 / (6)")
+    s.add_argument("--local-steps", type=_positive_int, default=1, metavar="T", help="local steps (form ist)")
+    s.add_argument("--noise", type=_finite_float, default=0.0, metavar="SIGMA",
+                   help="stochastic-gradient noise level")
+    s.add_argument("--x0", metavar="X", help="starting point: one number or d comma-separated numbers")
+    s.add_argument("--json", action="store_true", help="print machine-readable output only")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    sub.add_parser("sketches", help="list the sketch spec strings")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(COMMANDS[args.command](args))
+    except ISTError as exc:
+        if args.debug:
+            raise
+        print(f"isttheory: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("isttheory: interrupted", file=sys.stderr)
+        return 130
+
+
+def _cmd_sketches(args: argparse.Namespace) -> int:
+    from .report.table import format_table
+    from .sketches import SPECS
+
+    print(format_table(["spec", "sketch"], list(SPECS.items()), max_width=90))
+    return 0
+
+
+def _load(path: str, x0_text: str | None) -> tuple[Any, np.ndarray]:
+    from .io import parse_vector, read_problem
+
+    pf = read_problem(path)
+    if x0_text is not None:
+        return pf.problem, parse_vector(x0_text, pf.problem.d)
+    return pf.problem, pf.x0 if pf.x0 is not None else np.ones(pf.problem.d)
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from .report.table import format_table
+    from .simulate import simulate
+    from .sketches import parse_sketch
+
+    if args.gamma <= 0:
+        raise ParameterError(f"--gamma must be positive; got {args.gamma}")
+    problem, x0 = _load(args.problem, args.x0)
+    sketch = parse_sketch(args.sketch, problem)
+    res = simulate(problem, sketch, args.gamma, args.iters, runs=args.runs, seed=args.seed, form=args.form,
+                   local_steps=args.local_steps, x0=x0, noise=args.noise,
+                   progress=not (args.quiet or args.json))
+    if args.json:
+        print(json.dumps(res.to_dict(), allow_nan=False))
+        return 0
+    st = res.settings
+    print(f"{problem!r}; sketch {st['sketch']}; form {st['form']}; gamma {st['gamma']:g}; "
+          f"K {st['iters']}; R {st['runs']}; seed {st['seed']}")
+    if not st["forms_coincide"]:
+        print("note: this sketch lacks perfect reconstruction (or local steps > 1): forms (2) and (6) differ")
+    if not st["within_paper_hypotheses"]:
+        print("note: this sketch lies outside the paper's hypothesis d = q*n")
+    idx = np.unique(np.linspace(0, len(res.iters) - 1, min(len(res.iters), 11)).round().astype(int))
+    names = list(res.metrics)
+    rows = []
+    for j in idx:
+        row: list[object] = [int(res.iters[j])]
+        for m in names:
+            metric = res.metrics[m]
+            sem = "" if metric.sem is None else f" ± {metric.sem[j]:.2g}"
+            row.append(f"{metric.mean[j]:.6g}{sem}")
+        rows.append(row)
+    print(format_table(["k"] + names, rows))
+    if res.diverged:
+        print(f"DIVERGED at iteration {res.diverged_at}: {res.divergence_reason}")
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from .claims import Instance, Settings, claims, default_instances
+    from .report import format_table, write_results
+    from .report.table import format_numbers
+    from .simulate import _progress
+    from .verify import run_verify
+
+    settings = Settings(fast=not args.full, seed=args.seed)
+    if args.problem:
+        problem, x0 = _load(args.problem, None)
+        instances = [Instance(args.problem, problem, x0, description="user problem")]
+    else:
+        instances = default_instances()
+    start = time.perf_counter()
+    bar = _progress(len(instances) * len(claims()), not (args.quiet or args.json))
+    run = run_verify(instances, settings, bar)
+    bar.close()
+    payload = run.to_payload()
+    payload["seconds"] = round(time.perf_counter() - start, 3)
+    written = write_results(args.out, payload) if args.out else []
+    if args.json:
+        print(json.dumps(payload, allow_nan=False))
+    else:
+        rows = [(f.claim_id, f.instance, f.variant, f.verdict.value, format_numbers(f.numbers), f"{f.seconds:.3f}s")
+                for _, f in run.findings]
+        print(format_table(["claim", "instance", "variant", "verdict", "key numbers", "time"], rows))
+        print()
+        print("summary: " + ", ".join(f"{k} {v}" for k, v in run.summary().items())
+              + f"; {payload['seconds']:.1f}s")
+        for f in run.unexpected:
+            print(f"UNEXPECTED: {f.claim_id} on {f.instance} [{f.variant}]: {f.verdict.value} {f.message}")
+        for p in written:
+            print(f"wrote {p}")
+    return EXIT_REFUTED if run.unexpected else 0
+
+
+COMMANDS = {"verify": _cmd_verify, "simulate": _cmd_simulate, "sketches": _cmd_sketches}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""Plain-text tables for the console."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]], max_width: int = 60) -> str:
+    """Left-aligned columns separated by two spaces; cells cut at ``max_width``."""
+    cells = [[_cell(c, max_width) for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+    return "\n".join(out)
+
+
+def _cell(value: object, max_width: int) -> str:
+    if isinstance(value, float):
+        text = f"{value:.4g}"
+    else:
+        text = str(value)
+    return text if len(text) <= max_width else text[: max_width - 1] + "…"
+
+
+def format_numbers(numbers: dict[str, object], limit: int = 3) -> str:
+    """``key=value`` for the first ``limit`` numbers of a finding."""
+    parts = []
+    for k, v in list(numbers.items())[:limit]:
+        parts.append(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}")
+    return ", ".join(parts)

@@ -1,0 +1,51 @@
+"""The main job: run every registered claim on every instance and summarise."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from .claims import Finding, Instance, Settings, Verdict, claims
+from .claims.registry import Claim
+
+
+@dataclass
+class VerifyRun:
+    """All findings of one ``verify`` run."""
+
+    settings: Settings
+    instances: list[Instance]
+    findings: list[tuple[Claim, Finding]]
+
+    @property
+    def unexpected(self) -> list[Finding]:
+        """REFUTED findings not recorded as expected, and verifiers that errored."""
+        return [f for c, f in self.findings if c.unexpected(f)]
+
+    def summary(self) -> dict[str, int]:
+        counts = Counter(f.verdict.value for _, f in self.findings)
+        return {v.value: counts.get(v.value, 0) for v in Verdict}
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "schema": "isttheory.results/1",
+            "settings": {"fast": self.settings.fast, "seed": self.settings.seed},
+            "instances": [{"name": i.name, "n": i.problem.n, "d": i.problem.d, "description": i.description}
+                          for i in self.instances],
+            "findings": [f.to_dict() for _, f in self.findings],
+            "summary": self.summary(),
+            "unexpected": len(self.unexpected),
+        }
+
+
+def run_verify(instances: list[Instance], settings: Settings, progress: Any = None) -> VerifyRun:
+    """Run every applicable claim on every instance (``progress`` gets ``update(1)`` per pair)."""
+    out: list[tuple[Claim, Finding]] = []
+    for inst in instances:
+        for claim in claims():
+            if claim.applies(inst):
+                out += [(claim, f) for f in claim.run(inst, settings)]
+            if progress is not None:
+                progress.update(1)
+    return VerifyRun(settings, instances, out)
