@@ -34,6 +34,18 @@ def dense_noise(draw, noise_slots: np.ndarray, d: int) -> np.ndarray:
     return full
 
 
+class ClientMatrices:
+    """``C[i]`` is client ``i``'s explicit d×d matrix, built on demand (one at a time)."""
+
+    def __init__(self, draw, d: int) -> None:
+        self.d = d
+        self.diag = draw.diagonals(d)[0] if isinstance(draw, IndexDraw) else None
+        self.table = None if isinstance(draw, IndexDraw) else draw.dense(d)[0]
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return np.diag(self.diag[i]) if self.diag is not None else self.table[i]
+
+
 def dense_trajectories(problem, sketch, gamma, iters, runs=1, seed=0, form="sgd", local_steps=1,
                        x0=None, noise=0.0, first_run=0):
     """All iterates: array (runs, iters + 1, d)."""
@@ -49,7 +61,7 @@ def dense_trajectories(problem, sketch, gamma, iters, runs=1, seed=0, form="sgd"
         out[r, 0] = x
         for k in range(iters):
             draw = sketch.sample(rng, 1)
-            C = draw.dense(d)[0]  # (n, d, d)
+            C = ClientMatrices(draw, d)
             if noise > 0:
                 m = draw.coords.shape[-1] if isinstance(draw, IndexDraw) else d
                 xi = dense_noise(draw, noise * rng_noise.standard_normal((1, local_steps, n, m))[0], d)
