@@ -79,7 +79,7 @@ def problem_from_dict(data: Any) -> ProblemFile:
     if "L" not in data:
         raise ProblemFileError("problem JSON has no 'L' (an n x d x d array)")
     L = _json_array(data["L"], "L", 3)
-    b = _json_array(data["b"], "b", 2) if data.get("b") is not None else None
+    b = _json_array(data["b"], "b", 2) if data.get("b") is not None else np.zeros(L.shape[:2])
     problem = QuadraticProblem(L, b)
     x0 = _json_array(data["x0"], "x0", 1) if data.get("x0") is not None else None
     return ProblemFile(problem, None if x0 is None else _x0_array(x0, problem.d))
@@ -146,7 +146,7 @@ def _read_npz(p: Path) -> ProblemFile:
     L = arrays["L"].astype(np.float64)
     if L.ndim != 3:
         raise ShapeError(f"L must be a 3-dimensional array; got shape {L.shape}")
-    b = arrays["b"].astype(np.float64) if "b" in arrays else None
+    b = arrays["b"].astype(np.float64) if "b" in arrays else np.zeros(L.shape[:2])
     problem = QuadraticProblem(L, b)
     x0 = arrays.get("x0")
     return ProblemFile(problem, None if x0 is None else _x0_array(x0.astype(np.float64), problem.d))
@@ -176,10 +176,10 @@ def write_problem(path: str | os.PathLike[str], problem: QuadraticProblem,
         import io as _io
 
         buf = _io.BytesIO()
-        arrays = {"L": problem.L, "b": problem.b}
-        if x0 is not None:
-            arrays["x0"] = np.asarray(x0, dtype=float)
-        np.savez(buf, **arrays)
+        if x0 is None:
+            np.savez(buf, L=problem.L, b=problem.b)
+        else:
+            np.savez(buf, L=problem.L, b=problem.b, x0=np.asarray(x0, dtype=float))
         atomic_write_bytes(p, buf.getvalue())
     else:
         atomic_write_bytes(p, json.dumps(problem_to_dict(problem, x0)).encode())

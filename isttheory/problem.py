@@ -75,7 +75,7 @@ class QuadraticProblem:
         if L.ndim != 3 or L.shape[1] != L.shape[2] or L.shape[0] < 1 or L.shape[1] < 1:
             raise ShapeError(f"L must have shape (n, d, d) with n, d >= 1; got {L.shape}")
         n, d = L.shape[0], L.shape[1]
-        b = _as_float_array(self.b, "b") if self.b is not None else np.zeros((n, d))
+        b = _as_float_array(self.b, "b")
         if b.ndim == 1 and n == 1:
             b = b[None]
         if b.shape != (n, d):

@@ -212,7 +212,7 @@ def simulate(problem: QuadraticProblem, sketch: Sketch, gamma: float, iters: int
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         while k < iters:
             t = min(chunk, iters - k)
-            draws = [sk.sample(rng, t) for sk, rng in zip([sketch] * runs, sketch_rngs)]
+            draws = [sk.sample(rng, t) for sk, rng in zip([sketch] * runs, sketch_rngs, strict=False)]
             noises = _noise(noise_rngs, draws, t, local_steps, noise, n, d)
             for s in range(t):
                 x = _step(problem, x, draws, s, gamma, form, local_steps,

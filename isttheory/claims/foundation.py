@@ -53,21 +53,23 @@ def verify_unbiased(inst: Instance, settings: Settings) -> Iterator[Finding]:
     N = 2000 if settings.fast else 20000
     for sk, _ in _sketches(inst, unbiased_only=True):
         I = np.eye(sk.d)
-        numbers: dict[str, float | int | str | bool | None] = {
-            "closed_form_max_dev": float(np.abs(sk.expected_C() - I).max())}
+        closed_dev = float(np.abs(sk.expected_C() - I).max())
+        numbers: dict[str, float | int | str | bool | None] = {"closed_form_max_dev": closed_dev}
         methods = ["closed form"]
         exact_ok = None
         if sk.support_size() <= ENUMERATION_LIMIT:
             sup = sk.support(ENUMERATION_LIMIT)
             EC = np.einsum("k,knij->nij", sup.probs, sup.draw.dense(sk.d))
-            numbers["enumeration_max_dev"] = float(np.abs(EC - I).max())
+            enum_dev = float(np.abs(EC - I).max())
+            numbers["enumeration_max_dev"] = enum_dev
             numbers["support_size"] = sk.support_size()
-            exact_ok = numbers["enumeration_max_dev"] <= 1e-12
+            exact_ok = enum_dev <= 1e-12
             methods.append("enumeration")
-        mc = mean_equals(sk.sample(np.random.default_rng(settings.seed), N).dense(sk.d), np.broadcast_to(I, (sk.n, sk.d, sk.d)))
+        samples = sk.sample(np.random.default_rng(settings.seed), N).dense(sk.d)
+        mc = mean_equals(samples, np.broadcast_to(I, (sk.n, sk.d, sk.d)))
         numbers.update(mc_max_z=round(mc.max_z, 3), mc_threshold=round(mc.threshold, 3), mc_samples=N)
         methods.append(f"Monte Carlo z-test (Bonferroni, alpha={FAMILY_ALPHA:g})")
-        closed_ok = numbers["closed_form_max_dev"] <= 1e-12
+        closed_ok = closed_dev <= 1e-12
         ok = closed_ok and mc.passed and exact_ok is not False
         verdict = Verdict.VERIFIED if ok else Verdict.REFUTED
         note = "" if sk.within_paper_hypotheses else "outside the paper's hypothesis d = q*n"
@@ -114,13 +116,12 @@ def verify_reconstruction(inst: Instance, settings: Settings) -> Iterator[Findin
         draw = sk.sample(np.random.default_rng(settings.seed), 200)
         dev = float(np.abs(draw.dense(sk.d).mean(axis=1) - np.eye(sk.d)).max())
         observed = dev <= 1e-12
-        kw = dict(gamma=0.05, iters=iters, runs=2, seed=settings.seed, x0=inst.x0)
-        a = simulate(inst.problem, sk, form="sgd", **kw)
-        b = simulate(inst.problem, sk, form="ist", **kw)
+        a, b = (simulate(inst.problem, sk, 0.05, iters, runs=2, seed=settings.seed, x0=inst.x0, form=form)
+                for form in ("sgd", "ist"))
         gap = float(np.abs(a.x_mean - b.x_mean).max() / max(1.0, np.abs(a.x_mean).max()))
         coincide = gap <= 1e-10
-        numbers = {"stated": stated, "flag": sk.perfect_reconstruction, "max_dev_200_draws": dev,
-                   "forms_gap": gap}
+        numbers: dict[str, float | int | str | bool | None] = {
+            "stated": stated, "flag": sk.perfect_reconstruction, "max_dev_200_draws": dev, "forms_gap": gap}
         ok = stated == observed == sk.perfect_reconstruction == coincide
         yield Finding(Verdict.VERIFIED if ok else Verdict.REFUTED, numbers,
                       "200 draws, forms (2) vs (6) on the same draws", variant=sk.spec)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]], max_width: int = 60) -> str:
     """Left-aligned columns separated by two spaces; cells cut at ``max_width``."""
     cells = [[_cell(c, max_width) for c in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False))
     out = [line, "  ".join("-" * w for w in widths)]
-    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in cells]
     return "\n".join(out)
 
 
@@ -23,7 +23,7 @@ def _cell(value: object, max_width: int) -> str:
     return text if len(text) <= max_width else text[: max_width - 1] + "…"
 
 
-def format_numbers(numbers: dict[str, object], limit: int = 3) -> str:
+def format_numbers(numbers: Mapping[str, object], limit: int = 3) -> str:
     """``key=value`` for the first ``limit`` numbers of a finding."""
     parts = []
     for k, v in list(numbers.items())[:limit]:

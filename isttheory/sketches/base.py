@@ -21,7 +21,7 @@ import itertools
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar, Union
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -87,7 +87,7 @@ class TableDraw:
         return self.table[self.outcome]
 
 
-Draw = Union[IndexDraw, TableDraw]
+Draw = IndexDraw | TableDraw
 
 
 @dataclass(frozen=True)

@@ -99,7 +99,8 @@ class FiniteSketch(Sketch):
             except ProblemFileError:
                 raise
             except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-                raise ProblemFileError(f"{p}: unreadable sketch NPZ ({type(exc).__name__}); pickled objects are refused") from None
+                raise ProblemFileError(
+                    f"{p}: unreadable sketch NPZ ({type(exc).__name__}); pickled objects are refused") from None
         else:
             try:
                 data = json.loads(raw.decode("utf-8"))

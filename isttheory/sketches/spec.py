@@ -70,6 +70,7 @@ def parse_sketch(spec: str, problem: QuadraticProblem) -> Sketch:
             raise SketchSpecError("finite needs a file: finite:PATH")
         sk = FiniteSketch.read(param)
         if (sk.n, sk.d) != (n, d):
-            raise SketchSpecError(f"sketch file {param} is for n = {sk.n}, d = {sk.d}; the problem has n = {n}, d = {d}")
+            raise SketchSpecError(
+                f"sketch file {param} is for n = {sk.n}, d = {sk.d}; the problem has n = {n}, d = {d}")
         return sk
     raise SketchSpecError(f"unknown sketch {spec!r}; known: {', '.join(SPECS)}")
