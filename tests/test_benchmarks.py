@@ -1,0 +1,14 @@
+"""The benchmark scripts run (tiny sizes) and their fast paths agree with the oracle."""
+
+from benchmarks import simulate as bench
+
+
+def test_simulate_benchmark_quick(capsys):
+    assert bench.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "speedup" in out and "Perm-1" in out
+
+
+def test_benchmark_case_agrees_with_oracle():
+    c = bench.case("t", 8, 16, 4, 5, 2, 3, 1)
+    assert c["max_err"] < 1e-12 and c["speedup"] > 0

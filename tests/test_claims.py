@@ -1,0 +1,88 @@
+"""The claims registry and the foundation claims, including mutation tests: each
+verifier must refute a deliberately wrong constant or flag."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from isttheory import cli
+from isttheory.claims import Claim, Finding, Settings, Verdict, claims, default_instances, get, register, unregister
+from isttheory.claims.instances import Instance
+from isttheory.generators import heterogeneous
+from isttheory.sketches import Permutation, RandQ
+from isttheory.verify import run_verify
+
+INST = Instance("t", heterogeneous(2, 4, 0.5, seed=0))
+
+
+def _verdicts(claim_id, inst=INST):
+    return {f.variant: f.verdict for f in get(claim_id).run(inst, Settings())}
+
+
+def test_foundation_claims_registered_and_verified_on_defaults():
+    ids = {c.id for c in claims()}
+    assert {"def1-unbiased", "def1-omega-randq", "perfect-reconstruction"} <= ids
+    run = run_verify(default_instances(), Settings(fast=True, seed=0))
+    assert run.summary()["VERIFIED"] >= 60
+    assert run.unexpected == []
+
+
+def test_mutation_wrong_omega_is_refuted(monkeypatch):
+    monkeypatch.setattr(RandQ, "omega_stated", property(lambda self: self.d / self.q))  # ω off by one
+    v = _verdicts("def1-omega-randq")
+    assert v["rand:1"] is Verdict.REFUTED and v["rand:2"] is Verdict.REFUTED
+
+
+def test_mutation_biased_perm_is_refuted(monkeypatch):
+    """Perm-q with scale n + 1 instead of n: E[C_i] = (n+1)/n I."""
+    orig = Permutation.__init__
+
+    def wrong_scale(self, n, d, scale=None):
+        orig(self, n, d, scale=n + 1 if scale is None else scale)
+
+    monkeypatch.setattr(Permutation, "__init__", wrong_scale)
+    f = next(f for f in get("def1-unbiased").run(INST, Settings()) if f.variant.startswith("scaled-perm:3"))
+    assert f.verdict is Verdict.REFUTED
+    assert f.numbers["enumeration_max_dev"] == pytest.approx(0.5)
+    assert f.numbers["mc_max_z"] > f.numbers["mc_threshold"]
+
+
+def test_mutation_wrong_reconstruction_flag_is_refuted(monkeypatch):
+    monkeypatch.setattr(Permutation, "perfect_reconstruction", property(lambda self: False))
+    assert _verdicts("perfect-reconstruction")["perm"] is Verdict.REFUTED
+
+
+def test_user_claim_registration_and_exit_codes(capsys):
+    def wrong(inst, settings):
+        yield Finding(Verdict.REFUTED, {"x": 1.0}, "exact", variant="v")
+
+    register(Claim(id="test-user-claim", equations=("(U1)",), statement="x", verify=wrong))
+    try:
+        with pytest.raises(ValueError):
+            register(Claim(id="test-user-claim", equations=(), statement="", verify=wrong))
+        assert cli.main(["verify", "--quiet"]) == 1
+        assert "UNEXPECTED: test-user-claim" in capsys.readouterr().out
+    finally:
+        unregister("test-user-claim")
+    assert cli.main(["verify", "--quiet"]) == 0
+
+
+def test_verifier_bug_is_reported_and_fails_verify(capsys):
+    def broken(inst, settings):
+        raise ZeroDivisionError("boom")
+
+    register(Claim(id="test-broken", equations=(), statement="", verify=broken))
+    try:
+        fs = get("test-broken").run(INST, Settings())
+        assert fs[0].verdict is Verdict.INCONCLUSIVE and fs[0].errored
+        assert cli.main(["verify", "--quiet"]) == 1
+    finally:
+        unregister("test-broken")
+
+
+def test_known_refuted_variant_does_not_fail():
+    c = Claim(id="k", equations=(), statement="", verify=lambda i, s: [], known_refuted=frozenset({"v"}))
+    assert not c.unexpected(Finding(Verdict.REFUTED, variant="v"))
+    assert c.unexpected(Finding(Verdict.REFUTED, variant="w"))
+    assert not c.unexpected(Finding(Verdict.CORRECTED, variant="w"))
