@@ -27,6 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import EnumerationTooLargeError
+from ..symbolic.inclusion import InclusionModel
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -184,31 +185,32 @@ class Sketch(ABC):
 
 
 class DiagonalSketch(Sketch):
-    """A sketch with ``C_i = Diag(c_i)``; moments from ``E[c_i]`` and ``E[c_i c_iᵀ]``."""
+    """A sketch with ``C_i = Diag(c_i)``, ``c_ij = T_ij π_ij``: a fixed scale table ``T``
+    times random 0/1 ownership ``π`` whose law is an inclusion model."""
 
     @abstractmethod
-    def expected_c(self) -> FloatArray:
-        """``E[c_i]``: shape (n, d)."""
+    def inclusion_model(self) -> InclusionModel:
+        """The law of the ownership sets ``S_i`` (see :mod:`isttheory.symbolic.inclusion`)."""
 
     @abstractmethod
-    def second_moment_c(self) -> FloatArray:
-        """``E[c_i c_iᵀ]``: shape (n, d, d)."""
+    def scale_table(self) -> FloatArray:
+        """The scales ``T`` (n, d): ``c_ij = T_ij`` when client ``i`` owns ``j``."""
 
     def expected_C(self) -> FloatArray:
-        return self.expected_c()[:, :, None] * np.eye(self.d)
+        """``E[C_i] = Diag(T_i ∘ P(j ∈ S_i))`` from the inclusion model (closed form)."""
+        from ..symbolic import moments
+        from ..symbolic.engine import expectation
+
+        c = expectation(moments.C, self.inclusion_model(), [], self.scale_table())
+        return c[:, :, None] * np.eye(self.d)
 
     def expected_CAC(self, A: FloatArray) -> FloatArray:
-        """``E[C_i A C_i] = A ∘ E[c_i c_iᵀ]`` (Hadamard product) for diagonal ``C_i``."""
-        return np.broadcast_to(A, (self.n, self.d, self.d)) * self.second_moment_c()
+        """``E[C_i A_i C_i]`` from the inclusion model (closed form; ``A`` (n, d, d) or (d, d))."""
+        from ..symbolic import moments
+        from ..symbolic.engine import expectation
 
-
-def subset_second_moment(d: int, m: float, scale: float) -> FloatArray:
-    """``E[c cᵀ]`` for ``c = scale·1_S`` with ``S`` a uniform ``m``-subset of ``d``:
-    ``scale² [(m/d) on the diagonal, m(m−1)/(d(d−1)) off it]``."""
-    off = m * (m - 1) / (d * (d - 1)) if d > 1 else 0.0
-    M = np.full((d, d), off)
-    np.fill_diagonal(M, m / d)
-    return scale**2 * M
+        A = np.broadcast_to(np.asarray(A, dtype=float), (self.n, self.d, self.d))
+        return expectation(moments.CAC, self.inclusion_model(), [A], self.scale_table())
 
 
 def all_permutations(k: int) -> IntArray:

@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from ..symbolic.inclusion import RandomSizedPartition
 from .base import DiagonalSketch, FloatArray, IndexDraw, Support, all_permutations
 
 
@@ -71,18 +72,11 @@ class PermBlocks(DiagonalSketch):
         k = pi_all.shape[0]
         return Support(np.full(k, 1.0 / k), self._draws(pi_all, big_all))
 
-    def expected_c(self) -> FloatArray:
-        """Each client owns a coordinate with probability ``1/n``; scale ``n``: ``E[c_i] = 1``."""
-        return np.ones((self.n, self.d))
+    def inclusion_model(self) -> RandomSizedPartition:
+        return RandomSizedPartition(self.n, self.d)
 
-    def second_moment_c(self) -> FloatArray:
-        """``n² [1/n on the diagonal, E[M(M−1)]/(d(d−1)) off it]``, ``M`` the random block size."""
-        n, d, r, lo = self.n, self.d, self.big_count, self.small
-        pair = (r * (lo + 1) * lo + (n - r) * lo * (lo - 1)) / n
-        off = pair / (d * (d - 1)) if d > 1 else 0.0
-        M = np.full((d, d), n**2 * off)
-        np.fill_diagonal(M, float(n))
-        return np.broadcast_to(M, (n, d, d))
+    def scale_table(self) -> FloatArray:
+        return np.full((self.n, self.d), float(self.n))
 
     @property
     def perfect_reconstruction(self) -> bool:

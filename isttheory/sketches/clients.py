@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from ..errors import IncompatibleSketchError
+from ..symbolic.inclusion import ClientsOwnOne
 from .base import DiagonalSketch, FloatArray, IndexDraw, Support, all_permutations, random_permutations
 
 
@@ -50,12 +51,11 @@ class PermClients(DiagonalSketch):
         pi = all_permutations(self.n)
         return Support(np.full(pi.shape[0], 1.0 / pi.shape[0]), self._draws(pi))
 
-    def expected_c(self) -> FloatArray:
-        return np.ones((self.n, self.d))
+    def inclusion_model(self) -> ClientsOwnOne:
+        return ClientsOwnOne(self.n, self.d)
 
-    def second_moment_c(self) -> FloatArray:
-        """``c_i = d e_j``, ``j`` uniform: ``E[c_i c_iᵀ] = d I``."""
-        return np.broadcast_to(self.d * np.eye(self.d), (self.n, self.d, self.d))
+    def scale_table(self) -> FloatArray:
+        return np.full((self.n, self.d), float(self.d))
 
     @property
     def perfect_reconstruction(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..symbolic.inclusion import AllOwned
 from .base import DiagonalSketch, FloatArray, IndexDraw, Support
 
 
@@ -26,11 +27,11 @@ class Identity(DiagonalSketch):
     def _support(self) -> Support:
         return Support(np.ones(1), self.sample(np.random.default_rng(0), 1))
 
-    def expected_c(self) -> FloatArray:
-        return np.ones((self.n, self.d))
+    def inclusion_model(self) -> AllOwned:
+        return AllOwned(self.n, self.d)
 
-    def second_moment_c(self) -> FloatArray:
-        return np.ones((self.n, self.d, self.d))
+    def scale_table(self) -> FloatArray:
+        return np.ones((self.n, self.d))
 
     @property
     def perfect_reconstruction(self) -> bool:

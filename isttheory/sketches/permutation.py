@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from ..errors import IncompatibleSketchError
+from ..symbolic.inclusion import UniformPartition
 from .base import (
     DiagonalSketch,
     FloatArray,
@@ -21,7 +22,6 @@ from .base import (
     Support,
     all_permutations,
     random_permutations,
-    subset_second_moment,
 )
 
 
@@ -65,12 +65,11 @@ class Permutation(DiagonalSketch):
         return Support(np.full(k, 1.0 / k), IndexDraw(pi.reshape(k, self.n, self.q),
                                                       np.full((1, 1, 1), self.scale), True, True))
 
-    def expected_c(self) -> FloatArray:
-        """``E[c_i] = s·q/d = s/n`` on every coordinate."""
-        return np.full((self.n, self.d), self.scale / self.n)
+    def inclusion_model(self) -> UniformPartition:
+        return UniformPartition(self.n, self.d)
 
-    def second_moment_c(self) -> FloatArray:
-        return np.broadcast_to(subset_second_moment(self.d, self.q, self.scale), (self.n, self.d, self.d))
+    def scale_table(self) -> FloatArray:
+        return np.full((self.n, self.d), self.scale)
 
     @property
     def perfect_reconstruction(self) -> bool:

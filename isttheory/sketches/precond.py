@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import IncompatibleSketchError
 from ..problem import QuadraticProblem
+from ..symbolic.inclusion import UniformPartition
 from .base import DiagonalSketch, FloatArray, IndexDraw, Support, all_permutations, random_permutations
 
 Variant = Literal["diagonal", "printed"]
@@ -81,13 +82,11 @@ class PreconditionedPerm(DiagonalSketch):
         pi = all_permutations(self.d)
         return Support(np.full(pi.shape[0], 1.0 / pi.shape[0]), self._draws(pi))
 
-    def expected_c(self) -> FloatArray:
-        """Client ``i`` owns coordinate ``j`` with probability ``1/n``: ``E[c_i] = T[i]/n``."""
-        return self.table / self.n
+    def inclusion_model(self) -> UniformPartition:
+        return UniformPartition(self.n, self.d)
 
-    def second_moment_c(self) -> FloatArray:
-        """``E[c_i c_iᵀ] = Diag(T[i]²)/n`` (= ``D_i⁻¹`` for (23))."""
-        return (self.table**2 / self.n)[:, :, None] * np.eye(self.d)
+    def scale_table(self) -> FloatArray:
+        return self.table
 
     @property
     def perfect_reconstruction(self) -> bool:

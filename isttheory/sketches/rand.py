@@ -9,7 +9,8 @@ import math
 import numpy as np
 
 from ..errors import IncompatibleSketchError
-from .base import DiagonalSketch, FloatArray, IndexDraw, Support, subset_second_moment
+from ..symbolic.inclusion import IndependentSubsets
+from .base import DiagonalSketch, FloatArray, IndexDraw, Support
 
 
 class RandQ(DiagonalSketch):
@@ -50,11 +51,11 @@ class RandQ(DiagonalSketch):
         k = coords.shape[0]
         return Support(np.full(k, 1.0 / k), IndexDraw(coords, np.full((1, 1, 1), self.scale)))
 
-    def expected_c(self) -> FloatArray:
-        return np.ones((self.n, self.d))
+    def inclusion_model(self) -> IndependentSubsets:
+        return IndependentSubsets(self.n, self.d, self.q)
 
-    def second_moment_c(self) -> FloatArray:
-        return np.broadcast_to(subset_second_moment(self.d, self.q, self.scale), (self.n, self.d, self.d))
+    def scale_table(self) -> FloatArray:
+        return np.full((self.n, self.d), self.scale)
 
     @property
     def perfect_reconstruction(self) -> bool:
