@@ -128,10 +128,10 @@ def _merged_subscripts(c: Contraction, sigma: Partition, same: bool) -> tuple[st
     rep = merge_letters(c.positions, sigma)
     slot_letter = [SLOT_LETTERS[0] if same else SLOT_LETTERS[s] for s in (0, 1)]
     ins = []
-    for sub, cs in zip(c.inputs, c.client_operands):
+    for sub, cs in zip(c.inputs, c.client_operands, strict=True):
         merged = "".join(rep.get(ch, ch) for ch in sub)
         ins.append((slot_letter[cs] if cs is not None else "") + merged)
-    for x, slot in zip(c.positions, c.slots):
+    for x, slot in zip(c.positions, c.slots, strict=True):
         ins.append(slot_letter[slot] + rep[x])
     out_full = "".join(rep.get(ch, ch) for ch in c.output)
     uniq = "".join(dict.fromkeys(out_full))
