@@ -1,0 +1,165 @@
+"""Numeric first and second moments of ``B̄`` and ``(Cb)‾`` (26) for a (problem, sketch).
+
+For diagonal sketches everything comes from the symbolic engine
+(:mod:`isttheory.symbolic.engine`): SymPy-derived weights times index
+contractions, ``O(n d³)`` at most, never a dense ``d² × d²`` operator. For a
+user-defined finite distribution the moments are exact averages over its
+support. Notation: ``B̄ = (1/n) Σ C_i L_i C_i``, ``c = (Cb)‾ = (1/n) Σ C_i b_i``,
+``P̄ = (1/n) Σ C_i``.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .errors import SingularError
+from .problem import QuadraticProblem
+from .sketches.base import DiagonalSketch, Sketch
+from .symbolic import moments as M
+from .symbolic.engine import Contraction, expectation
+
+FloatArray = NDArray[np.float64]
+
+
+def _sym(A: FloatArray) -> FloatArray:
+    return 0.5 * (A + A.T)
+
+
+class SketchMoments:
+    """Exact moments of one (problem, sketch) pair."""
+
+    def __init__(self, problem: QuadraticProblem, sketch: Sketch) -> None:
+        if (sketch.n, sketch.d) != (problem.n, problem.d):
+            raise ValueError("sketch and problem sizes differ")
+        self.problem = problem
+        self.sketch = sketch
+        self.n, self.d = problem.n, problem.d
+
+    # -- one engine call ---------------------------------------------------
+    def _structured(self, c: Contraction, *operands: FloatArray) -> FloatArray:
+        assert isinstance(self.sketch, DiagonalSketch)
+        return np.asarray(expectation(c, self.sketch.inclusion_model(), list(operands), self.sketch.scale_table()))
+
+    @cached_property
+    def _support(self) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+        """(probs, B̄ per outcome, c per outcome, P̄ per outcome, C per outcome)."""
+        sup = self.sketch.support()
+        C = sup.draw.dense(self.d)
+        Bk = np.einsum("knij,njl,knlm->kim", C, self.problem.L, C) / self.n
+        ck = np.einsum("knij,nj->ki", C, self.problem.b) / self.n
+        return sup.probs, Bk, ck, C.mean(axis=1), C
+
+    @property
+    def structured(self) -> bool:
+        return isinstance(self.sketch, DiagonalSketch)
+
+    # -- first moments -----------------------------------------------------
+    @cached_property
+    def expected_B(self) -> FloatArray:
+        """``E[B̄]`` (26)."""
+        if self.structured:
+            return _sym(self._structured(M.B, np.asarray(self.problem.L)) / self.n)
+        p, Bk, *_ = self._support
+        return _sym(np.einsum("k,kij->ij", p, Bk))
+
+    @cached_property
+    def expected_Cb(self) -> FloatArray:
+        """``E[(Cb)‾]`` (26)."""
+        if self.structured:
+            return self._structured(M.CB, np.asarray(self.problem.b)) / self.n
+        p, _, ck, *_ = self._support
+        return p @ ck
+
+    @cached_property
+    def expected_P(self) -> FloatArray:
+        """``E[P̄] = (1/n) Σ E[C_i]`` (the merge (6))."""
+        if self.structured:
+            return np.diag(self._structured(M.P) / self.n)
+        p, _, _, Pk, _ = self._support
+        return _sym(np.einsum("k,kij->ij", p, Pk))
+
+    @cached_property
+    def W(self) -> FloatArray:
+        """``W̄ = ½ E[L̄B̄ + B̄L̄]`` (Theorem 1)."""
+        L = self.problem.L_bar
+        return _sym(0.5 * (L @ self.expected_B + self.expected_B @ L))
+
+    # -- second moments ------------------------------------------------------
+    def BMB(self, Mat: FloatArray) -> FloatArray:
+        """``E[B̄ M B̄]`` for any ``M`` (d, d)."""
+        Mat = np.asarray(Mat, dtype=float)
+        if self.structured:
+            L = np.asarray(self.problem.L)
+            return self._structured(M.BMB, L, Mat, L) / self.n**2
+        p, Bk, *_ = self._support
+        return np.einsum("k,kij,jl,klm->im", p, Bk, Mat, Bk)
+
+    @cached_property
+    def BLB(self) -> FloatArray:
+        """``E[B̄ L̄ B̄]``, the left side of (14)."""
+        return _sym(self.BMB(self.problem.L_bar))
+
+    @cached_property
+    def CbCb(self) -> FloatArray:
+        """``E[(Cb)‾ (Cb)‾ᵀ]``."""
+        if self.structured:
+            b = np.asarray(self.problem.b)
+            return _sym(self._structured(M.CBCB, b, b) / self.n**2)
+        p, _, ck, *_ = self._support
+        return _sym(np.einsum("k,ki,kj->ij", p, ck, ck))
+
+    def BmCb(self, m: FloatArray) -> FloatArray:
+        """``E[B̄ m (Cb)‾ᵀ]`` for a vector ``m``."""
+        m = np.asarray(m, dtype=float)
+        if self.structured:
+            return self._structured(M.BMCB, np.asarray(self.problem.L), m, np.asarray(self.problem.b)) / self.n**2
+        p, Bk, ck, *_ = self._support
+        return np.einsum("k,kij,j,kl->il", p, Bk, m, ck)
+
+    def PMP(self, Mat: FloatArray) -> FloatArray:
+        """``E[P̄ M P̄]``."""
+        if self.structured:
+            return self._structured(M.PMP, np.asarray(Mat, dtype=float)) / self.n**2
+        p, _, _, Pk, _ = self._support
+        return np.einsum("k,kij,jl,klm->im", p, Pk, Mat, Pk)
+
+    def PMB(self, Mat: FloatArray) -> FloatArray:
+        """``E[P̄ M B̄]``."""
+        if self.structured:
+            return self._structured(M.PMB, np.asarray(Mat, dtype=float), np.asarray(self.problem.L)) / self.n**2
+        p, Bk, _, Pk, _ = self._support
+        return np.einsum("k,kij,jl,klm->im", p, Pk, Mat, Bk)
+
+    def PmCb(self, m: FloatArray) -> FloatArray:
+        """``E[P̄ m (Cb)‾ᵀ]``."""
+        if self.structured:
+            return self._structured(M.PMCB, np.asarray(m, dtype=float), np.asarray(self.problem.b)) / self.n**2
+        p, _, ck, Pk, _ = self._support
+        return np.einsum("k,kij,j,kl->il", p, Pk, m, ck)
+
+    # -- fixed point and bias (§4, (27)-(28)) ---------------------------------
+    @cached_property
+    def x_inf(self) -> FloatArray:
+        """Fixed point of the mean recursion of form (2): ``x^∞ = E[B̄]⁻¹ E[(Cb)‾]`` (28)."""
+        EB = self.expected_B
+        ev = np.linalg.eigvalsh(EB)
+        if ev[0] <= 1e-12 * max(1.0, abs(ev[-1])):
+            raise SingularError("E[B_bar] is singular: the mean recursion has no unique fixed point")
+        return np.linalg.solve(EB, self.expected_Cb)
+
+    @cached_property
+    def h(self) -> FloatArray:
+        """Bias ``h = x* − x^∞`` ((27): ``E[g] = E[B̄](x − x*) + E[B̄]h``; ``h = 0`` iff ``E[(Cb)‾] = E[B̄] x*``)."""
+        return self.problem.x_star - self.x_inf
+
+    @cached_property
+    def sigma2_at_x_star(self) -> float:
+        """``E‖g(x*) − E g(x*)‖²_{L̄}`` with ``g(x) = B̄x − (Cb)‾`` (Theorem 2's σ² when constant in x)."""
+        x = self.problem.x_star
+        L = self.problem.L_bar
+        second = x @ self.BMB(L) @ x - 2 * np.trace(L @ self.BmCb(x)) + np.trace(L @ self.CbCb)
+        mean = self.expected_B @ x - self.expected_Cb
+        return float(max(second - mean @ L @ mean, 0.0))
