@@ -126,11 +126,11 @@ def test_x_star_on_singular_L_bar_raises():
     p = QuadraticProblem(L, np.ones((2, 2)))
     assert not p.is_L_bar_positive_definite
     with pytest.raises(SingularError):
-        p.x_star
+        _ = p.x_star
     with pytest.raises(SingularError):
         p.solve_L_bar(np.ones(2))
     with pytest.raises(SingularError):
-        p.f_star
+        _ = p.f_star
     # f and grad still work without L̄ ≻ 0
     assert p.f(np.array([1.0, 1.0])) == pytest.approx(0.5 * 2.0 - 2.0)
 
@@ -172,8 +172,9 @@ def test_input_arrays_are_copied():
     assert p.L[0, 0, 0] == 1.0 and p.b[0, 0] == 1.0
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="library bug: problem.py symmetrises with 0.5 * (L + L^T), which "
-                   "overflows to inf for finite entries above ~9e307 after the finiteness check")
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="library bug: problem.py symmetrises with 0.5 * (L + L^T), which overflows to inf "
+                          "for finite entries above ~9e307 after the finiteness check")
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 def test_validated_L_stays_finite_for_huge_entries():
     # entries near the float64 maximum are finite and symmetric; validation must
