@@ -134,6 +134,8 @@ def _read_npz(p: Path) -> ProblemFile:
             arrays = {k: z[k] for k in names}
     except ProblemFileError:
         raise
+    except MemoryError:
+        raise ProblemFileError(f"{p}: NPZ archive declares an array too large for memory") from None
     except ValueError as exc:
         if "pickle" in str(exc).lower() or "object" in str(exc).lower():
             raise ProblemFileError(f"{p}: NPZ archive holds Python objects (pickle); refusing to load it") from None
@@ -141,6 +143,8 @@ def _read_npz(p: Path) -> ProblemFile:
     except (OSError, EOFError, zipfile.BadZipFile, KeyError, RuntimeError) as exc:
         raise ProblemFileError(f"{p}: corrupt or truncated NPZ archive ({type(exc).__name__})") from None
     for k, a in arrays.items():
+        if not isinstance(a, np.ndarray):
+            raise ProblemFileError(f"{p}: member {k!r} of the NPZ archive is not a .npy array")
         if a.dtype.kind not in "biuf":
             raise ProblemFileError(f"{p}: array {k!r} has dtype {a.dtype}, not a real number type")
     L = arrays["L"].astype(np.float64)
@@ -188,6 +192,8 @@ def write_problem(path: str | os.PathLike[str], problem: QuadraticProblem,
 def parse_vector(text: str, d: int, name: str = "x0") -> NDArray[np.float64]:
     """Parse a CLI vector: one number (filled to length d) or d comma-separated numbers."""
     parts = [t.strip() for t in text.split(",")]
+    if "_" in text:
+        raise ShapeError(f"{name} must be plain numbers; got {text!r}")
     try:
         vals = [float(t) for t in parts]
     except ValueError:

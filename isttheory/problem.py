@@ -91,9 +91,11 @@ class QuadraticProblem:
                 f"L_{i} is not symmetric: max|L_{i} - L_{i}^T| = {asym[i]:.3g} "
                 f"exceeds tolerance {SYMMETRY_RTOL:g} x {scale[i]:.3g}"
             )
-        L = 0.5 * (L + np.swapaxes(L, 1, 2))
+        L = L + 0.5 * (np.swapaxes(L, 1, 2) - L)  # exact symmetrisation that cannot overflow
         if self.check_psd:
             eig = np.linalg.eigvalsh(L)
+            if not np.all(np.isfinite(eig)):
+                raise NonFiniteError("L is too large to factor: its eigenvalues overflow double precision")
             lo, hi = eig[:, 0], np.maximum(1.0, eig[:, -1])
             bad = np.flatnonzero(lo < -PSD_RTOL * hi)
             if bad.size:

@@ -170,8 +170,8 @@ def simulate(problem: QuadraticProblem, sketch: Sketch, gamma: float, iters: int
 
     pd = problem.is_L_bar_positive_definite
     names = [m for m in METRICS if pd or m in ("f", "grad2")]
-    sums = {m: np.zeros(rec.size) for m in names}
-    sq = {m: np.zeros(rec.size) for m in names}
+    means = {m: np.zeros(rec.size) for m in names}
+    sems = {m: np.zeros(rec.size) for m in names}
     x_mean = np.zeros((rec.size, d))
     scale = max(1.0, float(np.abs(x0v).max()), float(np.abs(problem.x_star).max()) if pd else 0.0)
     threshold = DIVERGENCE_FACTOR * scale
@@ -187,15 +187,20 @@ def simulate(problem: QuadraticProblem, sketch: Sketch, gamma: float, iters: int
     reason: str | None = None
     bar = _progress(iters, progress)
 
-    def record_at(k: int) -> None:
-        nonlocal recorded
+    def record_at(k: int) -> bool:
+        """Record metrics at iteration k; False (and divergence) if they overflow."""
+        nonlocal recorded, diverged_at, reason
         j = rec_pos[k]
         vals = _metrics(problem, x, pd)
-        for m in names:
-            sums[m][j] = vals[m].sum()
-            sq[m][j] = (vals[m] ** 2).sum()
+        if not all(np.all(np.isfinite(v)) for v in vals.values()):
+            diverged_at, reason = k, "metrics overflowed the floating-point range"
+            return False
+        for m in names:  # all runs are in memory: mean and standard error directly (no sum of squares)
+            means[m][j] = vals[m].mean()
+            sems[m][j] = vals[m].std(ddof=1) / math.sqrt(runs) if runs > 1 else 0.0
         x_mean[j] = x.mean(axis=0)
         recorded = j + 1
+        return True
 
     def check(k: int) -> bool:
         nonlocal diverged_at, reason
@@ -206,11 +211,11 @@ def simulate(problem: QuadraticProblem, sketch: Sketch, gamma: float, iters: int
             diverged_at, reason = k, f"max|x^k| = {peak:.3g} exceeded {threshold:.3g}"
         return diverged_at is not None
 
-    if 0 in rec_pos:
-        record_at(0)
     k = 0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        while k < iters:
+        if 0 in rec_pos:
+            record_at(0)
+        while k < iters and diverged_at is None:
             t = min(chunk, iters - k)
             draws = [sk.sample(rng, t) for sk, rng in zip([sketch] * runs, sketch_rngs, strict=False)]
             noises = _noise(noise_rngs, draws, t, local_steps, noise, n, d)
@@ -220,22 +225,15 @@ def simulate(problem: QuadraticProblem, sketch: Sketch, gamma: float, iters: int
                 k += 1
                 if (k % CHECK_EVERY == 0 or k in rec_pos or k == iters) and check(k):
                     break
-                if k in rec_pos:
-                    record_at(k)
+                if k in rec_pos and not record_at(k):
+                    break
             bar.update(t)
             if diverged_at is not None:
                 break
     bar.close()
 
     keep = recorded
-    metrics = {}
-    for m in names:
-        mean = sums[m][:keep] / runs
-        sem = None
-        if runs > 1:
-            var = np.maximum(sq[m][:keep] / runs - mean**2, 0.0) * runs / (runs - 1)
-            sem = np.sqrt(var / runs)
-        metrics[m] = Metric(mean, sem)
+    metrics = {m: Metric(means[m][:keep], sems[m][:keep] if runs > 1 else None) for m in names}
     settings = {
         "n": n, "d": d, "sketch": sketch.spec, "gamma": float(gamma), "iters": int(iters),
         "runs": int(runs), "seed": int(seed), "first_run": int(first_run), "form": form,

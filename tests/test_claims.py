@@ -3,7 +3,6 @@ verifier must refute a deliberately wrong constant or flag."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from isttheory import cli

@@ -302,15 +302,13 @@ def test_divergent_step_json_has_no_nan(results):
         assert all(np.isfinite(out[key]["mean"]))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="library bug: simulate --json with a huge but finite x0 (1e200) records f = inf/nan "
-                          "and json.dumps(allow_nan=False) in cli.py raises ValueError (traceback, exit 1)")
 def test_extreme_x0_json_no_traceback(results):
     proc = results["extreme-x0-json"]
     assert "Traceback" not in proc.stderr
     assert proc.returncode in (0, 2)
     if proc.returncode == 0:
-        loads_strict(proc.stdout)
+        out = loads_strict(proc.stdout)
+        assert out["diverged"] and "overflow" in out["divergence_reason"]
 
 
 # --------------------------------------------------------------------------- verify

@@ -172,9 +172,6 @@ def test_input_arrays_are_copied():
     assert p.L[0, 0, 0] == 1.0 and p.b[0, 0] == 1.0
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="library bug: problem.py symmetrises with 0.5 * (L + L^T), which overflows to inf "
-                          "for finite entries above ~9e307 after the finiteness check")
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 def test_validated_L_stays_finite_for_huge_entries():
     # entries near the float64 maximum are finite and symmetric; validation must

@@ -136,6 +136,22 @@ def _symbolic_operands(n, dd):
     return A, Mat, b, m
 
 
+def _outcome_value(name, Bk, ck, Pk, Mat, m):
+    if name == "B":
+        return Bk
+    if name == "CB":
+        return ck
+    if name == "BMB":
+        return Bk.dot(Mat).dot(Bk)
+    if name == "CBCB":
+        return np.outer(ck, ck)
+    if name == "BMCB":
+        return np.outer(Bk.dot(m), ck)
+    if name == "PMP":
+        return Pk.dot(Mat).dot(Pk)
+    return Pk.dot(Mat).dot(Bk)  # PMB
+
+
 def _symbolic_enumeration(sketch, name, A, Mat, b, m):
     """Exact expectation by summing over all outcomes with rational probabilities."""
     sup = sketch.support()
@@ -147,9 +163,7 @@ def _symbolic_enumeration(sketch, name, A, Mat, b, m):
         Bk = sum(C[i].dot(A[i]).dot(C[i]) for i in range(sketch.n))
         ck = sum(C[i].dot(b[i]) for i in range(sketch.n))
         Pk = sum(C[i] for i in range(sketch.n))
-        val = {"B": lambda: Bk, "CB": lambda: ck, "BMB": lambda: Bk.dot(Mat).dot(Bk),
-               "CBCB": lambda: np.outer(ck, ck), "BMCB": lambda: np.outer(Bk.dot(m), ck),
-               "PMP": lambda: Pk.dot(Mat).dot(Pk), "PMB": lambda: Pk.dot(Mat).dot(Bk)}[name]()
+        val = _outcome_value(name, Bk, ck, Pk, Mat, m)
         total = total + pk * val
     return total
 
