@@ -158,7 +158,7 @@ def _symbolic_enumeration(sketch, name, A, Mat, b, m):
     Cs = sup.draw.dense(sketch.d)
     probs = [sp.Rational(1, len(sup.probs))] * len(sup.probs)  # uniform supports
     total = 0
-    for pk, C in zip(probs, Cs):
+    for pk, C in zip(probs, Cs, strict=True):
         C = np.array([[[sp.nsimplify(x) for x in row] for row in Ci] for Ci in C], dtype=object)
         Bk = sum(C[i].dot(A[i]).dot(C[i]) for i in range(sketch.n))
         ck = sum(C[i].dot(b[i]) for i in range(sketch.n))
