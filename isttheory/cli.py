@@ -88,6 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="no progress bar")
 
     sub.add_parser("sketches", help="list the sketch spec strings")
+
+    lt = sub.add_parser("latex", help="write LaTeX macros of the derived constants, a claims table and the errata")
+    lt.add_argument("--out", metavar="FILE", help="write the .tex fragment here (default: print it)")
+    lt.add_argument("--document", action="store_true", help="a complete document that uses every macro")
+
+    er = sub.add_parser("errata", help="print ERRATA.md (generated from isttheory/errata.py)")
+    er.add_argument("--out", metavar="FILE", help="write it here")
     return parser
 
 
@@ -178,7 +185,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     else:
         instances = default_instances()
     start = time.perf_counter()
-    bar = _progress(len(instances) * len(claims()), not (args.quiet or args.json))
+    per_instance = sum(c.scope != "global" for c in claims())
+    bar = _progress(len(instances) * per_instance + len(claims()) - per_instance, not (args.quiet or args.json))
     run = run_verify(instances, settings, bar)
     bar.close()
     payload = run.to_payload()
@@ -200,7 +208,37 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_REFUTED if run.unexpected else 0
 
 
-COMMANDS = {"verify": _cmd_verify, "simulate": _cmd_simulate, "sketches": _cmd_sketches}
+def _cmd_latex(args: argparse.Namespace) -> int:
+    from .claims import Settings, default_instances
+    from .io import atomic_write_bytes
+    from .report.latex import document, fragment
+    from .verify import run_verify
+
+    text = fragment(run_verify(default_instances(), Settings(fast=True)))
+    if args.document:
+        text = document(text)
+    if args.out:
+        atomic_write_bytes(args.out, text.encode())
+        print(f"wrote {args.out}")
+    else:
+        print(text, end="")
+    return 0
+
+
+def _cmd_errata(args: argparse.Namespace) -> int:
+    from .errata import render_markdown
+    from .io import atomic_write_bytes
+
+    text = render_markdown()
+    if args.out:
+        atomic_write_bytes(args.out, text.encode())
+    else:
+        print(text, end="")
+    return 0
+
+
+COMMANDS = {"verify": _cmd_verify, "simulate": _cmd_simulate, "sketches": _cmd_sketches, "latex": _cmd_latex,
+            "errata": _cmd_errata}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -42,10 +42,18 @@ class VerifyRun:
 def run_verify(instances: list[Instance], settings: Settings, progress: Any = None) -> VerifyRun:
     """Run every applicable claim on every instance (``progress`` gets ``update(1)`` per pair)."""
     out: list[tuple[Claim, Finding]] = []
-    for inst in instances:
-        for claim in claims():
-            if claim.applies(inst):
-                out += [(claim, f) for f in claim.run(inst, settings)]
+    for claim in claims():
+        if claim.scope == "global":
+            out += [(claim, f) for f in claim.run(GLOBAL_INSTANCE, settings)]
             if progress is not None:
                 progress.update(1)
+    for inst in instances:
+        for claim in claims():
+            if claim.scope != "global" and claim.applies(inst):
+                out += [(claim, f) for f in claim.run(inst, settings)]
+            if progress is not None and claim.scope != "global":
+                progress.update(1)
     return VerifyRun(settings, instances, out)
+
+
+GLOBAL_INSTANCE = Instance("symbolic", None, description="all sizes (symbolic proofs)")  # type: ignore[arg-type]

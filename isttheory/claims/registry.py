@@ -85,6 +85,8 @@ class Claim:
     applies: Callable[[Instance], bool] = lambda inst: True
     known_refuted: frozenset[str] = frozenset()
     section: str = ""
+    scope: str = "instance"
+    """``"instance"``: run on every instance; ``"global"``: run once (symbolic proofs)."""
 
     def run(self, instance: Instance, settings: Settings) -> list[Finding]:
         """Verify on one instance; a verifier that raises gives an INCONCLUSIVE finding."""

@@ -191,10 +191,14 @@ def derive(h_coef: sp.Expr = ONE, sigma_coef: sp.Expr = g_,
               float(tr["grad"].mean()) > printed,
               f"LHS {tr['grad'].mean():.4g} > printed RHS {printed:.4g} (L_i scaled by 1e-2, γ = 0.5, best β)")
     D.latex["bound"] = (r"\frac1K\sum_{k<K}\mathbb{E}\|\nabla f(x^k)\|^2_{\bar L^{-1}} \le "
-                        r"\frac{2(f(x^0)-\mathbb{E} f(x^K))}{\gamma K} + " + sp.latex(h_coef) +
-                        r"\|h\|^2_{\bar L} + " + sp.latex(sigma_coef) + r"\sigma^2")
+                        r"\frac{2(f(x^0)-\mathbb{E} f(x^K))}{\gamma K} + " + _coef(h_coef) +
+                        r"\|h\|^2_{\bar L} + " + _coef(sigma_coef) + r"\sigma^2")
     D.latex["limit"] = r"\|h\|^2_{\bar L} + " + sp.latex(lim) + r"\,\sigma^2"
     return D
+
+
+def _coef(c: sp.Expr) -> str:
+    return "" if c == 1 else sp.latex(c) + r"\,"
 
 
 def scaled_counterexample(scale: float = 1e-2) -> QuadraticProblem:

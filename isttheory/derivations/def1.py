@@ -1,0 +1,122 @@
+"""Def. 1 (3), Rand-q (4) and Perm-q (7): unbiasedness and the variance parameter ω.
+
+Rand-q: ``C = (d/q) Σ_{j∈S} e_j e_jᵀ`` with ``S`` a uniform q-subset, so the
+diagonal entry ``c_j`` is ``d/q`` with probability ``P(j ∈ S) = q/d`` and ``0``
+otherwise. Hence ``E[c_j] = 1`` and ``E[(c_j − 1)²] = E[c_j²] − 1 = d/q − 1``;
+as ``C`` is diagonal, ``E‖Cx − x‖² = Σ_j E[(c_j − 1)²] x_j² = (d/q − 1)‖x‖²``
+*with equality for every x*: ``ω = d/q − 1`` is the smallest constant in (3).
+
+Perm-q (``d = q·n``): client ``i`` has ``c_j = n`` with probability
+``P(j ∈ S_i) = q/d = 1/n`` and ``0`` otherwise, so ``E[c_j] = 1`` and
+``E[(c_j − 1)²] = n − 1``: each client's sketch is unbiased with ``ω = n − 1``
+(again with equality), independently of ``q``.
+
+The probabilities are the engine's own counts
+(:class:`~isttheory.symbolic.inclusion.UniformPartition`, symbolic in ``d, q, n``);
+exact enumeration of ``sketch.support()`` with symbolic ``x`` confirms the
+identities for small ``d``, and ``sketch.omega()`` is cross-checked.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from ..sketches import Permutation, RandQ
+from ..sketches.base import Sketch
+from ..symbolic.inclusion import IndependentSubsets, UniformPartition, d, n, q
+from .base import Derivation, vector
+
+OMEGA_RAND = d / q - 1
+OMEGA_PERM = n - 1
+
+
+def exact_outcomes(sketch: Sketch) -> list[tuple[sp.Expr, list[sp.Matrix]]]:
+    """Every outcome of ``sketch.support()`` as (exact probability, [C_1 … C_n]) with
+    SymPy rational entries (for sketches whose scales are rationals: identity, Rand-q, Perm-q)."""
+    sup = sketch.support()
+    dense = sup.draw.dense(sketch.d)
+    out = []
+    for p, Cs in zip(sup.probs, dense, strict=True):
+        mats = [sp.Matrix(sketch.d, sketch.d, lambda j, k, C=C: sp.nsimplify(float(C[j, k]))) for C in Cs]
+        out.append((sp.nsimplify(float(p)), mats))
+    total = sum((p for p, _ in out), sp.Integer(0))
+    if total != 1:
+        raise ValueError(f"exact probabilities of {sketch.spec} sum to {total}")
+    return out
+
+
+def _enumerated_moments(sketch: Sketch, client: int, x: sp.Matrix) -> tuple[sp.Matrix, sp.Expr]:
+    """``E[C_i x]`` and ``E‖C_i x − x‖²`` by exact enumeration."""
+    mean = sp.zeros(x.rows, 1)
+    var = sp.Integer(0)
+    for p, Cs in exact_outcomes(sketch):
+        y = Cs[client] * x
+        mean += p * y
+        var += p * ((y - x).T * (y - x))[0]
+    return mean, sp.expand(var)
+
+
+def derive(omega_rand: sp.Expr = OMEGA_RAND, omega_perm: sp.Expr = OMEGA_PERM) -> Derivation:
+    """Def. 1 (3), Rand-q (4), Perm-q (7): unbiased with ``ω = omega_rand`` (Rand-q, default
+    ``d/q − 1``) and ``ω = omega_perm`` (Perm-q per client, default ``n − 1``), both tight."""
+    D = Derivation("Def. 1 / Rand-q / Perm-q", ("(3)", "(4)", "(7)"),
+                   constants={"omega_rand": omega_rand, "omega_perm": omega_perm})
+
+    # ---- Rand-q, symbolic in d, q ------------------------------------------------
+    p = IndependentSubsets(1, 2, 1).p_same(1)  # engine's P(j ∈ S), a SymPy closed form in d, q
+    D.symbolic("Rand-q: P(c_j = d/q) = P(j ∈ S) = C(d−1, q−1)/C(d, q) = q/d", "(4)", p - q / d,
+               f"engine: {p}")
+    s = d / q
+    Ec = p * s
+    Ec2 = p * s**2
+    D.symbolic("Rand-q: E[c_j] = (q/d)(d/q) = 1 (unbiased)", "(3)", Ec - 1)
+    D.symbolic("Rand-q: E[c_j²] − 1 = ω", "(3)", Ec2 - 1 - omega_rand, f"E[c_j²] − 1 = {sp.simplify(Ec2 - 1)}")
+    D.symbolic("Rand-q: E[(c_j − 1)²] = p(d/q − 1)² + (1 − p) = ω", "(3)",
+               p * (s - 1) ** 2 + (1 - p) - omega_rand)
+
+    # ---- Rand-q, exact enumeration with symbolic x (d ≤ 4) ----------------------------
+    for d0, q0 in ((3, 1), (4, 2), (4, 3)):
+        x = vector("x", d0)
+        mean, var = _enumerated_moments(RandQ(1, d0, q0), 0, x)
+        w = omega_rand.subs({d: d0, q: q0})
+        D.symbolic(f"Rand-{q0}, d = {d0}: E[Cx] = x (enumeration, symbolic x)", "(3)", mean - x)
+        D.symbolic(f"Rand-{q0}, d = {d0}: E‖Cx − x‖² = ω‖x‖² for every x (tight)", "(3)",
+                   var - w * (x.T * x)[0], f"ω = {w}")
+    lib = [(d0, q0, RandQ(1, d0, q0).omega(), float(omega_rand.subs({d: d0, q: q0})))
+           for d0, q0 in ((3, 1), (4, 2), (6, 2), (8, 3))]
+    D.numeric("RandQ.omega() = ω formula", "(3)", all(abs(a - b) <= 1e-12 * max(1.0, b) for *_, a, b in lib),
+              "; ".join(f"d={d0},q={q0}: {a:.6g} vs {b:.6g}" for d0, q0, a, b in lib))
+
+    # ---- Perm-q, symbolic in n, q with d = q n -------------------------------------------
+    pp = sp.simplify(UniformPartition.p_same_expr(1).subs(d, q * n))
+    D.symbolic("Perm-q: P(j ∈ S_i) = q/d = 1/n (d = qn)", "(7)", pp - 1 / n, f"engine: {pp}")
+    D.symbolic("Perm-q: E[c_j] = n · (1/n) = 1 (unbiased per client)", "(3)", pp * n - 1)
+    D.symbolic("Perm-q: E[(c_j − 1)²] = (1/n)(n − 1)² + (1 − 1/n) = ω", "(3)",
+               pp * (n - 1) ** 2 + (1 - pp) - omega_perm, f"= {sp.simplify(pp * (n - 1) ** 2 + 1 - pp)}")
+
+    # ---- Perm-q, exact enumeration with symbolic x -----------------------------------------
+    for n0, d0 in ((2, 2), (2, 4), (3, 3)):
+        x = vector("x", d0)
+        sk = Permutation(n0, d0)
+        w = omega_perm.subs(n, n0)
+        ok_mean, ok_var = [], []
+        for i in range(n0):
+            mean, var = _enumerated_moments(sk, i, x)
+            ok_mean.append(mean - x)
+            ok_var.append(var - w * (x.T * x)[0])
+        D.symbolic(f"Perm-{d0 // n0}, n = {n0}: E[C_i x] = x for every client (enumeration)", "(7)",
+                   sp.Matrix.vstack(*ok_mean))
+        D.symbolic(f"Perm-{d0 // n0}, n = {n0}: E‖C_i x − x‖² = ω‖x‖² for every client (tight)", "(7)",
+                   sp.Matrix(ok_var), f"ω = {w}")
+    lib = [(n0, d0, Permutation(n0, d0).omega(), float(omega_perm.subs(n, n0)))
+           for n0, d0 in ((2, 2), (2, 6), (3, 6), (4, 4), (5, 10))]
+    D.numeric("Permutation.omega() = ω formula", "(7)", all(abs(a - b) <= 1e-12 * max(1.0, b) for *_, a, b in lib),
+              "; ".join(f"n={n0},d={d0}: {a:.6g} vs {b:.6g}" for n0, d0, a, b in lib))
+    # unbiasedness of the library's closed form, as a cross-check of (3)
+    ok = all(np.allclose(sk.expected_C(), np.eye(sk.d)) for sk in (RandQ(2, 5, 2), Permutation(3, 6)))
+    D.numeric("closed-form E[C_i] = I (RandQ(2,5,2), Permutation(3,6))", "(3)", ok, "expected_C()")
+
+    D.latex["omega_rand"] = sp.latex(omega_rand)
+    D.latex["omega_perm"] = sp.latex(omega_perm)
+    return D
