@@ -140,6 +140,22 @@ class SketchMoments:
         p, _, ck, Pk, _ = self._support
         return np.einsum("k,kij,j,kl->il", p, Pk, m, ck)
 
+    # -- the second-moment map (structured E[(I − γB̄) ⊗ (I − γB̄)]) ---------------
+    def transition(self, Mat: FloatArray, gamma: float, form: str = "sgd") -> FloatArray:
+        """``E[A M Aᵀ]`` for the random iteration matrix ``A`` of one step, never forming d²×d².
+
+        Form (2): ``A = I − γB̄``, so ``E[AMA] = M − γ(E[B̄]M + M E[B̄]) + γ² E[B̄MB̄]``.
+        Form (6), one local step: ``A = P̄ − γB̄``, so
+        ``E[AMAᵀ] = E[P̄MP̄] − γ(E[P̄MB̄] + E[P̄MB̄]ᵀ) + γ² E[B̄MB̄]`` (for symmetric ``M``)."""
+        Mat = np.asarray(Mat, dtype=float)
+        if form == "sgd":
+            EB = self.expected_B
+            return Mat - gamma * (EB @ Mat + Mat @ EB) + gamma**2 * self.BMB(Mat)
+        if form == "ist":
+            PMB = self.PMB(Mat)
+            return self.PMP(Mat) - gamma * (PMB + PMB.T) + gamma**2 * self.BMB(Mat)
+        raise ValueError(f"form must be 'sgd' or 'ist'; got {form!r}")
+
     # -- fixed point and bias (§4, (27)-(28)) ---------------------------------
     @cached_property
     def x_inf(self) -> FloatArray:

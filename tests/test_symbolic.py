@@ -228,3 +228,22 @@ def test_precond_moments_are_those_of_section_312():
     np.testing.assert_allclose(mo.BLB, p.L_bar, atol=1e-12)
     x_inf = (p.b / np.sqrt(p.D)).sum(axis=0) / (p.n * math.sqrt(p.n))  # (28)
     np.testing.assert_allclose(mo.x_inf, x_inf, atol=1e-12)
+
+
+@pytest.mark.parametrize("make", [lambda: Permutation(2, 4), lambda: RandQ(2, 3, 2), lambda: PermBlocks(2, 3),
+                                  lambda: Permutation(3, 3, scale=1.7)])
+@pytest.mark.parametrize("form", ["sgd", "ist"])
+def test_structured_transition_equals_dense_kronecker_operator(make, form):
+    """E[A M Aᵀ] from the engine equals (E[A ⊗ A]) vec(M) built densely from the enumerated support."""
+    sk = make()
+    p = generators.heterogeneous(sk.n, sk.d, 0.6, seed=4)
+    mo = SketchMoments(p, sk)
+    gamma = 0.3
+    sup = sk.support()
+    C = sup.draw.dense(sk.d)
+    Bk = np.einsum("knij,njl,knlm->kim", C, np.asarray(p.L), C) / sk.n
+    Ak = (np.eye(sk.d) if form == "sgd" else C.mean(axis=1)) - gamma * Bk
+    kron = np.einsum("k,kij,klm->iljm", sup.probs, Ak, Ak).reshape(sk.d**2, sk.d**2)
+    Mat = generators.random_psd(sk.d, np.random.default_rng(1))
+    np.testing.assert_allclose(mo.transition(Mat, gamma, form), (kron @ Mat.ravel()).reshape(sk.d, sk.d),
+                               atol=1e-12)
