@@ -29,6 +29,16 @@ ERRATA: tuple[Erratum, ...] = (
         "Perm-1 is Perm-q with q = 1, i.e. n = d (d = q·n). With n = d, E[B̄] = Σ_i D_i = n D̄.",
         "perm1_example", r"n = d \text{ (not } n = d^2\text{)}"),
     Erratum(
+        "eq17-heterogeneous", "Example: Perm-1, (17)", "wrong",
+        "(14) reduces to (17): n D̄L̄D̄ ⪯ (θ/2)(L̄D̄ + D̄L̄).",
+        "Only in the homogeneous case. In general B̄ = n·Diag(v) with v_j = (L_{owner(j)})_{jj} random, so "
+        "E[B̄L̄B̄] = n² L̄∘E[vvᵀ] = n²D̄L̄D̄ + n² L̄∘Cov(v) with Cov(v) = (n Diag(S) − S)/(n − 1) ⪰ 0 (S the spread of "
+        "the clients' diagonals), and (14) ⇔ n L̄∘E[vvᵀ] ⪯ (θ/2)(L̄D̄ + D̄L̄). Under heterogeneity (17) is necessary "
+        "but not sufficient: its θ is smaller than the true θ* on every heterogeneous instance tried (ratio up to "
+        "1.49), and the step 1/θ₁₇ breaks the descent step of (15) already at K = 1.",
+        "perm1_example",
+        r"n\,\bar L\circ\mathbb{E}[vv^\top] \preceq \tfrac{\theta}{2}(\bar L\bar D + \bar D\bar L)"),
+    Erratum(
         "precond-scale", "(23)", "wrong",
         "The preconditioned sketch's scale is printed as [L_i^{-1/2}]_{π_i π_i} (a diagonal entry of L_i^{-1/2}).",
         "The scale is ((L_i)_{π_i π_i})^{-1/2}, the inverse square root of a diagonal entry of L_i: only then "
@@ -44,6 +54,13 @@ ERRATA: tuple[Erratum, ...] = (
         "2ab/(a+b) ≤ √(ab) with equality iff a = b, the counterexample exists exactly for a ≠ b and "
         "2ab/(a+b) < c ≤ √(ab) (e.g. a = 1, b = 2, c = 1.4); then no θ satisfies (14).",
         "remark1", r"\bar W = 2\begin{pmatrix} a^2 & \frac{c(a+b)}{2} \\ \frac{c(a+b)}{2} & b^2\end{pmatrix}"),
+    Erratum(
+        "sec311-norms", "§3.1.1, (21)–(22)", "clarification",
+        "(21)–(22) state rates in ‖∇f(x^k)‖² after preconditioning and match gradient descent.",
+        "The norms are of the preconditioned gradient ∇f̃(x̃) = D^{-1/2}∇f(x), i.e. ‖∇f(x)‖²_{D⁻¹} in the original "
+        "variables, and the rates assume interpolation. With γ = 1/θ = 1/n, B̄ = nI on every draw and the method "
+        "reaches x* = 0 in one deterministic step, so (22) is very loose there.",
+        "precond_homogeneous", r"\|\nabla \tilde f(\tilde x)\|^2 = \|\nabla f(x)\|^2_{D^{-1}}"),
     Erratum(
         "thm2-norm", "Theorem 2, (30)", "wrong",
         "The bias term is ‖h‖² in the L̄² norm.",

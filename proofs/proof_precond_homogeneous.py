@@ -1,0 +1,24 @@
+"""§3.1.1 (20)–(22): x̃ = D^{1/2}x gives Diag(L̃) = I; Perm-1: B̄ = nI, W̃ = nL̃, (14) iff θ ≥ n;
+(22) (1/K)Σ‖∇f̃‖² ≤ 2λ_max(L̃)(f̃⁰ − f̃^K)/K at γ = 1/n."""
+
+import re
+
+import pytest
+
+from isttheory.derivations.base import ProofFailure
+from isttheory.derivations.precond_homogeneous import derive, n_s
+
+
+def test_precond_homogeneous_holds():
+    d = derive().require()
+    assert sum(s.kind == "symbolic" for s in d.steps) >= 10
+
+
+@pytest.mark.parametrize("kw, failing", [
+    (dict(theta_min=n_s - 1), "(14) for every θ ≥ theta_min"),
+    (dict(lam_coef=1), "(22) with γ = 1/θ"),
+    (dict(ebar=1), "E[B̄] = ebar·I (engine)"),
+])
+def test_precond_homogeneous_mutations_fail(kw, failing):
+    with pytest.raises(ProofFailure, match=re.escape(failing)):
+        derive(**kw).require()
