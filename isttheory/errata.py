@@ -85,7 +85,8 @@ ERRATA: tuple[Erratum, ...] = (
         "neighbourhood is ‖h‖²_{L̄}, approached as γ → 0, and γ = 1 gives the largest limit ‖h‖²_{L̄} + σ². No term "
         "vanishes at γ = 1 within the theorem either: (29) forces β ≤ (1−γ)/(2(1+γ)) → 0 as γ → 1, so "
         "2β⁻¹(1−γ) ≥ 4(1+γ).",
-        "theorem2", r"\lim_k \mathbb{E}\|\nabla f(x^k)\|^2_{\bar L^{-1}} = \|h\|^2_{\bar L} + \frac{\gamma}{2-\gamma}\sigma^2"),
+        "theorem2",
+        r"\lim_k \mathbb{E}\|\nabla f(x^k)\|^2_{\bar L^{-1}} = \|h\|^2_{\bar L} + \frac{\gamma}{2-\gamma}\sigma^2"),
 )
 
 

@@ -31,18 +31,29 @@ OMEGA_RAND = d / q - 1
 OMEGA_PERM = n - 1
 
 
-def exact_outcomes(sketch: Sketch) -> list[tuple[sp.Expr, list[sp.Matrix]]]:
+_OUTCOMES: dict[tuple[object, ...], list[tuple[sp.Expr, list[sp.ImmutableMatrix]]]] = {}
+
+
+def exact_outcomes(sketch: Sketch) -> list[tuple[sp.Expr, list[sp.ImmutableMatrix]]]:
     """Every outcome of ``sketch.support()`` as (exact probability, [C_1 … C_n]) with
-    SymPy rational entries (for sketches whose scales are rationals: identity, Rand-q, Perm-q)."""
+    SymPy rational entries (for sketches whose scales are rationals: identity, Rand-q, Perm-q).
+    Cached per (family, spec, n, d)."""
+    key = (type(sketch).__name__, sketch.spec, sketch.n, sketch.d)
+    if key in _OUTCOMES:
+        return _OUTCOMES[key]
     sup = sketch.support()
     dense = sup.draw.dense(sketch.d)
     out = []
     for p, Cs in zip(sup.probs, dense, strict=True):
-        mats = [sp.Matrix(sketch.d, sketch.d, lambda j, k, C=C: sp.nsimplify(float(C[j, k]))) for C in Cs]
+        mats = [sp.ImmutableMatrix(sp.diag(*[sp.nsimplify(float(C[j, j])) for j in range(sketch.d)]))
+                for C in Cs]
+        if any(np.any(C - np.diag(np.diag(C))) for C in Cs):
+            raise ValueError(f"{sketch.spec}: exact_outcomes expects diagonal sketches")
         out.append((sp.nsimplify(float(p)), mats))
     total = sum((p for p, _ in out), sp.Integer(0))
     if total != 1:
         raise ValueError(f"exact probabilities of {sketch.spec} sum to {total}")
+    _OUTCOMES[key] = out
     return out
 
 

@@ -19,6 +19,8 @@ compressed or not.)
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import sympy as sp
 
@@ -42,6 +44,47 @@ def _alpha_beta(sk: Permutation | RandQ) -> tuple[sp.Expr, sp.Expr]:
     return sp.nsimplify(s**2 * p1), sp.nsimplify(s**2 * p2)
 
 
+@cache
+def _sketch_parts() -> dict[str, tuple[sp.Expr, sp.Expr, sp.Matrix, sp.Expr, sp.Expr, sp.Expr]]:
+    """Per sketch (constant-free, computed once): E‖∇f(Cx)‖² by enumeration, xᵀE[CA²C]x from the
+    engine, x, the SOS residual, α, β."""
+    sketches = {"Perm-1 (n = d = 2)": Permutation(2, 2), "Perm-1 (n = d = 3)": Permutation(3, 3),
+                "Rand-2 (d = 3)": RandQ(1, 3, 2)}
+    out = {}
+    for label, sk in sketches.items():
+        dd = sk.d
+        A, x, yy = symmetric_matrix("A", dd), vector("x", dd), vector("y", dd)
+        gradf = sp.Matrix([sp.diff((yy.T * A * yy)[0], yi) for yi in yy])
+        lhs = sp.Integer(0)
+        for p, Cs in exact_outcomes(sk):
+            gv = gradf.subs(dict(zip(yy, Cs[0] * x, strict=True)), simultaneous=True)
+            lhs += p * (gv.T * gv)[0]
+        E = sp.Matrix(symbolic_expectation(MM.CAC, sk, [stack([A * A] * sk.n)])[0].tolist())
+        val = sp.expand((x.T * E * x)[0])
+        al, be = _alpha_beta(sk)
+        sos = be * ((A * x).T * (A * x))[0] + (al - be) * sum(((A[:, j].T * A[:, j])[0] * x[j] ** 2
+                                                               for j in range(dd)), sp.Integer(0))
+        out[label] = (sp.expand(lhs), val, x, sp.expand(val - sos), al, be)
+    return out
+
+
+@cache
+def _eigen_certificate() -> tuple[bool, str]:
+    """Numeric: λ_min(E[CA²C]) > 0 and ≥ (α − β) min_j (A²)_jj for random A ≻ 0."""
+    rows, ok = [], True
+    cases = {"Perm-1 (d=4)": Permutation(4, 4), "Perm-2 (n=2, d=4)": Permutation(2, 4),
+             "Rand-2 (d=4)": RandQ(1, 4, 2), "Rand-3 (d=6)": RandQ(1, 6, 3)}
+    for seed, (label, sk) in enumerate(cases.items()):
+        A = random_psd(sk.d, np.random.default_rng(seed), cond=50.0)
+        M = sk.expected_CAC(A @ A)[0]
+        al, be = (float(v) for v in _alpha_beta(sk))
+        lam = float(np.linalg.eigvalsh(M)[0])
+        cert = (al - be) * float(np.min(np.diag(A @ A)))
+        ok = ok and lam > 0 and lam >= cert * (1 - 1e-12)
+        rows.append(f"{label}: λ_min = {lam:.4g} ≥ (α−β)min_j(A²)_jj = {cert:.4g}")
+    return bool(ok), "; ".join(rows)
+
+
 def derive(factor: sp.Expr = FACTOR, growth_power: sp.Expr = GROWTH_POWER) -> Derivation:
     """(11): ``E‖∇f(Cx)‖² = factor·xᵀE[CA²C]x`` (4) and growth ``t^growth_power`` (2) along rays."""
     D = Derivation("(11) bounded gradients fail", ("(11)",),
@@ -51,26 +94,12 @@ def derive(factor: sp.Expr = FACTOR, growth_power: sp.Expr = GROWTH_POWER) -> De
     grad = sp.Matrix([sp.diff((y.T * A2 * y)[0], yi) for yi in y])
     D.symbolic("∇(xᵀAx) = 2Ax", "(11)", grad - 2 * A2 * y)
 
-    sketches = {"Perm-1 (n = d = 2)": Permutation(2, 2), "Perm-1 (n = d = 3)": Permutation(3, 3),
-                "Rand-2 (d = 3)": RandQ(1, 3, 2)}
     forms = {}
-    for label, sk in sketches.items():
-        dd = sk.d
-        A, x = symmetric_matrix("A", dd), vector("x", dd)
-        yy = vector("y", dd)
-        gradf = sp.Matrix([sp.diff((yy.T * A * yy)[0], yi) for yi in yy])
-        lhs = sp.Integer(0)
-        for p, Cs in exact_outcomes(sk):
-            gv = gradf.subs(dict(zip(yy, Cs[0] * x, strict=True)), simultaneous=True)
-            lhs += p * (gv.T * gv)[0]
-        E = sp.Matrix(symbolic_expectation(MM.CAC, sk, [stack([A * A] * sk.n)])[0].tolist())
-        val = (x.T * E * x)[0]
-        D.symbolic(f"{label}: E‖∇f(Cx)‖² (enumeration) = 4 xᵀE[CA²C]x (engine)", "(11)", lhs - factor * val)
-        al, be = _alpha_beta(sk)
-        sos = be * ((A * x).T * (A * x))[0] + (al - be) * sum(((A[:, j].T * A[:, j])[0] * x[j] ** 2
-                                                               for j in range(dd)), sp.Integer(0))
+    for label, (lhs, val, x, sos_res, al, be) in _sketch_parts().items():
+        D.symbolic(f"{label}: E‖∇f(Cx)‖² (enumeration) = 4 xᵀE[CA²C]x (engine)", "(11)",
+                   sp.expand(lhs - factor * val))
         D.symbolic(f"{label}: xᵀE[CA²C]x = β‖Ax‖² + (α−β)Σ_j‖Ae_j‖²x_j² (SOS, α = {al}, β = {be})", "(11)",
-                   val - sos)
+                   sos_res)
         forms[label] = (val, x)
 
     # α − β > 0 and β ≥ 0 symbolically: Rand-q (q < d) and Perm-q (n ≥ 2)
@@ -91,18 +120,8 @@ def derive(factor: sp.Expr = FACTOR, growth_power: sp.Expr = GROWTH_POWER) -> De
     D.symbolic_true("Perm-q: α − β > 0 for n ≥ 2", "(11)",
                     sp.Gt(sp.expand((n * q * (n - 1)).subs(sub)) / sp.expand((q * n - 1).subs(sub)), 0))
 
-    # numeric eigen certificate: E[CA²C] ≻ 0 for random A ≻ 0, and the SOS lower bound
-    rows, ok = [], True
-    for seed, (label, sk) in enumerate({"Perm-1 (d=4)": Permutation(4, 4), "Perm-2 (n=2, d=4)": Permutation(2, 4),
-                                        "Rand-2 (d=4)": RandQ(1, 4, 2), "Rand-3 (d=6)": RandQ(1, 6, 3)}.items()):
-        A = random_psd(sk.d, np.random.default_rng(seed), cond=50.0)
-        M = sk.expected_CAC(A @ A)[0]
-        al, be = (float(v) for v in _alpha_beta(sk))
-        lam = float(np.linalg.eigvalsh(M)[0])
-        cert = (al - be) * float(np.min(np.diag(A @ A)))
-        ok = ok and lam > 0 and lam >= cert * (1 - 1e-12)
-        rows.append(f"{label}: λ_min = {lam:.4g} ≥ (α−β)min_j(A²)_jj = {cert:.4g}")
-    D.numeric("E[CA²C] ≻ 0 for A ≻ 0 (λ_min ≥ SOS bound), so E‖∇f(Cx)‖² ≥ 4λ_min‖x‖²", "(11)", ok, "; ".join(rows))
+    D.numeric("E[CA²C] ≻ 0 for A ≻ 0 (λ_min ≥ SOS bound), so E‖∇f(Cx)‖² ≥ 4λ_min‖x‖²", "(11)",
+              *_eigen_certificate())
 
     # growth along a ray x = t v: 4 t² vᵀE[CA²C]v, unbounded
     t = sp.Symbol("t", positive=True)
@@ -119,6 +138,6 @@ def derive(factor: sp.Expr = FACTOR, growth_power: sp.Expr = GROWTH_POWER) -> De
     # uncompressed: ‖∇f(x)‖² = 4xᵀA²x (same growth): the failure is not caused by compression
     x2, A = vector("x", 2), symmetric_matrix("A", 2)
     D.symbolic("uncompressed: ‖∇f(x)‖² = 4xᵀA²x, also unbounded", "(11)",
-               ((2 * A * x).T * (2 * A * x))[0] - factor * (x2.T * A * A * x2)[0])
+               ((2 * A * x2).T * (2 * A * x2))[0] - factor * (x2.T * A * A * x2)[0])
     D.latex["identity"] = r"\mathbb{E}\|\nabla f(Cx)\|^2 = " + sp.latex(factor) + r"\, x^\top \mathbb{E}[C A^2 C] x"
     return D
