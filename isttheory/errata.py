@@ -24,6 +24,35 @@ class Erratum:
 
 ERRATA: tuple[Erratum, ...] = (
     Erratum(
+        "eq10-quadratic", "(10)", "clarification",
+        "E[∇f(C(x))] ≠ ∇f(x) = E[C(∇f(x))] in general.",
+        "For every quadratic f, including (12), and every unbiased C, equality holds: ∇f(Cx) = LCx − b is linear in C. "
+        "A strict inequality needs a non-quadratic f (e.g. f = x⁴/4, c ∈ {0, 2} w.p. ½: E[∇f(cx)] = 4x³ ≠ x³). The "
+        "bias of IST on quadratics comes from the outer C_i of (5): for Perm-q, E[C_i L C_i] = n Diag(L) + "
+        "n(q−1)/(qn−1)(L − Diag L) ≠ L, so E[g(x)] = E[B̄]x − b̄ ≠ ∇f(x).",
+        "eq10",
+        r"\mathbb{E}[C_i L C_i] = n\operatorname{Diag}(L) + \tfrac{n(q-1)}{qn-1}\,(L - \operatorname{Diag}(L))"),
+    Erratum(
+        "eq11-growth", "(11)", "clarification",
+        "E‖∇f(C(x))‖² ≤ G need not hold even for f(x) = xᵀAx.",
+        "Exactly E‖∇f(Cx)‖² = 4xᵀE[CA²C]x with E[CA²C] ≻ 0 for A ≻ 0, growing like t² along x = tv; the failure "
+        "is not caused by compression, since ‖∇f(x)‖² = 4xᵀA²x is already unbounded.",
+        "eq11", r"\mathbb{E}\|\nabla f(Cx)\|^2 = 4\,x^\top \mathbb{E}[CA^2C]\,x"),
+    Erratum(
+        "eq35-mean-square", "(35)", "clarification",
+        "x* ≠ x* − γ∇f(C(x*)): starting at x*, one step moves away.",
+        "For a quadratic f and unbiased C the mean step is zero (E[∇f(Cx*)] = 0): the step moves away in mean square, "
+        "E‖x⁺ − x*‖² = γ²E‖L̄(C − I)x*‖² > 0. For IST's estimator (5) the mean moves too: E[g(x*)] = E[B̄]x* − b̄ ≠ 0 "
+        "(Perm-2, Rand-2), while x* = 0 stays fixed in the interpolation case.",
+        "compressed_gd", r"\mathbb{E}\|x^+ - x^*\|^2 = \gamma^2\,\mathbb{E}\|g(x^*)\|^2 > 0"),
+    Erratum(
+        "sec43-condition", "§4.3", "clarification",
+        "Earlier IST theory needs ω ≲ μ²/L², i.e. almost no sparsification.",
+        "With constant 1: Perm-q has ω = n − 1, and ω ≤ 1/κ² holds only for n = 1, or n = 2 with κ = 1; Rand-q needs "
+        "q ≥ dκ²/(1 + κ²) ≥ d/2. With a hidden constant c, Perm-q still needs n ≤ 1 + c/κ². Under (23), θ = 1 is "
+        "tight for every n.",
+        "ist_comparison", r"q \ge \frac{d\kappa^2}{1+\kappa^2}"),
+    Erratum(
         "perm1-n", "Example: Perm-1 (before (17))", "typo",
         "Perm-1 is stated for n = d².",
         "Perm-1 is Perm-q with q = 1, i.e. n = d (d = q·n). With n = d, E[B̄] = Σ_i D_i = n D̄.",
