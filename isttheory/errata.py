@@ -91,6 +91,22 @@ ERRATA: tuple[Erratum, ...] = (
         "reaches x* = 0 in one deterministic step, so (22) is very loose there.",
         "precond_homogeneous", r"\|\nabla \tilde f(\tilde x)\|^2 = \|\nabla f(x)\|^2_{D^{-1}}"),
     Erratum(
+        "sec41-bias-vanishes", "§4.1, after (28)", "wrong",
+        "The bias vanishes as n = d → ∞.",
+        "What vanishes is the fixed point, not the bias: |x^∞_j| ≤ (1/√n) max_{i,j} |b_ij|/√(L_i)_jj (equality for "
+        "homogeneous problems), so |‖h‖/‖x*‖ − 1| ≤ ‖x^∞‖/‖x*‖ ≈ C/√n and the relative bias tends to 1 on natural "
+        "families (heterogeneous h = 0.5: ‖h‖/‖x*‖ = 0.70, 0.28, 0.38, 0.60, 0.70, 0.79 for n = d = 2 … 64; "
+        "homogeneous: 0.75 … 0.89); ‖h‖²_L̄ does not decrease. The bias is not scale invariant either: f → αf leaves "
+        "x* fixed but multiplies x^∞ by √α (for L_i = δI, h = (1 − √(δ/n)) x*). It tends to 0 only when x* does.",
+        "mean_recursion", r"\|x^\infty\|_\infty \le \frac{1}{\sqrt n}\max_{i,j}\frac{|b_{ij}|}{\sqrt{(L_i)_{jj}}}"),
+    Erratum(
+        "sec4-homogeneous", "§4, (31)", "clarification",
+        "x^∞ = b̃/√n ≠ x* = L̃⁻¹b̃ unless b̃ is an eigenvector of L̃⁻¹ with eigenvalue 1/√n.",
+        "Also when b̃ = 0. The eigenvector condition is never vacuous (√n < n = tr L̃). It holds for the change of "
+        "variables x̃ = D^{1/2}x; applying (23) directly to the original (L, b) also gives B̄ = I and σ² = 0 but a "
+        "different fixed point, with h = 0 iff L̃⁻¹b̃ = D^{1/2}b̃/√n.",
+        "homogeneous_bias", r"h = 0 \iff \tilde b = 0 \text{ or } \tilde L\tilde b = \sqrt{n}\,\tilde b"),
+    Erratum(
         "thm2-norm", "Theorem 2, (30)", "wrong",
         "The bias term is ‖h‖² in the L̄² norm.",
         "The bias term is ‖h‖²_{L̄} (the units of ‖∇f‖²_{L̄⁻¹}). The printed L̄²-norm bound is false: on an "
