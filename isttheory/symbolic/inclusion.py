@@ -17,7 +17,6 @@ hard-coded. ``values`` gives the numbers for one sketch instance.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from functools import cached_property
 
 import sympy as sp
 
@@ -148,42 +147,36 @@ class ClientsOwnOne(InclusionModel):
         return ONE / d if u + v == 1 else ONE
 
 
+ell, r = sp.symbols("ell r", nonnegative=True, integer=True)
+
+
 class RandomSizedPartition(InclusionModel):
     """Near-equal random blocks (``perm-blocks``): ``r = d mod n`` uniformly chosen
-    clients own ``⌊d/n⌋ + 1`` coordinates, the others ``⌊d/n⌋``, laid out along a
-    uniform permutation. Probabilities are averages over the block sizes of the
-    uniform-partition counts; exact rationals for the given ``(n, d)``."""
+    clients own ``ℓ + 1`` coordinates (``ℓ = ⌊d/n⌋``), the others ``ℓ``, laid out
+    along a uniform permutation, ``d = nℓ + r``. Probabilities are the
+    uniform-partition counts averaged over the block sizes, symbolic in
+    ``n, ℓ, r``."""
 
     name = "random-sized-partition"
 
     def __init__(self, n_: int, d_: int) -> None:
-        super().__init__({d: d_, n: n_})
-        self.n_, self.d_ = n_, d_
-        self.lo, self.r = d_ // n_, d_ - n_ * (d_ // n_)
+        super().__init__({d: d_, n: n_, ell: d_ // n_, r: d_ - n_ * (d_ // n_)})
 
-    @property
-    def cache_key(self) -> object:
-        return (type(self).__name__, self.n_, self.d_)  # probabilities are numbers for this (n, d)
-
-    @cached_property
-    def _sizes(self) -> list[tuple[sp.Rational, int, int]]:
-        n_, r, lo = self.n_, self.r, self.lo
-        pairs = []
-        if n_ > 1:
-            tot = n_ * (n_ - 1)
-            for a, b, cnt in ((lo + 1, lo + 1, r * (r - 1)), (lo + 1, lo, r * (n_ - r)),
-                              (lo, lo + 1, (n_ - r) * r), (lo, lo, (n_ - r) * (n_ - r - 1))):
-                if cnt:
-                    pairs.append((sp.Rational(cnt, tot), a, b))
-        return pairs
+    @staticmethod
+    def _size_pairs() -> list[tuple[sp.Expr, sp.Expr, sp.Expr]]:
+        """(probability, size of client i, size of client i') for two distinct clients."""
+        tot = n * (n - 1)
+        big, small = ell + 1, ell
+        return [(r * (r - 1) / tot, big, big), (r * (n - r) / tot, big, small),
+                ((n - r) * r / tot, small, big), ((n - r) * (n - r - 1) / tot, small, small)]
 
     def p_same(self, t: int) -> sp.Expr:
-        ff = sp.ff(self.d_, t)
-        return sp.Rational(self.r, self.n_) * sp.ff(self.lo + 1, t) / ff + \
-            sp.Rational(self.n_ - self.r, self.n_) * sp.ff(self.lo, t) / ff
+        D = n * ell + r
+        return sp.factor((r / n * sp.ff(ell + 1, t) + (n - r) / n * sp.ff(ell, t)) / sp.ff(D, t))
 
     def p_cross(self, u: int, v: int, w: int) -> sp.Expr:
         if w:
             return ZERO
-        # given sizes (a, b): place U inside the a slots and V inside the b slots
-        return sum((p * sp.ff(a, u) * sp.ff(b, v) / sp.ff(self.d_, u + v) for p, a, b in self._sizes), ZERO)
+        D = n * ell + r
+        # given sizes (a, b): U inside client i's a slots, V inside client i''s b slots
+        return sp.factor(sum((p * sp.ff(a, u) * sp.ff(b, v) for p, a, b in self._size_pairs()), ZERO) / sp.ff(D, u + v))
