@@ -26,6 +26,12 @@ def _check_size(n: int, d: int) -> None:
         raise ParameterError(f"n and d must be positive integers; got n={n!r}, d={d!r}")
 
 
+def _check_heterogeneity(h: float) -> float:
+    if not 0.0 <= h <= 1.0:
+        raise ParameterError(f"heterogeneity must lie in [0, 1]; got {h}")
+    return float(h)
+
+
 def random_psd(d: int, rng: np.random.Generator, cond: float = 10.0) -> NDArray[np.float64]:
     """A random symmetric matrix with eigenvalues log-spaced in ``[1, cond]``
     and Haar-random eigenvectors."""
@@ -60,10 +66,8 @@ def heterogeneous(n: int, d: int, heterogeneity: float = 0.5, seed: int | None =
     matrices) with eigenvalues in ``[1, cond]``.
     """
     _check_size(n, d)
-    if not 0.0 <= heterogeneity <= 1.0:
-        raise ParameterError(f"heterogeneity must lie in [0, 1]; got {heterogeneity}")
+    h = _check_heterogeneity(heterogeneity)
     rng = _rng(seed)
-    h = float(heterogeneity)
     L0 = random_psd(d, rng, cond)
     b0 = rng.standard_normal(d)
     Ls = np.stack([(1 - h) * L0 + h * random_psd(d, rng, cond) for _ in range(n)])
@@ -83,10 +87,8 @@ def heterogeneous_structured(n: int, d: int, heterogeneity: float = 0.5, seed: i
     instead of the ``O(n d³)`` of :func:`heterogeneous`.
     """
     _check_size(n, d)
-    if not 0.0 <= heterogeneity <= 1.0:
-        raise ParameterError(f"heterogeneity must lie in [0, 1]; got {heterogeneity}")
+    h = _check_heterogeneity(heterogeneity)
     rng = _rng(seed)
-    h = float(heterogeneity)
     L0 = random_psd(d, rng, cond)
     U = rng.standard_normal((n, d, rank)) / np.sqrt(d)
     Ls = np.empty((n, d, d))

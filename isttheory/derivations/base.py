@@ -124,6 +124,18 @@ def symbolic_expectation(contraction: object, sketch: object, operands: list[np.
     return np.asarray(expectation(contraction, sketch.inclusion_model(), operands, T, exact=True), dtype=object)
 
 
+def symbolic_B_moments(sketch: object, Ls: list[sp.Matrix]) -> tuple[sp.Matrix, sp.Matrix, sp.Matrix]:
+    """``(L̄, E[B̄], E[B̄L̄B̄])`` for symbolic ``L_i`` through the closed-form engine."""
+    from ..symbolic import moments as MM
+
+    n = len(Ls)
+    Lb = sum(Ls, sp.zeros(*Ls[0].shape)) / n
+    A = stack(Ls)
+    EB = sp.Matrix(symbolic_expectation(MM.B, sketch, [A]).tolist()) / n
+    BLB = sp.Matrix(symbolic_expectation(MM.BMB, sketch, [A, np.array(Lb.tolist(), dtype=object), A]).tolist()) / n**2
+    return Lb, EB, BLB
+
+
 def stack(mats: list[sp.Matrix]) -> np.ndarray:
     """SymPy matrices → object array (n, d, d) for the engine."""
     return np.array([np.array(m.tolist(), dtype=object) for m in mats], dtype=object)

@@ -27,8 +27,7 @@ import sympy as sp
 from ..generators import interpolation
 from ..moments import SketchMoments
 from ..sketches import Identity
-from ..symbolic import moments as MM
-from .base import Derivation, stack, symbolic_expectation, symmetric_matrix
+from .base import Derivation, symbolic_B_moments, symmetric_matrix
 
 l_ = sp.Symbol("l", positive=True)
 p_, r_ = sp.symbols("p r", nonnegative=True)
@@ -41,11 +40,7 @@ def _engine_moments() -> tuple[sp.Matrix, sp.Matrix, sp.Matrix]:
     """(E[B̄] − L̄, W̄ − L̄², E[B̄L̄B̄] − L̄³) from the engine, identity sketch, n = 2, d = 3, symbolic L_i."""
     n, d = 2, 3
     Ls = [symmetric_matrix(f"L{i}", d) for i in range(n)]
-    Lb = sum(Ls, sp.zeros(d, d)) / n
-    sk = Identity(n, d)
-    EB = sp.Matrix(symbolic_expectation(MM.B, sk, [stack(Ls)]).tolist()) / n
-    BLB = sp.Matrix(symbolic_expectation(MM.BMB, sk, [stack(Ls), np.array(Lb.tolist(), dtype=object),
-                                                      stack(Ls)]).tolist()) / n**2
+    Lb, EB, BLB = symbolic_B_moments(Identity(n, d), Ls)
     W = (Lb * EB + EB * Lb) / 2
     return (EB - Lb).expand(), (W - Lb**2).expand(), (BLB - Lb**3).expand()
 

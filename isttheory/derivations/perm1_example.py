@@ -42,7 +42,7 @@ from ..generators import homogeneous, interpolation, remark1
 from ..moments import SketchMoments
 from ..sketches import Permutation
 from ..symbolic import moments as MM
-from .base import Derivation, stack, symbolic_expectation, symmetric_matrix
+from .base import Derivation, stack, symbolic_B_moments, symbolic_expectation, symmetric_matrix
 
 n_s, d_s = sp.symbols("n d", positive=True, integer=True)
 N = 3  # n = d = 3 for the symbolic checks
@@ -68,11 +68,8 @@ def _symbolic() -> dict[str, object]:
     """Everything symbolic that does not depend on the constants (n = d = 3, symbolic L_i)."""
     n = d = N
     Ls = [symmetric_matrix(f"L{i}", d) for i in range(n)]
-    Lb = sum(Ls, sp.zeros(d, d)) / n
     sk = Permutation(n, d)
-    EB = sp.Matrix(symbolic_expectation(MM.B, sk, [stack(Ls)]).tolist()) / n
-    BLB = sp.Matrix(symbolic_expectation(MM.BMB, sk, [stack(Ls), np.array(Lb.tolist(), dtype=object),
-                                                      stack(Ls)]).tolist()) / n**2
+    Lb, EB, BLB = symbolic_B_moments(sk, Ls)
     Eform, Dbar = _ev(Ls, n)
     perms = list(itertools.permutations(range(d)))
     vs, ok_draw = [], True
