@@ -164,7 +164,7 @@ class SketchMoments:
         ev = np.linalg.eigvalsh(EB)
         if ev[0] <= 1e-12 * max(1.0, abs(ev[-1])):
             raise SingularError("E[B_bar] is singular: the mean recursion has no unique fixed point")
-        return np.linalg.solve(EB, self.expected_Cb)
+        return np.asarray(np.linalg.solve(EB, self.expected_Cb), dtype=np.float64)
 
     @cached_property
     def h(self) -> FloatArray:
