@@ -79,6 +79,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("sketches", help="list the sketch spec strings")
 
+    c = sub.add_parser("constants", help="theta* of (14), rates, optimal step, fixed point and bias (SDP + eigen)")
+    c.add_argument("problem", metavar="PROBLEM", help="problem file (JSON or NPZ)")
+    c.add_argument("--sketch", required=True, metavar="S")
+    c.add_argument("--form", choices=("sgd", "ist"), default="sgd")
+    c.add_argument("--gamma", type=_finite_float, metavar="G", help="also report the contraction at this step")
+    c.add_argument("--json", action="store_true", help="print machine-readable output only")
+
+    e = sub.add_parser("exact", help="exact expected metrics at iteration K, limits, rates and tightness")
+    e.add_argument("problem", metavar="PROBLEM", help="problem file (JSON or NPZ)")
+    e.add_argument("--sketch", required=True, metavar="S")
+    e.add_argument("--gamma", required=True, type=_finite_float, metavar="G")
+    e.add_argument("--iters", required=True, type=_nonneg_int, metavar="K")
+    e.add_argument("--form", choices=("sgd", "ist"), default="sgd")
+    e.add_argument("--local-steps", type=_positive_int, default=1, metavar="T")
+    e.add_argument("--x0", metavar="X", help="starting point: one number or d comma-separated numbers")
+    e.add_argument("--json", action="store_true", help="print machine-readable output only")
+
     lt = sub.add_parser("latex", help="write LaTeX macros of the derived constants, a claims table and the errata")
     lt.add_argument("--out", metavar="FILE", help="write the .tex fragment here (default: print it)")
     lt.add_argument("--document", action="store_true", help="a complete document that uses every macro")
@@ -198,6 +215,62 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_REFUTED if run.unexpected else 0
 
 
+def _print_summary(summary: dict[str, Any], keys: Sequence[str]) -> None:
+    from .report.table import format_table
+
+    rows = []
+    for k in keys:
+        v = summary.get(k)
+        if isinstance(v, list):
+            v = "vector" if not v or not isinstance(v[0], list) else f"{len(v)}x{len(v[0])} matrix"
+        rows.append((k, "null" if v is None else v))
+    print(format_table(["quantity", "value"], rows, max_width=100))
+
+
+def _cmd_constants(args: argparse.Namespace) -> int:
+    from .sketches import parse_sketch
+    from .summary import constants_summary
+
+    if args.gamma is not None and args.gamma <= 0:
+        raise ParameterError(f"--gamma must be positive; got {args.gamma}")
+    problem, _ = _load(args.problem, None)
+    out = constants_summary(problem, parse_sketch(args.sketch, problem), args.form, args.gamma)
+    if args.json:
+        print(json.dumps(out, allow_nan=False))
+        return 0
+    _print_summary(out, ["sketch", "form", "W_psd", "theta", "theta_eigen", "rate", "step_paper", "factor_paper",
+                         "gamma_opt", "contraction_opt", "gamma", "contraction_at_gamma", "h_norm2_L", "sigma2",
+                         "sigma2_constant", "solver_status", "solver"])
+    if out["theta"] is None and out["theta_certificate"] is not None:
+        cert = ", ".join(f"{x:.4g}" for x in out["theta_certificate"])
+        print(f"(14) is infeasible for every theta; certificate v = {cert}")
+    return 0
+
+
+def _cmd_exact(args: argparse.Namespace) -> int:
+    from .sketches import parse_sketch
+    from .summary import exact_summary
+
+    if args.gamma <= 0:
+        raise ParameterError(f"--gamma must be positive; got {args.gamma}")
+    problem, x0 = _load(args.problem, args.x0)
+    out = exact_summary(problem, parse_sketch(args.sketch, problem), args.gamma, args.iters, args.form,
+                        args.local_steps, x0)
+    if args.json:
+        print(json.dumps(out, allow_nan=False))
+        return 0
+    _print_summary(out, ["sketch", "form", "gamma", "iters", "dist2_L", "grad2_Linv", "f", "limit_dist2_L",
+                         "limit_grad2_Linv", "ms_rate", "mean_rate", "bound_thm1", "bound_thm2",
+                         "bound_thm2_corrected", "diverged_at"])
+    for name, t in out["tightness"].items():
+        if t:
+            ratios = {k: v for k, v in t.items() if k.startswith("ratio") and v is not None}
+            print(f"tightness {name}: " + ", ".join(f"{k} = {v:.4g}" for k, v in ratios.items()))
+    if out["limit_dist2_L"] is None and out["ms_rate"] >= 1:
+        print(f"the recursion diverges in mean square (rate {out['ms_rate']:.4g} >= 1): no limit")
+    return 0
+
+
 def _cmd_latex(args: argparse.Namespace) -> int:
     from .claims import Settings, default_instances
     from .io import atomic_write_bytes
@@ -228,7 +301,7 @@ def _cmd_errata(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"verify": _cmd_verify, "simulate": _cmd_simulate, "sketches": _cmd_sketches, "latex": _cmd_latex,
-            "errata": _cmd_errata}
+            "errata": _cmd_errata, "constants": _cmd_constants, "exact": _cmd_exact}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,254 @@
+"""Exact expected dynamics: first and second moments of ``x^k``.
+
+One step of either form is ``x⁺ = A x + v`` with a fresh random ``(A, v)``
+independent of ``x``:
+
+* SGD form (2): ``A = I − γB̄``, ``v = γ(Cb)‾``;
+* Algorithm 1 (6), ``t`` local steps ``z ← z − γC_i(L_i z − b_i) = M_i z + γC_ib_i`` from
+  ``z = C_i x``: ``A = (1/n) Σ_i M_i^t C_i``, ``v = (γ/n) Σ_i Σ_{s<t} M_i^s C_i b_i`` with
+  ``M_i = I − γC_iL_i``.
+
+So ``m⁺ = E[A] m + E[v]`` and ``X⁺ = E[A X Aᵀ] + E[A m vᵀ] + E[v mᵀAᵀ] + E[vvᵀ]``
+with ``m = E[x]``, ``X = E[xxᵀ]``. For diagonal sketches with one local step
+every term is a closed form of the symbolic engine (no ``d²×d²`` operator);
+otherwise the expectations are exact averages over the enumerated support.
+The mean-square rate is the spectral radius of ``T: X ↦ E[AXAᵀ]`` (a positive
+map, so its dominant eigenvector is PSD); limits solve the discrete Lyapunov
+equation ``X = T(X) + R`` and are ``None`` when the rate is ``≥ 1``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import scipy.sparse.linalg as spla
+from numpy.typing import ArrayLike, NDArray
+
+from .errors import EnumerationTooLargeError, ParameterError
+from .moments import SketchMoments
+from .problem import QuadraticProblem
+from .sketches.base import DiagonalSketch, Sketch
+
+FloatArray = NDArray[np.float64]
+DIVERGENCE_FACTOR = 1e12
+
+
+def _sym(A: FloatArray) -> FloatArray:
+    return 0.5 * (A + A.T)
+
+
+@dataclass(frozen=True)
+class ExactResult:
+    """Exact expectations at iterations ``iters`` (``metrics[name][j]`` at ``iters[j]``)."""
+
+    iters: NDArray[np.int64]
+    metrics: dict[str, FloatArray]
+    mean: FloatArray
+    diverged_at: int | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+class ExactDynamics:
+    """Exact moments of ``x^k`` for a (problem, sketch, γ, form, local steps) from ``x⁰``."""
+
+    def __init__(self, problem: QuadraticProblem, sketch: Sketch, gamma: float, form: str = "sgd",
+                 local_steps: int = 1, x0: ArrayLike | None = None) -> None:
+        if not (isinstance(gamma, (int, float, np.floating)) and math.isfinite(gamma) and gamma > 0):
+            raise ParameterError(f"step size gamma must be a finite positive number; got {gamma!r}")
+        if form not in ("sgd", "ist"):
+            raise ParameterError(f"form must be 'sgd' or 'ist'; got {form!r}")
+        if not isinstance(local_steps, (int, np.integer)) or local_steps < 1 or (form == "sgd" and local_steps != 1):
+            raise ParameterError("local steps must be an integer >= 1, and 1 for the SGD form")
+        self.problem, self.sketch = problem, sketch
+        self.gamma, self.form, self.local_steps = float(gamma), form, int(local_steps)
+        self.d = problem.d
+        self.x0 = np.ones(self.d) if x0 is None else np.asarray(x0, dtype=float)
+        self.structured = isinstance(sketch, DiagonalSketch) and local_steps == 1
+        self.moments = SketchMoments(problem, sketch)
+
+    # ---------------------------------------------------------------- pieces of one step
+    @cached_property
+    def _outcomes(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Enumerated (probs, A_k, v_k) for the unstructured path."""
+        try:
+            sup = self.sketch.support()
+        except EnumerationTooLargeError as exc:
+            raise EnumerationTooLargeError(
+                f"exact dynamics for {self.sketch.spec} with {self.local_steps} local steps needs the support: {exc}"
+            ) from None
+        C = sup.draw.dense(self.d)  # (K, n, d, d)
+        L, b, g, n = np.asarray(self.problem.L), np.asarray(self.problem.b), self.gamma, self.problem.n
+        if self.form == "sgd":
+            Bk = np.einsum("knij,njl,knlm->kim", C, L, C) / n
+            A = np.eye(self.d) - g * Bk
+            v = g * np.einsum("knij,nj->ki", C, b) / n
+        else:
+            Mi = np.eye(self.d) - g * np.einsum("knij,njl->knil", C, L)  # one local step: z ↦ M_i z + γC_ib_i
+            off = np.zeros((C.shape[0], n, self.d))                     # Σ_{s<t} M_i^s C_i b_i
+            Cb = np.einsum("knij,nj->kni", C, b)
+            powers = np.broadcast_to(np.eye(self.d), Mi.shape).copy()
+            for _ in range(self.local_steps):
+                off += np.einsum("knij,knj->kni", powers, Cb)
+                powers = np.einsum("knij,knjl->knil", Mi, powers)
+            z = np.einsum("knij,knjl->knil", powers, C)
+            A = z.mean(axis=1)
+            v = g * off.mean(axis=1)
+        return sup.probs, A, v
+
+    @cached_property
+    def EA(self) -> FloatArray:
+        """``E[A]`` (the mean recursion matrix)."""
+        if self.structured:
+            base = np.eye(self.d) if self.form == "sgd" else self.moments.expected_P
+            return base - self.gamma * self.moments.expected_B
+        p, A, _ = self._outcomes
+        return np.einsum("k,kij->ij", p, A)
+
+    @cached_property
+    def Ev(self) -> FloatArray:
+        """``E[v]``."""
+        if self.structured:
+            return self.gamma * self.moments.expected_Cb
+        p, _, v = self._outcomes
+        return p @ v
+
+    @cached_property
+    def Evv(self) -> FloatArray:
+        """``E[vvᵀ]``."""
+        if self.structured:
+            return self.gamma**2 * self.moments.CbCb
+        p, _, v = self._outcomes
+        return _sym(np.einsum("k,ki,kj->ij", p, v, v))
+
+    def T(self, X: FloatArray) -> FloatArray:
+        """``E[A X Aᵀ]`` for symmetric ``X``."""
+        if self.structured:
+            return _sym(self.moments.transition(_sym(X), self.gamma, self.form))
+        p, A, _ = self._outcomes
+        return _sym(np.einsum("k,kij,jl,kml->im", p, A, X, A))
+
+    def cross(self, m: FloatArray) -> FloatArray:
+        """``E[A m vᵀ]``."""
+        if self.structured:
+            g = self.gamma
+            first = np.outer(m, self.moments.expected_Cb) if self.form == "sgd" else self.moments.PmCb(m)
+            return g * first - g**2 * self.moments.BmCb(m)
+        p, A, v = self._outcomes
+        return np.einsum("k,kij,j,kl->il", p, A, m, v)
+
+    def step(self, m: FloatArray, X: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """One exact step of the moment recursion."""
+        R = self.cross(m)
+        return self.EA @ m + self.Ev, _sym(self.T(X) + R + R.T + self.Evv)
+
+    # ---------------------------------------------------------------- metrics
+    def metrics(self, m: FloatArray, X: FloatArray) -> dict[str, float]:
+        """Exact ``E f``, ``E‖∇f‖²`` and, for ``L̄ ≻ 0``, ``E‖∇f‖²_{L̄⁻¹} = E‖x − x*‖²_{L̄}``."""
+        L, bb = self.problem.L_bar, self.problem.b_bar
+        out = {"f": float(0.5 * np.sum(L * X) - bb @ m),
+               "grad2": float(np.sum((L @ L) * X) - 2 * bb @ L @ m + bb @ bb)}
+        if self.problem.is_L_bar_positive_definite:
+            xs = self.problem.x_star
+            dist = float(np.sum(L * X) - 2 * xs @ L @ m + xs @ L @ xs)
+            out["dist2_L"] = dist
+            out["grad2_Linv"] = dist
+        return out
+
+    def run(self, iters: int, record: ArrayLike | None = None) -> ExactResult:
+        """Exact metrics for ``k = 0 … iters`` (or at ``record``); stops when the moments blow up."""
+        if not isinstance(iters, (int, np.integer)) or iters < 0:
+            raise ParameterError(f"iters must be an integer >= 0; got {iters!r}")
+        rec = np.arange(iters + 1) if record is None else np.unique(np.asarray(record, dtype=np.int64))
+        m, X = self.x0.copy(), np.outer(self.x0, self.x0)
+        scale = DIVERGENCE_FACTOR * max(1.0, float(np.abs(X).max()))
+        out: dict[str, list[float]] = {}
+        means, ks = [], []
+        diverged_at = None
+        for k in range(iters + 1):
+            if k in rec:
+                for key, val in self.metrics(m, X).items():
+                    out.setdefault(key, []).append(val)
+                means.append(m.copy())
+                ks.append(k)
+            if k == iters:
+                break
+            m, X = self.step(m, X)
+            if not (np.all(np.isfinite(X)) and np.abs(X).max() <= scale):
+                diverged_at = k + 1
+                break
+        return ExactResult(np.array(ks, dtype=np.int64), {k_: np.array(v) for k_, v in out.items()},
+                           np.array(means).reshape(len(ks), self.d), diverged_at,
+                           {"sketch": self.sketch.spec, "gamma": self.gamma, "form": self.form,
+                            "local_steps": self.local_steps, "structured": self.structured})
+
+    # ---------------------------------------------------------------- rates and limits
+    def _operator(self, f: Callable[[FloatArray], FloatArray]) -> spla.LinearOperator:
+        d = self.d
+        return spla.LinearOperator((d * d, d * d), matvec=lambda x: f(_sym(x.reshape(d, d))).ravel(), dtype=float)
+
+    @cached_property
+    def ms_rate(self) -> float:
+        """Spectral radius of ``T: X ↦ E[AXAᵀ]`` on symmetric matrices (mean-square linear rate)."""
+        d = self.d
+        if d * d <= 400:
+            basis = np.eye(d * d)
+            dense = np.column_stack([self.T(_sym(basis[:, j].reshape(d, d))).ravel() for j in range(d * d)])
+            return float(np.abs(np.linalg.eigvals(dense)).max())
+        try:
+            vals = spla.eigs(self._operator(self.T), k=1, which="LM", tol=1e-10, maxiter=5000,
+                             v0=np.eye(d).ravel(), return_eigenvectors=False)
+            return float(np.abs(vals).max())
+        except spla.ArpackNoConvergence:
+            return self._power_rate()
+
+    def _power_rate(self, iters: int = 2000) -> float:
+        X, lam = np.eye(self.d), 0.0
+        for _ in range(iters):
+            Y = self.T(X)
+            lam_new = float(np.linalg.norm(Y) / np.linalg.norm(X))
+            X = Y / np.linalg.norm(Y)
+            if abs(lam_new - lam) <= 1e-12 * max(1.0, lam_new):
+                return lam_new
+            lam = lam_new
+        return lam
+
+    @cached_property
+    def mean_rate(self) -> float:
+        """Spectral radius of ``E[A]`` (rate of the mean recursion)."""
+        return float(np.abs(np.linalg.eigvals(self.EA)).max())
+
+    @cached_property
+    def limit(self) -> tuple[FloatArray, FloatArray] | None:
+        """``(m∞, X∞)`` solving ``m = E[A]m + E[v]``, ``X = T(X) + R(m∞)``; ``None`` if divergent."""
+        if self.ms_rate >= 1.0 or self.mean_rate >= 1.0:
+            return None
+        d = self.d
+        m = np.asarray(np.linalg.solve(np.eye(d) - self.EA, self.Ev), dtype=np.float64)
+        R = self.cross(m)
+        rhs = _sym(R + R.T + self.Evv)
+        if d * d <= 400:
+            basis = np.eye(d * d)
+            dense = np.column_stack([(B - self.T(B)).ravel() for B in
+                                     (_sym(basis[:, j].reshape(d, d)) for j in range(d * d))])
+            X = np.linalg.lstsq(dense, rhs.ravel(), rcond=None)[0].reshape(d, d)
+        else:
+            op = self._operator(lambda Y: Y - self.T(Y))
+            x, info = spla.gmres(op, rhs.ravel(), rtol=1e-13, atol=0.0, restart=200, maxiter=200)
+            X = x.reshape(d, d)
+            if info != 0:  # fall back to the fixed-point iteration, which converges at ms_rate
+                for _ in range(100_000):
+                    X_new = self.T(X) + rhs
+                    if np.abs(X_new - X).max() <= 1e-14 * max(1.0, float(np.abs(X_new).max())):
+                        break
+                    X = X_new
+        return m, _sym(np.asarray(X, dtype=np.float64))
+
+    def limit_metrics(self) -> dict[str, float] | None:
+        """Metrics at the limit, or ``None`` when the recursion diverges."""
+        lim = self.limit
+        return None if lim is None else self.metrics(*lim)

@@ -1,0 +1,103 @@
+"""The numbers behind ``isttheory constants`` and ``isttheory exact`` (JSON-ready dicts).
+
+A constant is reported only when its SDP solved with status ``optimal`` and agrees with
+the eigen-solver to 1e-6 relative; the reported value is then the eigen answer (more
+digits), and ``solver_status`` says what the SDP did. Otherwise the key is ``null``."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from . import tightness
+from .constants import DEFAULT_SOLVER, SolverOptions, contraction, optimal_step, rate, theta_star
+from .dynamics import ExactDynamics
+from .errors import SingularError
+from .moments import SketchMoments
+from .problem import QuadraticProblem
+from .sketches.base import Sketch
+
+
+def _list(a: Any) -> Any:
+    return None if a is None else np.asarray(a).tolist()
+
+
+def _finite(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def constants_summary(problem: QuadraticProblem, sketch: Sketch, form: str = "sgd", gamma: float | None = None,
+                      options: SolverOptions = DEFAULT_SOLVER) -> dict[str, Any]:
+    """θ* of (14), rates, fixed point, bias, σ², the paper's and the optimal step, with solver statuses."""
+    mo = SketchMoments(problem, sketch)
+    pd = problem.is_L_bar_positive_definite
+    W, BLB = mo.W, mo.BLB
+    th = theta_star(W, BLB, options)
+    wmin = float(np.linalg.eigvalsh(W)[0])
+    out: dict[str, Any] = {
+        "form": form, "sketch": sketch.spec,
+        "expected_B": _list(mo.expected_B), "expected_Cb": _list(mo.expected_Cb), "W": _list(W),
+        "W_psd": bool(wmin >= -1e-10 * max(1.0, float(np.abs(W).max()))), "second_moment_BLB": _list(BLB),
+        "theta": th.eigen_value if th.trustworthy else None, "theta_sdp": th.value, "theta_eigen": th.eigen_value,
+        "theta_certificate": _list(th.certificate),
+    }
+    status = {"theta": th.status + ("" if th.agrees is not False else " (disagrees with eigen answer)")}
+    out["rate"] = rate(W, problem.L_bar) if pd else None
+    out["step_paper"] = 1.0 / out["theta"] if out["theta"] else None
+    out["factor_paper"] = (1 - out["step_paper"] * out["rate"]) if out["step_paper"] and out["rate"] is not None \
+        else None
+    out["x_star"] = _list(problem.x_star) if pd else None
+    try:
+        out["x_inf"] = _list(mo.x_inf)
+        out["h"] = _list(mo.h) if pd else None
+        out["h_norm2_L"] = float(mo.h @ problem.L_bar @ mo.h) if pd else None
+    except SingularError:
+        out["x_inf"] = out["h"] = out["h_norm2_L"] = None
+    out["sigma2"] = mo.sigma2_at_x_star if pd else None
+    # σ² is constant in x exactly when B̄ is deterministic: E[B̄MB̄] = E[B̄]ME[B̄] (checked at M = I)
+    EB = mo.expected_B
+    tol = 1e-12 * max(1.0, float(np.abs(EB).max()) ** 2)
+    out["sigma2_constant"] = bool(np.allclose(mo.BMB(np.eye(problem.d)), EB @ EB, atol=tol))
+    if pd:
+        A0, Wf = (None, W) if form == "sgd" else (mo.PMP(problem.L_bar), 0.5 * (mo.PMB(problem.L_bar)
+                                                                           + mo.PMB(problem.L_bar).T))
+        opt = optimal_step(problem.L_bar, Wf, BLB, options, A0)
+        out["gamma_opt"] = opt.extra.get("gamma_eigen") if opt.trustworthy else None
+        out["contraction_opt"] = opt.eigen_value if opt.trustworthy else None
+        out["gamma_opt_sdp"], out["contraction_opt_sdp"] = opt.extra.get("gamma"), opt.value
+        status["contraction"] = opt.status + ("" if opt.agrees is not False else " (disagrees with eigen answer)")
+        if gamma is not None:
+            out["gamma"] = gamma
+            out["contraction_at_gamma"] = contraction(gamma, problem.L_bar, Wf, BLB, A0)
+    else:
+        out["gamma_opt"] = out["contraction_opt"] = None
+    out["solver_status"] = status
+    out["solver"] = th.solver
+    return out
+
+
+def exact_summary(problem: QuadraticProblem, sketch: Sketch, gamma: float, iters: int, form: str = "sgd",
+                  local_steps: int = 1, x0: ArrayLike | None = None) -> dict[str, Any]:
+    """Exact metrics at iteration ``K``, their limits, the mean-square rate, and the tightness of (16), (30)."""
+    dyn = ExactDynamics(problem, sketch, gamma, form, local_steps, x0)
+    res = dyn.run(iters, record=[0, iters])
+    out: dict[str, Any] = {"iters": iters, "gamma": gamma, "form": form, "local_steps": local_steps,
+                           "sketch": sketch.spec, "diverged_at": res.diverged_at}
+    last = {k: (float(v[-1]) if res.diverged_at is None else None) for k, v in res.metrics.items()}
+    out["dist2_L"], out["grad2_Linv"], out["f"] = last.get("dist2_L"), last.get("grad2_Linv"), last.get("f")
+    out["ms_rate"] = dyn.ms_rate
+    out["mean_rate"] = dyn.mean_rate
+    lim = dyn.limit_metrics()
+    out["limit_dist2_L"] = None if lim is None else _finite(lim.get("dist2_L"))
+    out["limit_grad2_Linv"] = None if lim is None else _finite(lim.get("grad2_Linv"))
+    t1 = tightness.theorem1(problem, sketch, gamma, iters, x0) if form == "sgd" and local_steps == 1 else None
+    t2 = tightness.theorem2(problem, sketch, gamma, iters, x0) if form == "sgd" and local_steps == 1 else None
+    out["bound_thm1"] = None if t1 is None else t1["bound16"]
+    out["bound_thm2"] = None if t2 is None else t2["paper"]
+    out["bound_thm2_corrected"] = None if t2 is None else t2["corrected"]
+    out["tightness"] = {"thm1": t1, "thm2": t2,
+                        "mean_recursion": tightness.mean_recursion(problem, sketch, gamma, iters, x0)}
+    return out
