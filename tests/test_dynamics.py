@@ -1,0 +1,135 @@
+"""Exact expected dynamics against Monte Carlo, enumeration, closed forms and divergence."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from isttheory import generators
+from isttheory.derivations.theorem2 import exact_limit
+from isttheory.dynamics import ExactDynamics
+from isttheory.moments import SketchMoments
+from isttheory.simulate import simulate
+from isttheory.sketches import Permutation, PermBlocks, PreconditionedPerm, RandQ
+from isttheory.tightness import mean_recursion, theorem1, theorem2
+from tests.test_sketches import _finite
+
+Z = 4.0  # cross-validation: |exact − MC| ≤ 4 SE; normal approximation, per-check false alarm 6e-5
+
+
+def _mc_agrees(problem, sketch, gamma, K, form="sgd", steps=1, runs=3000, seed=0):
+    exact = ExactDynamics(problem, sketch, gamma, form, steps).run(K)
+    mc = simulate(problem, sketch, gamma, K, runs=runs, seed=seed, form=form, local_steps=steps, record=[K])
+    e, m, s = exact.metrics["dist2_L"][-1], mc.metrics["dist2_L"].mean[-1], mc.metrics["dist2_L"].sem[-1]
+    return abs(e - m) <= Z * s + 1e-12 * abs(e), (e, m, s)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10**6), het=st.floats(0.1, 1), fam=st.sampled_from(["perm", "rand", "blocks"]),
+       form=st.sampled_from(["sgd", "ist"]))
+def test_exact_matches_monte_carlo(seed, het, fam, form):
+    p = generators.heterogeneous(3, 6, het, seed=seed)
+    sk = {"perm": Permutation(3, 6), "rand": RandQ(3, 6, 3), "blocks": PermBlocks(3, 6)}[fam]
+    ok, info = _mc_agrees(p, sk, 0.02, 15, form, seed=seed % 1000)
+    assert ok, info
+
+
+@pytest.mark.parametrize("steps", [2, 3])
+def test_local_steps_by_enumeration_match_monte_carlo(steps):
+    p = generators.heterogeneous(2, 4, 0.6, seed=1)
+    ok, info = _mc_agrees(p, Permutation(2, 4), 0.05, 12, "ist", steps, runs=4000)
+    assert ok, info
+
+
+def test_finite_sketch_dynamics_match_monte_carlo():
+    sk = _finite(2, 3)
+    p = generators.heterogeneous(2, 3, 0.5, seed=2)
+    ok, info = _mc_agrees(p, sk, 0.05, 10, "sgd", runs=4000)
+    assert ok, info
+
+
+def test_structured_equals_enumerated_path():
+    p = generators.heterogeneous(2, 4, 0.6, seed=1)
+    for form in ("sgd", "ist"):
+        a = ExactDynamics(p, Permutation(2, 4), 0.05, form)
+        b = ExactDynamics(p, Permutation(2, 4), 0.05, form)
+        b.structured = False
+        assert a.structured
+        np.testing.assert_allclose(a.run(10).metrics["f"], b.run(10).metrics["f"], atol=1e-12)
+        assert a.ms_rate == pytest.approx(b.ms_rate, rel=1e-9)
+
+
+def test_theorem2_limit_closed_form():
+    """Exact limit = ‖h‖²_L̄ + γσ²/(2−γ) under (23) (corrected Theorem 2)."""
+    p = generators.heterogeneous(4, 4, 0.8, seed=0)
+    sk = PreconditionedPerm.from_problem(p)
+    mo = SketchMoments(p, sk)
+    H, S = float(mo.h @ p.L_bar @ mo.h), mo.sigma2_at_x_star
+    for g in (0.2, 0.5, 1.0, 1.5):
+        dyn = ExactDynamics(p, sk, g)
+        assert dyn.limit_metrics()["dist2_L"] == pytest.approx(exact_limit(H, S, g), rel=1e-9)
+        assert dyn.ms_rate == pytest.approx((1 - g) ** 2, abs=1e-12)
+
+
+def test_limit_is_a_fixed_point_and_matches_long_runs():
+    p = generators.heterogeneous(4, 8, 0.5, seed=3)
+    dyn = ExactDynamics(p, Permutation(4, 8), 0.03)
+    m, X = dyn.limit
+    m2, X2 = dyn.step(m, X)
+    np.testing.assert_allclose(m2, m, atol=1e-12)
+    np.testing.assert_allclose(X2, X, atol=1e-10)
+    long = dyn.run(600).metrics["dist2_L"][-1]
+    assert long == pytest.approx(dyn.limit_metrics()["dist2_L"], rel=1e-8)
+
+
+def test_ms_rate_is_the_asymptotic_decay_in_interpolation():
+    p = generators.interpolation(4, 8, 0.5, seed=1)
+    dyn = ExactDynamics(p, Permutation(4, 8), 0.02)
+    d = dyn.run(400).metrics["dist2_L"]
+    observed = (d[-1] / d[-101]) ** (1 / 100)
+    assert observed == pytest.approx(dyn.ms_rate, rel=1e-4)
+
+
+def test_divergence_gives_no_limit():
+    p = generators.interpolation(4, 8, 0.5, seed=1)
+    dyn = ExactDynamics(p, Permutation(4, 8), 1.0)
+    assert dyn.ms_rate > 1 and dyn.limit is None and dyn.limit_metrics() is None
+    r = dyn.run(200)
+    assert r.diverged_at is not None and all(np.isfinite(v).all() for v in r.metrics.values())
+
+
+def test_d64_is_fast():
+    """d = 64, Perm-q with n = 16: structured operator (no 4096×4096 matrix)."""
+    import time
+
+    p = generators.heterogeneous_structured(16, 64, 0.5, seed=0)
+    dyn = ExactDynamics(p, Permutation(16, 64), 0.02)
+    t = time.perf_counter()
+    dyn.run(50)
+    assert dyn.limit is not None and 0 < dyn.ms_rate < 1
+    assert time.perf_counter() - t < 60  # generous: a guard against a dense d²×d² fallback, not a benchmark
+
+
+def test_tightness_ratios_are_at_least_one():
+    pi = generators.interpolation(4, 8, 0.5, seed=1)
+    t1 = theorem1(pi, Permutation(4, 8), 0.01, 50)
+    assert t1["ratio16"] >= 1 and t1["ratio15"] >= 1 and t1["factor_ratio"] >= 1 - 1e-12
+    p = generators.heterogeneous(4, 4, 0.8, seed=0)
+    t2 = theorem2(p, PreconditionedPerm.from_problem(p), 0.5, 100)
+    assert t2["ratio_corrected"] >= 1 and t2["ratio_paper"] >= t2["ratio_corrected"]
+    assert t2["ratio_neighbourhood_corrected"] >= 1
+    assert theorem2(p, Permutation(4, 4), 0.5, 10) is None  # hypotheses of Theorem 2 not met
+    mr = mean_recursion(p, PreconditionedPerm.from_problem(p), 0.3, 20)
+    assert mr["max_abs_diff"] < 1e-12 and mr["ratio"] == pytest.approx(1.0)
+
+
+def test_corrected_thm2_tight_at_gamma_one_K_one():
+    p = generators.heterogeneous(4, 4, 0.8, seed=0)
+    t2 = theorem2(p, PreconditionedPerm.from_problem(p), 1.0, 1)
+    assert t2["ratio_corrected"] == pytest.approx(1.0, rel=1e-10)
+    assert t2["paper"] is None  # (29) admits no β at γ = 1
+    assert math.isfinite(t2["limit"])
