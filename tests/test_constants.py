@@ -17,8 +17,8 @@ from isttheory.constants import (
     rate,
     theta_eigen,
     theta_star,
-    thm2_beta,
     thm2_best_step,
+    thm2_beta,
     thm2_paper_rhs,
 )
 from isttheory.moments import SketchMoments

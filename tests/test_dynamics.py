@@ -14,7 +14,7 @@ from isttheory.derivations.theorem2 import exact_limit
 from isttheory.dynamics import ExactDynamics
 from isttheory.moments import SketchMoments
 from isttheory.simulate import simulate
-from isttheory.sketches import Permutation, PermBlocks, PreconditionedPerm, RandQ
+from isttheory.sketches import PermBlocks, Permutation, PreconditionedPerm, RandQ
 from isttheory.tightness import mean_recursion, theorem1, theorem2
 from tests.test_sketches import _finite
 

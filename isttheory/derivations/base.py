@@ -11,12 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import numpy as np
 import sympy as sp
 
+if TYPE_CHECKING:
+    from ..sketches.base import DiagonalSketch
+    from ..symbolic.engine import Contraction
+
 Kind = Literal["symbolic", "numeric"]
+_T = TypeVar("_T")
 
 
 class ProofFailure(AssertionError):
@@ -109,11 +114,11 @@ def psd_margin(M: np.ndarray) -> float:
     return float(np.linalg.eigvalsh(0.5 * (M + M.T))[0])
 
 
-def random_instances(make: Callable[[int], object], seeds: Iterable[int]) -> list[object]:
+def random_instances(make: Callable[[int], _T], seeds: Iterable[int]) -> list[_T]:
     return [make(s) for s in seeds]
 
 
-def symbolic_expectation(contraction: object, sketch: object, operands: list[np.ndarray],
+def symbolic_expectation(contraction: Contraction, sketch: DiagonalSketch, operands: list[np.ndarray],
                          scale: np.ndarray | None = None) -> np.ndarray:
     """Exact expectation with symbolic operands through the engine (weights as Rationals).
 
@@ -124,7 +129,7 @@ def symbolic_expectation(contraction: object, sketch: object, operands: list[np.
     return np.asarray(expectation(contraction, sketch.inclusion_model(), operands, T, exact=True), dtype=object)
 
 
-def symbolic_B_moments(sketch: object, Ls: list[sp.Matrix]) -> tuple[sp.Matrix, sp.Matrix, sp.Matrix]:
+def symbolic_B_moments(sketch: DiagonalSketch, Ls: list[sp.Matrix]) -> tuple[sp.Matrix, sp.Matrix, sp.Matrix]:
     """``(L̄, E[B̄], E[B̄L̄B̄])`` for symbolic ``L_i`` through the closed-form engine."""
     from ..symbolic import moments as MM
 

@@ -68,6 +68,14 @@ def _enumerated_moments(sketch: Sketch, client: int, x: sp.Matrix) -> tuple[sp.M
     return mean, sp.expand(var)
 
 
+def _omega(sketch: Sketch) -> float:
+    """The library's Def. 1 variance parameter; a biased sketch has none (Def. 1 does not apply)."""
+    w = sketch.omega()
+    if w is None:
+        raise ValueError(f"{sketch.spec}: biased sketch, Def. 1's ω is undefined")
+    return w
+
+
 def derive(omega_rand: sp.Expr = OMEGA_RAND, omega_perm: sp.Expr = OMEGA_PERM) -> Derivation:
     """Def. 1 (3), Rand-q (4), Perm-q (7): unbiased with ``ω = omega_rand`` (Rand-q, default
     ``d/q − 1``) and ``ω = omega_perm`` (Perm-q per client, default ``n − 1``), both tight."""
@@ -94,7 +102,7 @@ def derive(omega_rand: sp.Expr = OMEGA_RAND, omega_perm: sp.Expr = OMEGA_PERM) -
         D.symbolic(f"Rand-{q0}, d = {d0}: E[Cx] = x (enumeration, symbolic x)", "(3)", mean - x)
         D.symbolic(f"Rand-{q0}, d = {d0}: E‖Cx − x‖² = ω‖x‖² for every x (tight)", "(3)",
                    var - w * (x.T * x)[0], f"ω = {w}")
-    lib = [(d0, q0, RandQ(1, d0, q0).omega(), float(omega_rand.subs({d: d0, q: q0})))
+    lib = [(d0, q0, _omega(RandQ(1, d0, q0)), float(omega_rand.subs({d: d0, q: q0})))
            for d0, q0 in ((3, 1), (4, 2), (6, 2), (8, 3))]
     D.numeric("RandQ.omega() = ω formula", "(3)", all(abs(a - b) <= 1e-12 * max(1.0, b) for *_, a, b in lib),
               "; ".join(f"d={d0},q={q0}: {a:.6g} vs {b:.6g}" for d0, q0, a, b in lib))
@@ -120,7 +128,7 @@ def derive(omega_rand: sp.Expr = OMEGA_RAND, omega_perm: sp.Expr = OMEGA_PERM) -
                    sp.Matrix.vstack(*ok_mean))
         D.symbolic(f"Perm-{d0 // n0}, n = {n0}: E‖C_i x − x‖² = ω‖x‖² for every client (tight)", "(7)",
                    sp.Matrix(ok_var), f"ω = {w}")
-    lib = [(n0, d0, Permutation(n0, d0).omega(), float(omega_perm.subs(n, n0)))
+    lib = [(n0, d0, _omega(Permutation(n0, d0)), float(omega_perm.subs(n, n0)))
            for n0, d0 in ((2, 2), (2, 6), (3, 6), (4, 4), (5, 10))]
     D.numeric("Permutation.omega() = ω formula", "(7)", all(abs(a - b) <= 1e-12 * max(1.0, b) for *_, a, b in lib),
               "; ".join(f"n={n0},d={d0}: {a:.6g} vs {b:.6g}" for n0, d0, a, b in lib))

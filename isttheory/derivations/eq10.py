@@ -58,14 +58,14 @@ def derive(cube_moment: sp.Expr = CUBE_MOMENT, diag_coef: sp.Expr = DIAG_COEF,
     y = sp.Symbol("y", real=True)
     f4 = y**4 / 4
     df = sp.diff(f4, y)
-    outs = [(p, Cs[0][0, 0]) for p, Cs in exact_outcomes(RandQ(1, 2, 1))]
-    D.symbolic("c ∈ {0, 2} w.p. ½: E[c] = 1 (unbiased)", "(3)", sum((p * c for p, c in outs), sp.Integer(0)) - 1,
-               f"outcomes {outs}")
-    Ec3 = sum((p * c**3 for p, c in outs), sp.Integer(0))
+    c_outs = [(p, Cs[0][0, 0]) for p, Cs in exact_outcomes(RandQ(1, 2, 1))]
+    D.symbolic("c ∈ {0, 2} w.p. ½: E[c] = 1 (unbiased)", "(3)", sum((p * c for p, c in c_outs), sp.Integer(0)) - 1,
+               f"outcomes {c_outs}")
+    Ec3 = sum((p * c**3 for p, c in c_outs), sp.Integer(0))
     D.symbolic("E[c³] = 4", "(10)", Ec3 - cube_moment, f"E[c³] = {Ec3}, claimed {cube_moment}")
     xs = sp.Symbol("x", real=True)
-    lhs = sum((p * df.subs(y, c * xs) for p, c in outs), sp.Integer(0))
-    rhs = sum((p * c * df.subs(y, xs) for p, c in outs), sp.Integer(0))
+    lhs = sum((p * df.subs(y, c * xs) for p, c in c_outs), sp.Integer(0))
+    rhs = sum((p * c * df.subs(y, xs) for p, c in c_outs), sp.Integer(0))
     D.symbolic("f = x⁴/4: E[∇f(cx)] = E[c³] x³", "(10)", lhs - cube_moment * xs**3)
     D.symbolic("f = x⁴/4: E[c ∇f(x)] = x³ = ∇f(x)", "(10)", rhs - df.subs(y, xs))
     D.symbolic_true("f = x⁴/4: E[∇f(cx)] − ∇f(x) = (E[c³] − 1)x³ ≠ 0 for x ≠ 0", "(10)",

@@ -48,8 +48,9 @@ def _alpha_beta(sk: Permutation | RandQ) -> tuple[sp.Expr, sp.Expr]:
 def _sketch_parts() -> dict[str, tuple[sp.Expr, sp.Expr, sp.Matrix, sp.Expr, sp.Expr, sp.Expr]]:
     """Per sketch (constant-free, computed once): E‖∇f(Cx)‖² by enumeration, xᵀE[CA²C]x from the
     engine, x, the SOS residual, α, β."""
-    sketches = {"Perm-1 (n = d = 2)": Permutation(2, 2), "Perm-1 (n = d = 3)": Permutation(3, 3),
-                "Rand-2 (d = 3)": RandQ(1, 3, 2)}
+    sketches: dict[str, Permutation | RandQ] = {"Perm-1 (n = d = 2)": Permutation(2, 2),
+                                                "Perm-1 (n = d = 3)": Permutation(3, 3),
+                                                "Rand-2 (d = 3)": RandQ(1, 3, 2)}
     out = {}
     for label, sk in sketches.items():
         dd = sk.d
@@ -72,8 +73,8 @@ def _sketch_parts() -> dict[str, tuple[sp.Expr, sp.Expr, sp.Matrix, sp.Expr, sp.
 def _eigen_certificate() -> tuple[bool, str]:
     """Numeric: λ_min(E[CA²C]) > 0 and ≥ (α − β) min_j (A²)_jj for random A ≻ 0."""
     rows, ok = [], True
-    cases = {"Perm-1 (d=4)": Permutation(4, 4), "Perm-2 (n=2, d=4)": Permutation(2, 4),
-             "Rand-2 (d=4)": RandQ(1, 4, 2), "Rand-3 (d=6)": RandQ(1, 6, 3)}
+    cases: dict[str, Permutation | RandQ] = {"Perm-1 (d=4)": Permutation(4, 4), "Perm-2 (n=2, d=4)": Permutation(2, 4),
+                                             "Rand-2 (d=4)": RandQ(1, 4, 2), "Rand-3 (d=6)": RandQ(1, 6, 3)}
     for seed, (label, sk) in enumerate(cases.items()):
         A = random_psd(sk.d, np.random.default_rng(seed), cond=50.0)
         M = sk.expected_CAC(A @ A)[0]

@@ -183,7 +183,10 @@ def derive(scale: sp.Expr = SQRT_N, eigenvalue: sp.Expr = SQRT_N, sigma2: sp.Exp
     gam, K = 0.5, 12
     res = simulate(p_gen, sk4, gam, K, runs=4, seed=5, record=[K], x0=np.zeros(n4))
     det = (1 - (1 - gam) ** K) * bgen / math.sqrt(n4)
-    spread = float(res.metrics["f"].sem.max())
+    sem = res.metrics["f"].sem
+    if sem is None:  # the simulator reports no standard error for a single run
+        raise ValueError("simulate(runs=4) returned no standard error")
+    spread = float(sem.max())
     D.numeric("simulator: all runs coincide (σ² = 0) and follow x^k = (1 − (1−γ)^k) b̃/√n", "(31)",
               spread <= 1e-14 and float(np.abs(res.x_mean[0] - det).max()) <= 1e-12,
               f"s.e. of f(x^K) over 4 runs {spread:.2g}, ‖x̄^K − closed form‖_∞ = "

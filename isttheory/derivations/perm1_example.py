@@ -32,6 +32,7 @@ from __future__ import annotations
 import itertools
 import math
 from functools import lru_cache
+from typing import TypedDict
 
 import numpy as np
 import scipy.linalg as sla
@@ -40,12 +41,34 @@ import sympy as sp
 from ..errors import IncompatibleSketchError
 from ..generators import homogeneous, interpolation, remark1
 from ..moments import SketchMoments
+from ..problem import QuadraticProblem
 from ..sketches import Permutation
 from ..symbolic import moments as MM
-from .base import Derivation, stack, symbolic_B_moments, symbolic_expectation, symmetric_matrix
+from .base import Derivation, Step, stack, symbolic_B_moments, symbolic_expectation, symmetric_matrix
 
 n_s, d_s = sp.symbols("n d", positive=True, integer=True)
 N = 3  # n = d = 3 for the symbolic checks
+
+
+class _Symbolic(TypedDict):
+    """The constant-free symbolic results of :func:`_symbolic` (n = d = 3, symbolic L_i)."""
+
+    Ls: list[sp.Matrix]
+    Lb: sp.Matrix
+    EB: sp.Matrix
+    BLB: sp.Matrix
+    Eform: sp.Matrix
+    Dbar: sp.Matrix
+    Evv: sp.Matrix
+    ok_draw: bool | None  # SymPy's ``is_zero_matrix`` is three-valued (None: undecided)
+    cov: sp.Matrix
+    DL: sp.Matrix
+    cert: sp.Matrix
+    EBh: sp.Matrix
+    Dh: sp.Matrix
+    BLBh: sp.Matrix
+    LDLh: sp.Matrix
+    red: sp.Matrix
 
 
 def _ev(Ls: list[sp.Matrix], n: int) -> tuple[sp.Matrix, sp.Matrix]:
@@ -64,7 +87,7 @@ def _ev(Ls: list[sp.Matrix], n: int) -> tuple[sp.Matrix, sp.Matrix]:
 
 
 @lru_cache(maxsize=1)
-def _symbolic() -> dict[str, object]:
+def _symbolic() -> _Symbolic:
     """Everything symbolic that does not depend on the constants (n = d = 3, symbolic L_i)."""
     n = d = N
     Ls = [symmetric_matrix(f"L{i}", d) for i in range(n)]
@@ -72,7 +95,8 @@ def _symbolic() -> dict[str, object]:
     Lb, EB, BLB = symbolic_B_moments(sk, Ls)
     Eform, Dbar = _ev(Ls, n)
     perms = list(itertools.permutations(range(d)))
-    vs, ok_draw = [], True
+    vs: list[sp.Matrix] = []
+    ok_draw: bool | None = True
     for perm in perms:
         Bp = sp.zeros(d, d)
         for i, j in enumerate(perm):
@@ -112,7 +136,7 @@ def _ev_numeric(Ls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return E, Dbar
 
 
-def theta_17(problem: object) -> float | None:
+def theta_17(problem: QuadraticProblem) -> float | None:
     """Smallest θ in (17), ``λ_max(nD̄L̄D̄, ½(L̄D̄ + D̄L̄))``; ``None`` if ``½(L̄D̄ + D̄L̄)`` is not PD."""
     L, Dv, n = problem.L_bar, problem.D_bar, problem.n
     W17 = 0.5 * (L * Dv[None, :] + Dv[:, None] * L)
@@ -238,7 +262,5 @@ def derive(n_rel: sp.Expr = d_s, ebar_scale: sp.Expr = n_s, correction: sp.Expr 
     return D
 
 
-def _step(name: str, ok: bool) -> object:
-    from .base import Step
-
+def _step(name: str, ok: bool | None) -> Step:
     return Step(name, "(17)", "symbolic", bool(ok), f"all {math.factorial(N)} outcomes" if ok else "a draw differs")

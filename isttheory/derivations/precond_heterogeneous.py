@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import itertools
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, TypedDict
 
 import numpy as np
 import scipy.linalg as sla
@@ -37,6 +37,7 @@ from ..moments import SketchMoments
 from ..problem import QuadraticProblem
 from ..simulate import simulate
 from ..sketches import Permutation, PreconditionedPerm
+from ..sketches.precond import Variant
 from ..symbolic import moments as MM
 from .base import Derivation, Step, stack, symbolic_expectation, symmetric_matrix, vector
 
@@ -47,6 +48,17 @@ ZERO = sp.Integer(0)
 N = 3  # n = d = 3 for the symbolic checks
 
 
+class _Symbolic(TypedDict):
+    """The symbolic results of :func:`_symbolic` for one front factor (n = d = 3)."""
+
+    cac: list[sp.Matrix]
+    EB: sp.Matrix
+    BLB: sp.Matrix
+    Lb: sp.Matrix
+    ok_draw: bool
+    norm: sp.Matrix
+
+
 def _client_matrix(i: int, d: int) -> sp.Matrix:
     """Symbolic symmetric L_i with positive diagonal symbols."""
     a = sp.symbols(f"a{i}_0:{d}", positive=True)
@@ -54,7 +66,7 @@ def _client_matrix(i: int, d: int) -> sp.Matrix:
 
 
 @lru_cache(maxsize=8)
-def _symbolic(scale: sp.Expr) -> dict[str, object]:
+def _symbolic(scale: sp.Expr) -> _Symbolic:
     n = d = N
     s = scale.subs(n_s, n)
     Ls = [_client_matrix(i, d) for i in range(n)]
@@ -82,9 +94,9 @@ def _symbolic(scale: sp.Expr) -> dict[str, object]:
     return {"cac": cac, "EB": EB - sp.eye(d), "BLB": BLB - Lb, "Lb": Lb, "ok_draw": ok_draw, "norm": norm}
 
 
-def _table(problem: QuadraticProblem, variant: str, scale: sp.Expr) -> PreconditionedPerm:
+def _table(problem: QuadraticProblem, variant: Variant, scale: sp.Expr) -> PreconditionedPerm:
     """(23) for ``problem`` with the given variant and front factor ``scale`` (√n in the paper)."""
-    base = PreconditionedPerm.from_problem(problem, variant)  # type: ignore[arg-type]
+    base = PreconditionedPerm.from_problem(problem, variant)
     factor = float(scale.subs(n_s, problem.n)) / np.sqrt(problem.n)
     return PreconditionedPerm(problem.n, problem.d, base.table * factor, base.variant)
 

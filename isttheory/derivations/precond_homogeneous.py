@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 from functools import lru_cache
+from typing import TypedDict
 
 import numpy as np
 import sympy as sp
@@ -40,6 +41,20 @@ lam_max = sp.Symbol("lambda_max", positive=True)
 N = 3  # n = d = 3 for the symbolic checks
 
 
+class _Symbolic(TypedDict):
+    """The constant-free symbolic results of :func:`_symbolic` (n = d = 3)."""
+
+    L: sp.Matrix
+    Lt: sp.Matrix
+    f: sp.Expr
+    diag: sp.MatrixBase
+    grad: sp.Matrix
+    ok_draw: bool
+    EB: sp.Matrix
+    BLB: sp.Matrix
+    norm21: sp.Matrix
+
+
 def precondition(problem: QuadraticProblem) -> QuadraticProblem:
     """The homogeneous problem in ``x̃ = D^{1/2}x``: ``L̃_i = D^{-1/2}L_iD^{-1/2}``, ``b̃_i = D^{-1/2}b_i``."""
     s = 1 / np.sqrt(problem.D[0])
@@ -48,7 +63,7 @@ def precondition(problem: QuadraticProblem) -> QuadraticProblem:
 
 
 @lru_cache(maxsize=1)
-def _symbolic() -> dict[str, object]:
+def _symbolic() -> _Symbolic:
     d = n = N
     a = sp.symbols(f"a0:{d}", positive=True)  # diagonal of L
     c = {(j, k): sp.Symbol(f"c_{j}{k}", real=True) for j in range(d) for k in range(j + 1, d)}

@@ -33,6 +33,7 @@ import sympy as sp
 from ..generators import interpolation
 from ..moments import SketchMoments
 from ..sketches import Identity, Permutation
+from ..sketches.base import Sketch
 from ..symbolic import moments as MM
 from .base import Derivation, stack, symbolic_expectation, symmetric_matrix, vector
 
@@ -126,8 +127,8 @@ def enumerate_one_step(mo: SketchMoments, x: np.ndarray, gamma: float) -> float:
     return float(sup.probs @ mo.problem.f(xp))
 
 
-def _sketches(n: int, d: int) -> list[object]:
-    out: list[object] = [Identity(n, d)]
+def _sketches(n: int, d: int) -> list[Sketch]:
+    out: list[Sketch] = [Identity(n, d)]
     if d % n == 0:
         out.append(Permutation(n, d))
     return out
