@@ -38,18 +38,24 @@ def derive(scale: sp.Expr | int = 2, threshold: sp.Expr | None = None) -> Deriva
     det = M19.det()
     D.symbolic("det M₁₉ = (ab − c(a+b)/2)(ab + c(a+b)/2)", "(19)",
                det - (a * b - c * (a + b) / 2) * (a * b + c * (a + b) / 2))
-    root = sp.solve(sp.Eq(a * b - c * (a + b) / 2, 0), c)
-    D.symbolic("det M₁₉ changes sign at c = threshold", "(19)", sp.Integer(len(root) - 1) + (root[0] - thr),
-               f"root {root[0]} vs claimed {thr}")
-    D.symbolic("2ab/(a+b) ≤ √(ab): ab − (2ab/(a+b))² = ab(a−b)²/(a+b)²", "(18)",
-               a * b - (2 * a * b / (a + b)) ** 2 - a * b * (a - b) ** 2 / (a + b) ** 2,
-               "L PSD (c² ≤ ab) leaves room for c > 2ab/(a+b) iff a ≠ b")
+    roots = sp.solve(sp.Eq(det, 0), c)  # c > 0: only the root of the first factor
+    D.symbolic("det M₁₉ has exactly one positive root in c", "(19)", sp.Integer(len(roots) - 1), f"roots {roots}")
+    D.symbolic("the root is the claimed threshold", "(19)", roots[0] - thr, f"root {roots[0]} vs claimed {thr}")
+    t, u = sp.symbols("t u", positive=True)
+    D.symbolic_true("det M₁₉ < 0 for every c = threshold + t, t > 0", "(19)", sp.Lt(sp.factor(det.subs(c, thr + t)), 0))
+    D.symbolic_true("det M₁₉ > 0 for every c = threshold/(1+u), u > 0", "(19)",
+                    sp.Gt(sp.factor(det.subs(c, thr / (1 + u))), 0))
+    D.symbolic("threshold ≤ √(ab): ab − threshold² = ab(a−b)²/(a+b)²", "(18)",
+               sp.simplify(a * b - thr**2 - a * b * (a - b) ** 2 / (a + b) ** 2),
+               "L PSD (c² ≤ ab) leaves room for c > threshold iff a ≠ b")
+    D.symbolic_true("ab(a−b)²/(a+b)² ≥ 0 (equality iff a = b)", "(18)", sp.Ge(a * b * (a - b) ** 2 / (a + b) ** 2, 0))
     # numeric certificate on the default instance a=1, b=2, c=1.4: W̄ indefinite and (14) infeasible
     vals = {a: 1, b: 2, c: sp.Rational(7, 5)}
     Wn = np.array(W.subs(vals), dtype=float)
     Ln = np.array(L.subs(vals), dtype=float)
-    EBn = np.array(EB.subs(vals), dtype=float)
-    BLB = EBn @ Ln @ EBn  # homogeneous Perm-1: B̄ = n D on every draw, so E[B̄L̄B̄] = E[B̄]L̄E[B̄]
+    Ls = stack([L, L])  # homogeneous: L̄ = L
+    BLB_sym = symbolic_expectation(MM.BMB, sk, [Ls, np.array(L.tolist(), dtype=object), Ls])
+    BLB = np.array(sp.Matrix(BLB_sym.tolist()).subs(vals), dtype=float) / n**2  # E[B̄L̄B̄] from the engine
     w, V = np.linalg.eigh(Wn)
     v = V[:, 0]
     D.numeric("W̄ indefinite at (a, b, c) = (1, 2, 1.4)", "(14)", w[0] < 0 and psd_margin(Ln) >= 0,
