@@ -93,11 +93,13 @@ def exact_summary(problem: QuadraticProblem, sketch: Sketch, gamma: float, iters
     lim = dyn.limit_metrics()
     out["limit_dist2_L"] = None if lim is None else _finite(lim.get("dist2_L"))
     out["limit_grad2_Linv"] = None if lim is None else _finite(lim.get("grad2_Linv"))
-    t1 = tightness.theorem1(problem, sketch, gamma, iters, x0) if form == "sgd" and local_steps == 1 else None
-    t2 = tightness.theorem2(problem, sketch, gamma, iters, x0) if form == "sgd" and local_steps == 1 else None
+    bounds_apply = form == "sgd" and local_steps == 1 and res.diverged_at is None
+    t1 = tightness.theorem1(problem, sketch, gamma, iters, x0) if bounds_apply else None
+    t2 = tightness.theorem2(problem, sketch, gamma, iters, x0) if bounds_apply else None
     out["bound_thm1"] = None if t1 is None else t1["bound16"]
     out["bound_thm2"] = None if t2 is None else t2["paper"]
     out["bound_thm2_corrected"] = None if t2 is None else t2["corrected"]
     out["tightness"] = {"thm1": t1, "thm2": t2,
-                        "mean_recursion": tightness.mean_recursion(problem, sketch, gamma, iters, x0)}
+                        "mean_recursion": tightness.mean_recursion(problem, sketch, gamma, iters, x0)
+                        if res.diverged_at is None else None}
     return out

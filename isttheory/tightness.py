@@ -41,8 +41,9 @@ def _trajectory(dyn: ExactDynamics, K: int) -> list[tuple[np.ndarray, np.ndarray
 def theorem1(problem: QuadraticProblem, sketch: Sketch, gamma: float, K: int,
              x0: ArrayLike | None = None) -> dict[str, Any] | None:
     """Tightness of (15)–(16) for the SGD form; ``None`` where Theorem 1 does not apply
-    (not interpolation, ``W̄`` not PSD, (14) infeasible, or ``γ > 1/θ*``)."""
-    if not problem.is_interpolation or not problem.is_L_bar_positive_definite:
+    (not interpolation, ``W̄`` not PSD, (14) infeasible, or ``γ > 1/θ*``), for ``K < 1``
+    (the bounds average over ``k < K``), or when the moments overflow."""
+    if K < 1 or not problem.is_interpolation or not problem.is_L_bar_positive_definite:
         return None
     mo = SketchMoments(problem, sketch)
     theta, _, status = theta_eigen(mo.W, mo.BLB)
@@ -53,6 +54,8 @@ def theorem1(problem: QuadraticProblem, sketch: Sketch, gamma: float, K: int,
     dyn = ExactDynamics(problem, sketch, gamma, "sgd", 1, x0)
     traj = _trajectory(dyn, K)
     dist = [float(np.sum(L * X)) for _, X in traj]  # x* = 0
+    if not all(math.isfinite(v) for v in dist):
+        return None
     factor = 1 - gamma * lam
     bound16 = factor**K * dist[0]
     lhs15 = float(np.mean([np.sum(mo.W * X) for _, X in traj[:K]]))  # E‖∇f‖²_{L̄⁻¹W̄L̄⁻¹} = E xᵀW̄x
@@ -72,8 +75,9 @@ def applies_theorem2(problem: QuadraticProblem, sketch: Sketch, gamma: float) ->
 
 def theorem2(problem: QuadraticProblem, sketch: Sketch, gamma: float, K: int,
              x0: ArrayLike | None = None) -> dict[str, Any] | None:
-    """Tightness of (30), printed and corrected; ``None`` where Theorem 2 does not apply."""
-    if not applies_theorem2(problem, sketch, gamma):
+    """Tightness of (30), printed and corrected; ``None`` where Theorem 2 does not apply, for
+    ``K < 1``, or when the moments overflow."""
+    if K < 1 or not applies_theorem2(problem, sketch, gamma):
         return None
     mo = SketchMoments(problem, sketch)
     L = problem.L_bar
@@ -83,6 +87,8 @@ def theorem2(problem: QuadraticProblem, sketch: Sketch, gamma: float, K: int,
     dyn = ExactDynamics(problem, sketch, gamma, "sgd", 1, x0)
     traj = _trajectory(dyn, K)
     mets = [dyn.metrics(m, X) for m, X in traj]
+    if not all(math.isfinite(v) for m_ in mets for v in m_.values()):
+        return None
     lhs = float(np.mean([m_["grad2_Linv"] for m_ in mets[:K]]))
     delta = mets[0]["f"] - mets[K]["f"]
     out: dict[str, Any] = {"H": H, "h_norm2_L2": H2, "sigma2": S, "lhs": lhs, "f0_minus_fK": delta}
