@@ -15,10 +15,15 @@ def test_identity_example_holds():
 
 
 @pytest.mark.parametrize("kw, failing", [
-    (dict(theta=lam_min), "(14) at θ = theta"),
-    (dict(rate=1 - lam_min**2 / lam_max), "rate is the GD condition-number rate"),
-    (dict(gd_coef=lam_min), "(15) with γ = 1/θ"),
+    (dict(theta=lam_min), ("(14) at θ = theta",)),
+    (dict(theta=lam_max + 1), ("tight: at θ = theta − ε",)),   # admissible, not the smallest: θ − ε still feasible
+    (dict(theta=2 * lam_max), ("tight: at θ = theta − ε",)),
+    (dict(rate=1 - lam_min**2 / lam_max), ("rate is the GD condition-number rate",)),
+    (dict(gd_coef=lam_min), ("(15) with γ = 1/θ",)),
 ])
 def test_identity_example_mutations_fail(kw, failing):
-    with pytest.raises(ProofFailure, match=re.escape(failing)):
-        derive(**kw).require()
+    d = derive(**kw)
+    for name in failing:
+        assert d.failing(name, "disproved"), name
+    with pytest.raises(ProofFailure, match=re.escape(failing[0])):
+        d.require()

@@ -16,11 +16,16 @@ def test_precond_heterogeneous_holds():
     assert any(s.name.startswith("finding: printed scale") and s.holds for s in d.steps)
 
 
-@pytest.mark.parametrize("kw, failing", [
-    (dict(variant="printed"), "E[C̃_iL_iC̃_i] = I for every client (printed scale"),
-    (dict(scale=n_s), "E[C̃_0L_0C̃_0] = I"),
-    (dict(gamma=sp.Rational(1, 2)), "(25): (16)'s factor"),
+@pytest.mark.parametrize("kw, failing, verdict", [
+    (dict(variant="printed"), ("E[C̃_iL_iC̃_i] = I for every client (printed scale",), "failed"),  # numeric
+    (dict(scale=n_s), ("E[C̃_0L_0C̃_0] = I", "W̄ = ½(L̄E[B̄] + E[B̄]L̄) = L̄", "θW̄ − E[B̄L̄B̄] = (θ − 1)L̄"), "disproved"),
+    (dict(gamma=sp.Rational(1, 2)), ("(25): (16)'s factor", "(24) from (15) at γ = gamma"), "disproved"),
+    (dict(gamma=sp.Integer(2), factor=sp.Integer(-1)), ("γ = gamma is admissible", "(24) from (15) at γ = gamma"),
+     "disproved"),
 ])
-def test_precond_heterogeneous_mutations_fail(kw, failing):
-    with pytest.raises(ProofFailure, match=re.escape(failing)):
-        derive(**kw).require()
+def test_precond_heterogeneous_mutations_fail(kw, failing, verdict):
+    d = derive(**kw)
+    for name in failing:
+        assert d.failing(name, verdict), name
+    with pytest.raises(ProofFailure, match=re.escape(failing[0])):
+        d.require()

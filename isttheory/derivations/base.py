@@ -5,6 +5,13 @@ SymPy decides) or *numeric* (an eigenvalue/SDP certificate or an exact
 enumeration on concrete instances, labelled as such). A derivation is
 parametrised by the constants of the claim it proves, so a mutation test can
 change one constant and watch a step fail.
+
+A failed symbolic step carries a verdict: ``disproved`` (SymPy decides it is
+false, or an exact witness point respecting the symbols' assumptions refutes
+it) or ``undecided`` (SymPy can neither prove nor refute it). Undecided is not
+proved, so it fails the derivation; mutation tests ask for ``disproved``
+(:meth:`Derivation.failing`) so that a mutation cannot pass on SymPy's
+weakness alone.
 """
 
 from __future__ import annotations
@@ -21,6 +28,10 @@ if TYPE_CHECKING:
     from ..symbolic.engine import Contraction
 
 Kind = Literal["symbolic", "numeric"]
+#: ``proved``: the step holds; ``disproved``: SymPy decides it false or a witness (a point respecting the
+#: symbols' assumptions) refutes it; ``undecided``: SymPy can neither prove nor refute it (not proved);
+#: ``failed``: a numeric certificate or a hand-built step that does not hold.
+Verdict = Literal["proved", "disproved", "undecided", "failed"]
 _T = TypeVar("_T")
 
 
@@ -37,6 +48,11 @@ class Step:
     kind: Kind
     holds: bool
     detail: str = ""
+    verdict: Verdict | None = None  # filled from ``holds`` when not given ("proved" / "failed")
+
+    def __post_init__(self) -> None:
+        if self.verdict is None:
+            object.__setattr__(self, "verdict", "proved" if self.holds else "failed")
 
 
 @dataclass
@@ -50,15 +66,43 @@ class Derivation:
     latex: dict[str, str] = field(default_factory=dict)
 
     def symbolic(self, name: str, equation: str, expr: sp.Expr | sp.MatrixBase, detail: str = "") -> bool:
-        """Record that ``expr`` simplifies to zero (scalar or matrix)."""
-        ok = is_zero(expr)
-        self.steps.append(Step(name, equation, "symbolic", ok, detail or ("= 0" if ok else f"≠ 0: {_short(expr)}")))
-        return ok
+        """Record that ``expr`` simplifies to zero (scalar or matrix).
+
+        A residual SymPy does not reduce to 0 fails the step; the detail says whether a witness point
+        (exact values respecting the symbols' assumptions) shows it is non-zero (``disproved``) or not
+        (``undecided``)."""
+        if is_zero(expr):
+            self.steps.append(Step(name, equation, "symbolic", True, detail or "= 0", "proved"))
+            return True
+        point = _nonzero_witness(expr)
+        verdict: Verdict = "disproved" if point is not None else "undecided"
+        why = ("undecided: SymPy does not reduce it to 0 and no witness was found" if point is None
+               else f"disproved: ≠ 0 at {_short(point)}" if point else "disproved: a non-zero constant")
+        self.steps.append(Step(name, equation, "symbolic", False,
+                               f"{why}; residual {_short(expr)}" + (f" ({detail})" if detail else ""), verdict))
+        return False
 
     def symbolic_true(self, name: str, equation: str, statement: sp.Basic, detail: str = "") -> bool:
-        """Record a relational statement SymPy decides (``sp.simplify`` gives ``True``)."""
-        ok = bool(sp.simplify(statement) == sp.true)
-        self.steps.append(Step(name, equation, "symbolic", ok, detail or str(statement)))
+        """Record a relational statement, read as holding for every value of its free symbols allowed by
+        their assumptions. It holds only if ``sp.simplify`` gives ``True``; otherwise the step fails and
+        its verdict (also at the start of the failure detail) is ``disproved`` (SymPy gives ``False`` or a
+        counterexample point is found) or ``undecided`` (neither: still not proved)."""
+        verdict, why = _decide(statement)
+        ok = verdict == "proved"
+        text = detail or str(statement)
+        self.steps.append(Step(name, equation, "symbolic", ok, text if ok else f"{why}: {text}", verdict))
+        return ok
+
+    def symbolic_false(self, name: str, equation: str, statement: sp.Basic, detail: str = "") -> bool:
+        """Record a refutation: the step holds iff ``statement`` is *disproved* (SymPy gives ``False`` or a
+        counterexample point respecting the assumptions exists), i.e. it does not hold for all values."""
+        verdict, why = _decide(statement)
+        ok = verdict == "disproved"
+        text = detail or str(statement)
+        out: Verdict = "proved" if ok else ("disproved" if verdict == "proved" else "undecided")
+        why = (f"refuted ({why.removeprefix('disproved: ')})" if ok
+               else "disproved: the statement holds" if verdict == "proved" else why)
+        self.steps.append(Step(name, equation, "symbolic", ok, f"{why}: {text}", out))
         return ok
 
     def numeric(self, name: str, equation: str, ok: bool, detail: str) -> bool:
@@ -72,6 +116,15 @@ class Derivation:
 
     def failed(self) -> list[Step]:
         return [s for s in self.steps if not s.holds]
+
+    def failing(self, fragment: str, verdict: Verdict | None = None) -> list[Step]:
+        """Failed steps whose name contains ``fragment`` (only those with ``verdict`` if given): mutation
+        tests assert ``d.failing(name, "disproved")`` so that an *undecided* step does not count."""
+        return [s for s in self.failed() if fragment in s.name and (verdict is None or s.verdict == verdict)]
+
+    def disproved(self) -> list[Step]:
+        """Steps shown false (not merely undecided)."""
+        return [s for s in self.steps if s.verdict == "disproved"]
 
     def require(self) -> Derivation:
         """Raise :class:`ProofFailure` naming every failed step."""
@@ -92,6 +145,87 @@ def is_zero(expr: sp.Expr | sp.MatrixBase) -> bool:
         return all(is_zero(e) for e in expr)
     e = sp.simplify(sp.expand(expr))
     return bool(e == 0)
+
+
+_WITNESS_VALUES = {
+    "positive": [sp.Integer(2), sp.Rational(1, 3), sp.Integer(7), sp.Rational(5, 2), sp.Rational(1, 10),
+                 sp.Integer(1), sp.Integer(30)],
+    "nonnegative": [sp.Integer(0), sp.Integer(2), sp.Rational(1, 3), sp.Integer(7), sp.Integer(1),
+                    sp.Rational(5, 2)],
+    "real": [sp.Integer(2), sp.Rational(-1, 3), sp.Integer(-3), sp.Rational(5, 2), sp.Integer(0),
+             sp.Rational(1, 10), sp.Integer(-1)],
+    "posint": [sp.Integer(2), sp.Integer(3), sp.Integer(1), sp.Integer(5), sp.Integer(4)],
+    "nonnegint": [sp.Integer(0), sp.Integer(2), sp.Integer(1), sp.Integer(3), sp.Integer(5)],
+    "int": [sp.Integer(2), sp.Integer(-1), sp.Integer(0), sp.Integer(3), sp.Integer(-2)],
+}
+
+
+def _kind_of(sym: sp.Symbol) -> str:
+    if sym.is_integer:
+        return "posint" if sym.is_positive else "nonnegint" if sym.is_nonnegative else "int"
+    return "positive" if sym.is_positive else "nonnegative" if sym.is_nonnegative else "real"
+
+
+def _witness_points(expr: sp.Basic, count: int = 20) -> list[dict[sp.Symbol, sp.Expr]]:
+    """Deterministic exact points for the free symbols, respecting positive/nonnegative/integer
+    assumptions (an unconstrained symbol is sampled as real): first every symbol at its k-th candidate
+    (boundary values first), then seeded random combinations."""
+    syms = sorted(expr.free_symbols, key=str)
+    if not syms or any(isinstance(a, sp.core.function.AppliedUndef) for a in expr.atoms(sp.Function)):
+        return []
+    lists = [_WITNESS_VALUES[_kind_of(x)] for x in syms]
+    pts = [{x: vals[k % len(vals)] for x, vals in zip(syms, lists, strict=True)} for k in range(5)]
+    rng = np.random.default_rng(0)
+    while len(pts) < count:
+        pts.append({x: vals[int(rng.integers(len(vals)))] for x, vals in zip(syms, lists, strict=True)})
+    return pts
+
+
+def _nonzero_witness(expr: sp.Expr | sp.MatrixBase) -> dict[sp.Symbol, sp.Expr] | None:
+    """A point where some entry of ``expr`` is a finite non-zero number (50-digit evaluation), if found."""
+    entries = list(expr) if isinstance(expr, sp.MatrixBase) else [expr]
+    entries = [e for e in entries if not (e == 0)]
+    if not entries:
+        return None
+    free = set().union(*(sp.sympify(e).free_symbols for e in entries))
+    if not free:  # a constant: non-zero if it evaluates so
+        return {} if any(_is_nonzero_number(sp.sympify(e)) for e in entries) else None
+    for point in _witness_points(sp.Tuple(*entries)):
+        for e in entries:
+            try:
+                if _is_nonzero_number(sp.sympify(e).subs(point)):
+                    return point
+            except (TypeError, ValueError, ZeroDivisionError):
+                continue
+    return None
+
+
+def _is_nonzero_number(v: sp.Basic) -> bool:
+    if v.free_symbols or v.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        return False
+    try:
+        num = complex(sp.N(v, 50))
+    except (TypeError, ValueError):
+        return False
+    return bool(np.isfinite(num.real) and np.isfinite(num.imag) and abs(num) > 1e-30)
+
+
+def _decide(statement: sp.Basic) -> tuple[Verdict, str]:
+    """``("proved", …)`` if ``sp.simplify`` gives True; ``("disproved", why)`` if it gives False or a
+    counterexample point is found; otherwise ``("undecided", why)``."""
+    val = sp.simplify(statement)
+    if val == sp.true:
+        return "proved", "proved"
+    if val == sp.false:
+        return "disproved", "disproved: SymPy decides it is false"
+    for point in _witness_points(sp.sympify(statement)):
+        try:
+            at = sp.simplify(sp.sympify(statement).subs(point))
+        except (TypeError, ValueError, ZeroDivisionError):
+            continue
+        if at == sp.false:
+            return "disproved", f"disproved: false at {_short(point)}"
+    return "undecided", f"undecided: SymPy reduces it to {_short(val)}, no counterexample found"
 
 
 def _short(expr: object, limit: int = 80) -> str:
@@ -118,14 +252,36 @@ def random_instances(make: Callable[[int], _T], seeds: Iterable[int]) -> list[_T
     return [make(s) for s in seeds]
 
 
+def exact_scale_table(sketch: DiagonalSketch) -> np.ndarray:
+    """The scale table ``T`` (n, d) as exact SymPy numbers, from the family's definition: identity 1,
+    Rand-q ``d/q`` (4), Perm-q ``n`` (7). Any other sketch or scale needs an explicit symbolic table.
+    The numeric table must agree (a cross-check, not the source of the values)."""
+    from ..sketches import Identity, Permutation, RandQ
+
+    s: sp.Expr
+    if type(sketch) is Identity:
+        s = sp.Integer(1)
+    elif type(sketch) is RandQ:
+        s = sp.Rational(sketch.d, sketch.q)
+    elif type(sketch) is Permutation and sketch.scale == sketch.n:
+        s = sp.Integer(sketch.n)
+    else:
+        raise ValueError(f"{sketch.spec}: no exact scale from the definition; pass a symbolic scale table")
+    T = np.full((sketch.n, sketch.d), s, dtype=object)
+    if not np.allclose(sketch.scale_table(), float(s), rtol=1e-14, atol=0):
+        raise ValueError(f"{sketch.spec}: numeric scale table differs from the definition's {s}")
+    return T
+
+
 def symbolic_expectation(contraction: Contraction, sketch: DiagonalSketch, operands: list[np.ndarray],
                          scale: np.ndarray | None = None) -> np.ndarray:
     """Exact expectation with symbolic operands through the engine (weights as Rationals).
 
-    ``scale`` overrides the sketch's numeric scale table with a symbolic one."""
+    ``scale`` overrides the sketch's scale table with a symbolic one; by default the exact table of
+    :func:`exact_scale_table` (from the family's definition, never rebuilt from floats)."""
     from ..symbolic.engine import expectation
 
-    T = scale if scale is not None else np.vectorize(sp.nsimplify, otypes=[object])(sketch.scale_table())
+    T = scale if scale is not None else exact_scale_table(sketch)
     return np.asarray(expectation(contraction, sketch.inclusion_model(), operands, T, exact=True), dtype=object)
 
 

@@ -23,9 +23,9 @@ import numpy as np
 import sympy as sp
 
 from ..sketches import Permutation, RandQ
-from ..sketches.base import Sketch
+from ..sketches.base import DiagonalSketch, IndexDraw, Sketch
 from ..symbolic.inclusion import IndependentSubsets, UniformPartition, d, n, q
-from .base import Derivation, vector
+from .base import Derivation, exact_scale_table, vector
 
 OMEGA_RAND = d / q - 1
 OMEGA_PERM = n - 1
@@ -35,24 +35,45 @@ _OUTCOMES: dict[tuple[object, ...], list[tuple[sp.Expr, list[sp.ImmutableMatrix]
 
 
 def exact_outcomes(sketch: Sketch) -> list[tuple[sp.Expr, list[sp.ImmutableMatrix]]]:
-    """Every outcome of ``sketch.support()`` as (exact probability, [C_1 … C_n]) with
-    SymPy rational entries (for sketches whose scales are rationals: identity, Rand-q, Perm-q).
-    Cached per (family, spec, n, d)."""
+    """Every outcome of ``sketch.support()`` as (exact probability, [C_1 … C_n]) with exact SymPy entries.
+
+    Built from the definitions, not from floats: the entries are the family's exact scale
+    (:func:`~isttheory.derivations.base.exact_scale_table`: 1, ``d/q`` or ``n``) on the coordinates each
+    client owns in the enumerated index draw, and the outcomes are equally likely, ``1/K`` with ``K``
+    the number of enumerated outcomes (uniform q-subsets per client, uniform permutations). The float
+    support is only cross-checked. Cached per (family, spec, n, d)."""
     key = (type(sketch).__name__, sketch.spec, sketch.n, sketch.d)
     if key in _OUTCOMES:
         return _OUTCOMES[key]
+    if not isinstance(sketch, DiagonalSketch):
+        raise ValueError(f"{sketch.spec}: exact_outcomes expects diagonal sketches")
+    T = exact_scale_table(sketch)
     sup = sketch.support()
-    dense = sup.draw.dense(sketch.d)
+    draw = sup.draw
+    if not isinstance(draw, IndexDraw):
+        raise ValueError(f"{sketch.spec}: exact_outcomes expects an index-form support")
+    K = int(sup.probs.shape[0])
+    if K != sketch.support_size() or np.ptp(sup.probs) != 0:
+        raise ValueError(f"{sketch.spec}: exact_outcomes expects {sketch.support_size()} equally likely outcomes")
+    coords = np.asarray(draw.coords)  # (K, n, m)
+    present = np.broadcast_to(np.asarray(draw.scales), coords.shape) != 0  # scale 0 marks a padding slot
+    prob = sp.Rational(1, K)
+    dense = draw.dense(sketch.d)
     out = []
-    for p, Cs in zip(sup.probs, dense, strict=True):
-        mats = [sp.ImmutableMatrix(sp.diag(*[sp.nsimplify(float(C[j, j])) for j in range(sketch.d)]))
-                for C in Cs]
-        if any(np.any(C - np.diag(np.diag(C))) for C in Cs):
-            raise ValueError(f"{sketch.spec}: exact_outcomes expects diagonal sketches")
-        out.append((sp.nsimplify(float(p)), mats))
-    total = sum((p for p, _ in out), sp.Integer(0))
-    if total != 1:
-        raise ValueError(f"exact probabilities of {sketch.spec} sum to {total}")
+    for k in range(K):
+        mats = []
+        for i in range(sketch.n):
+            diag = [sp.Integer(0)] * sketch.d
+            for j, used in zip(coords[k, i], present[k, i], strict=True):
+                if used:
+                    diag[int(j)] += T[i, int(j)]
+            mats.append(sp.ImmutableMatrix(sp.diag(*diag)))
+        if not np.allclose(np.array([[float(v) for v in M] for M in mats]).reshape(dense[k].shape), dense[k],
+                           rtol=1e-14, atol=0):
+            raise ValueError(f"{sketch.spec}: exact outcome {k} differs from the numeric support")
+        out.append((prob, mats))
+    if abs(float(sum(sup.probs)) - 1) > 1e-12:
+        raise ValueError(f"probabilities of {sketch.spec} do not sum to 1")
     _OUTCOMES[key] = out
     return out
 

@@ -28,7 +28,7 @@ from ..generators import random_psd
 from ..sketches import Permutation, RandQ
 from ..symbolic import moments as MM
 from ..symbolic.inclusion import UniformPartition, d, n, q
-from .base import Derivation, stack, symbolic_expectation, symmetric_matrix, vector
+from .base import Derivation, exact_scale_table, stack, symbolic_expectation, symmetric_matrix, vector
 from .def1 import exact_outcomes
 
 FACTOR = sp.Integer(4)
@@ -36,12 +36,13 @@ GROWTH_POWER = sp.Integer(2)
 
 
 def _alpha_beta(sk: Permutation | RandQ) -> tuple[sp.Expr, sp.Expr]:
-    """``α = s²P(j ∈ S)``, ``β = s²P(j, k ∈ S)`` from the engine's inclusion closed forms."""
-    vals = {d: sk.d, q: sk.q}
-    s = sp.nsimplify(sk.scale)
+    """``α = s²P(j ∈ S)``, ``β = s²P(j, k ∈ S)`` from the engine's inclusion closed forms and the exact
+    scale of the definition (Perm-q ``n``, Rand-q ``d/q``), all exact rationals."""
+    vals = {d: sk.d, q: sk.q, n: sk.n}
+    s = exact_scale_table(sk)[0, 0]
     p1 = UniformPartition.p_same_expr(1).subs(vals)
     p2 = UniformPartition.p_same_expr(2).subs(vals)
-    return sp.nsimplify(s**2 * p1), sp.nsimplify(s**2 * p2)
+    return sp.simplify(s**2 * p1), sp.simplify(s**2 * p2)
 
 
 @cache
@@ -109,8 +110,9 @@ def derive(factor: sp.Expr = FACTOR, growth_power: sp.Expr = GROWTH_POWER) -> De
     al_r = s_r**2 * UniformPartition.p_same_expr(1)
     be_r = s_r**2 * UniformPartition.p_same_expr(2)
     D.symbolic("Rand-q: α − β = d(d − q)/(q(d − 1))", "(11)", al_r - be_r - d * (d - q) / (q * (d - 1)))
+    D.symbolic("Rand-q: β = (d/q)²P(j, k ∈ S) = d(q − 1)/(q(d − 1))", "(11)", be_r - d * (q - 1) / (q * (d - 1)))
     sub = {q: 1 + r, d: 2 + r + k}
-    D.symbolic_true("Rand-q: α − β > 0 and β ≥ 0 for 1 ≤ q < d", "(11)",
+    D.symbolic_true("Rand-q: α − β > 0 and β ≥ 0 for 1 ≤ q < d (q = 1 + r, d = q + 1 + k)", "(11)",
                     sp.And(sp.Gt(sp.factor(sp.expand((d * (d - q)).subs(sub))) / sp.expand((q * (d - 1)).subs(sub)),
                                  0),
                            sp.Ge(sp.expand((d * (q - 1)).subs(sub)) / sp.expand((q * (d - 1)).subs(sub)), 0)))
@@ -132,7 +134,7 @@ def derive(factor: sp.Expr = FACTOR, growth_power: sp.Expr = GROWTH_POWER) -> De
     at_v = (factor * val).subs(dict(zip(x, v, strict=True)), simultaneous=True)
     D.symbolic("along x = t·v: E‖∇f(Cx)‖² = t²·E‖∇f(Cv)‖²", "(11)", on_ray - t**growth_power * at_v)
     c, G = sp.symbols("c G", positive=True)
-    D.symbolic_true("t^2·c → ∞ (c = E‖∇f(Cv)‖² > 0): no G bounds (11)", "(11)",
+    D.symbolic_true("t^growth_power·c → ∞ (c = E‖∇f(Cv)‖² > 0): no G bounds (11)", "(11)",
                     sp.Eq(sp.limit(t**growth_power * c, t, sp.oo), sp.oo))
     D.symbolic_true("explicitly: at t = √(G/c) + 1, t²c > G", "(11)",
                     sp.Gt(sp.expand((sp.sqrt(G / c) + 1) ** 2 * c - G), 0))

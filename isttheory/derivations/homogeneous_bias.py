@@ -124,30 +124,40 @@ def derive(scale: sp.Expr = SQRT_N, eigenvalue: sp.Expr = SQRT_N, sigma2: sp.Exp
     D.symbolic("L̃h = b̃ − L̃b̃/√n = −(1/√n)(L̃ − λI)b̃, so h = 0 ⇔ L̃b̃ = λb̃ (L̃ ≻ 0)", "(31)",
                Lh + (Lt - lam * sp.eye(d)) * bt / rootn, f"λ = {lam}")
 
-    # d = 2 example, n = d = 2: L̃ = [[1, r], [r, 1]]
+    # d = 2 example, n = d = 2: L̃ = [[1, r], [r, 1]]; everything through L̃h = b̃ − L̃x^∞ (no inverse of L̃)
     r, t, u, v = sp.symbols("r t u v", real=True)
     L2 = sp.Matrix([[1, r], [r, 1]])
     lam2 = sp.sympify(eigenvalue).subs(N, 2)
+    s2 = sp.sympify(scale).subs(N, 2)  # x^∞ = b̃/ς (the "any scale" step)
     D.symbolic("d = 2: L̃(1, ±1) = (1 ± r)(1, ±1)", "(31)",
                sp.Matrix.vstack(L2 * sp.Matrix([1, 1]) - (1 + r) * sp.Matrix([1, 1]),
                                 L2 * sp.Matrix([1, -1]) - (1 - r) * sp.Matrix([1, -1])))
     b2 = sp.Matrix([t, t])
-    h2 = L2.inv() * b2 - b2 / sp.sqrt(2)
-    roots = sp.solve(sp.together(h2[0]) * (1 + r) / t, r)
-    D.symbolic("d = 2, b̃ = t(1, 1): h = 0 ⇔ 1 + r = λ, i.e. r = √2 − 1", "(31)",
-               sp.Integer(len(roots) - 1) + (roots[0] - (lam2 - 1)) if roots else sp.Integer(1),
+    Lh2 = b2 - L2 * b2 / s2  # L̃h for b̃ = t(1, 1)
+    roots = sp.solve(Lh2[0] / t, r)
+    D.symbolic_true("d = 2, b̃ = t(1, 1), t ≠ 0: L̃h = 0 has exactly one solution r", "(31)", sp.Eq(len(roots), 1),
+                    f"solutions r = {roots}")
+    D.symbolic("… and it is r = λ − 1 (1 + r = λ: b̃ is an eigenvector for the claimed λ)", "(31)",
+               roots[0] - (lam2 - 1) if len(roots) == 1 else sp.Integer(1),
                f"solutions r = {roots}, claimed λ − 1 = {lam2 - 1}")
-    D.symbolic("(⇐) r = λ − 1 and b̃ = t(1, 1) give h = 0", "(31)", h2.subs(r, lam2 - 1))
+    D.symbolic("(⇐) r = λ − 1 and b̃ = t(1, 1) give L̃h = 0, hence h = 0 (L̃ ≻ 0, next steps)", "(31)",
+               Lh2.subs(r, lam2 - 1))
     bg = sp.Matrix([u, v])
-    hg = L2.inv() * bg - bg / sp.sqrt(2)
-    sols = sp.solve(list(L2 * hg), [v, r], dict=True)  # u ≠ 0 a parameter
+    Lhg = bg - L2 * bg / s2
+    sols = sp.solve(list(Lhg), [v, r], dict=True)  # u ≠ 0 a parameter
     ok = len(sols) == 2 and all(is_zero((L2.subs(so) - lam2 * sp.eye(2)) * bg.subs(so)) for so in sols)
     ok = ok and all(is_zero((so[r] - (lam2 - 1)) * (so[r] + (lam2 - 1))) for so in sols)
-    D.steps.append(Step("(⇒) d = 2, b̃ = (u, v), u ≠ 0: every solution of h = 0 has L̃b̃ = λb̃, r = ±(λ − 1)",
+    D.steps.append(Step("(⇒) d = 2, b̃ = (u, v), u ≠ 0: every solution of L̃h = 0 has L̃b̃ = λb̃, r = ±(λ − 1)",
                         "(31)", "symbolic", ok, f"{len(sols)} solutions: {sols}"))
-    D.symbolic_true("d = 2: |√2 − 1| < 1, so L̃ ≻ 0 at the solutions", "(31)", sp.Abs(sp.sqrt(2) - 1) < 1)
-    D.symbolic_true("feasible: tr L̃ = n and √n < n for n = 2 … 64", "(31)",
-                    sp.And(*[sp.sqrt(k) < k for k in range(2, 65)]))
+    D.symbolic_true("d = 2: L̃ = [[1, r], [r, 1]] ≻ 0 at r = ±(λ − 1), i.e. |λ − 1| < 1", "(31)",
+                    sp.Lt(sp.Abs(lam2 - 1), 1), f"λ = {lam2}")
+    # feasibility for every n ≥ 2 (n = 2 + m): a unit-diagonal L̃ ≻ 0 has tr L̃ = n and eigenvalues in (0, n),
+    # so the claimed λ must satisfy 0 < λ < n; both sides positive, so λ < n ⇔ n² − λ² > 0
+    mm = sp.Symbol("m", nonnegative=True)
+    lam_n = sp.sympify(eigenvalue).subs(N, 2 + mm)
+    D.symbolic_true("feasible for every n = 2 + m ≥ 2: tr L̃ = n, and 0 < λ < n (λ > 0, n² − λ² > 0)", "(31)",
+                    sp.And(sp.Gt(lam_n, 0), sp.Gt(sp.expand((2 + mm) ** 2 - lam_n**2), 0)),
+                    f"λ = {lam_n}, n² − λ² = {sp.expand((2 + mm) ** 2 - lam_n**2)}")
 
     # numeric, n = d = 4: L̃ with eigenpair (√n, 1); h = 0 for that b̃, h ≠ 0 for a generic b̃; σ² = 0
     n4 = 4

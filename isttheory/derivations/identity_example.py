@@ -86,8 +86,9 @@ def derive(theta: sp.Expr = lam_max, gd_coef: sp.Expr = lam_max, rate: sp.Expr |
     D.symbolic_true("(14) at θ = theta: every λ_j²(θ − λ_j) ≥ 0 (λ₁ ≤ λ₂ ≤ λ₃)", "(14)",
                     sp.And(*[sp.Ge(e, 0) for e in ok]), f"theta = {theta}: {ok}")
     eps = sp.Symbol("epsilon", positive=True)
-    D.symbolic_true("tight: at θ = λ_max − ε the λ_max eigenvalue λ_max²(θ − λ_max) < 0", "(14)",
-                    sp.Lt(lam_max**2 * ((lam_max - eps) - lam_max), 0))
+    below = sp.expand(lam_max**2 * ((theta - eps) - lam_max))
+    D.symbolic_true("tight: at θ = theta − ε (every ε > 0) the λ_max eigenvalue λ_max²(θ − λ_max) < 0, (14) fails",
+                    "(14)", sp.Lt(below, 0), f"theta = {theta}: λ_max²(θ − λ_max) = {sp.factor(below)}")
     D.symbolic("theta is the smallest admissible constant λ_max", "(14)", theta - lam_max, f"theta = {theta}")
 
     D.symbolic("norm of (15): L̄⁻¹W̄L̄⁻¹ = L̄⁻¹L̄²L̄⁻¹ = I (d = 2)", "(15)", norm)

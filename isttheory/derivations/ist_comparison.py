@@ -97,17 +97,24 @@ def derive(omega_perm: sp.Expr = OMEGA_PERM, omega_rand: sp.Expr = OMEGA_RAND, t
 
     # Perm-q: ω − 1/κ² = m + t(t+2)/(1+t)² ≥ 0 for n ≥ 2, zero only at n = 2, κ = 1
     cert = m + t * (t + 2) / (1 + t) ** 2
-    D.symbolic("Perm-q, n = 2 + m: ω − 1/κ² = m + t(t + 2)/(1 + t)²", "§4.3", omega_perm.subs(n, 2 + m) - inv - cert)
-    D.symbolic_true("… ≥ 0: ω ≤ μ²/L² fails for every n ≥ 2 except n = 2, κ = 1", "§4.3", sp.Ge(cert, 0))
-    zero_t = sp.solveset(t * (t + 2), t, sp.Interval(0, sp.oo))
-    D.symbolic("equality needs m = 0 and t(t + 2) = 0 with t ≥ 0, i.e. t = 0 (κ = 1)", "§4.3",
-               sp.Integer(0 if zero_t == sp.FiniteSet(0) else 1), f"roots {zero_t}")
+    gap = omega_perm.subs(n, 2 + m) - inv  # ω − μ²/L² for n = 2 + m, κ = 1 + t
+    D.symbolic("Perm-q, n = 2 + m: ω − 1/κ² = m + t(t + 2)/(1 + t)²", "§4.3", gap - cert)
+    num, den = sp.fraction(sp.together(gap))
+    D.symbolic_true("… ≥ 0: ω ≤ μ²/L² fails for every n ≥ 2 except n = 2, κ = 1", "§4.3",
+                    sp.Ge(sp.expand(num) / sp.expand(den), 0), f"ω − 1/κ² = ({sp.expand(num)})/({sp.expand(den)})")
+    mp, tp = sp.symbols("m_+ t_+", positive=True)
+    D.symbolic_true("equality needs m = 0: ω − 1/κ² > 0 for every n = 2 + m with m > 0 (any κ ≥ 1)", "§4.3",
+                    sp.Gt(sp.factor(gap.subs(m, mp)), 0), f"ω − 1/κ² = {sp.factor(gap.subs(m, mp))}")
+    D.symbolic_true("… and t = 0: at n = 2, ω − 1/κ² > 0 for every κ = 1 + t with t > 0", "§4.3",
+                    sp.Gt(sp.factor(gap.subs({m: 0, t: tp})), 0), f"ω − 1/κ² = {sp.factor(gap.subs({m: 0, t: tp}))}")
+    D.symbolic("… while n = 2, κ = 1 gives equality ω = 1/κ²", "§4.3", gap.subs({m: 0, t: 0}))
     D.symbolic_true("n = 1: ω = 0 ≤ 1/κ² (no sketching)", "§4.3", sp.Le(omega_perm.subs(n, 1), inv))
 
     # Rand-q: ω ≤ 1/κ² ⇔ q ≥ dκ²/(1 + κ²) ≥ d/2
     roots = sp.solve(sp.Eq(omega_rand, 1 / kappa**2), q)
-    D.symbolic("Rand-q: ω = 1/κ² at q = dκ²/(1 + κ²)", "§4.3",
-               sp.Integer(len(roots) - 1) + (roots[0] - threshold if roots else 1), f"solved q = {roots}")
+    D.symbolic_true("Rand-q: ω = 1/κ² has exactly one root q", "§4.3", sp.Eq(len(roots), 1), f"solved q = {roots}")
+    D.symbolic("Rand-q: the root is q = threshold = dκ²/(1 + κ²)", "§4.3",
+               roots[0] - threshold if len(roots) == 1 else sp.Integer(1), f"solved q = {roots}, claimed {threshold}")
     D.symbolic_true("ω decreasing in q (dω/dq < 0), so ω ≤ 1/κ² ⇔ q ≥ threshold", "§4.3",
                     sp.Lt(sp.diff(omega_rand, q), 0))
     D.symbolic("threshold − d/2 = d(κ² − 1)/(2(κ² + 1))", "§4.3",

@@ -22,7 +22,8 @@ Second moment: ``E[B̄L̄B̄] = n² L̄ ∘ E[vvᵀ]`` with
 * (17) (and (14)) can fail for every ``θ``: Remark 1's instance.
 
 Constants: ``n_rel`` (``n`` as a function of ``d`` for Perm-1; correct ``d``,
-our copy ``d²``), ``ebar_scale`` (``E[B̄] = ebar_scale·D̄``; correct ``n``) and
+our copy ``d²``), ``ebar_scale`` (``E[B̄] = ebar_scale·D̄``; correct ``n``, checked against the engine at
+``n = d = 2, 3, 4`` so that a form agreeing with ``n`` at one size only fails) and
 ``correction`` (coefficient of the heterogeneous term ``Cov(v)``; correct 1,
 the paper's reduction to (17) implicitly uses 0).
 """
@@ -126,6 +127,19 @@ def _symbolic() -> _Symbolic:
             "cov": cov, "DL": DL, "cert": cert, "EBh": EBh, "Dh": Dh, "BLBh": BLBh, "LDLh": Dh * L * Dh, "red": red}
 
 
+FIRST_MOMENT_SIZES = (2, 3, 4)
+
+
+@lru_cache(maxsize=4)
+def _first_moment(k: int) -> tuple[list[sp.Matrix], sp.Matrix]:
+    """Symbolic L_i and the engine's E[B̄] for Perm-1 with n = d = k (constant-free)."""
+    if k == N:
+        S = _symbolic()
+        return S["Ls"], S["EB"]
+    Ls = [symmetric_matrix(f"L{i}", k) for i in range(k)]
+    return Ls, sp.Matrix(symbolic_expectation(MM.B, Permutation(k, k), [stack(Ls)]).tolist()) / k
+
+
 def _ev_numeric(Ls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Numeric E[vvᵀ] and D̄ for Perm-1 (n = d)."""
     n = Ls.shape[0]
@@ -160,7 +174,7 @@ def derive(n_rel: sp.Expr = d_s, ebar_scale: sp.Expr = n_s, correction: sp.Expr 
     D = Derivation("Perm-1 example", ("(7)", "(14)", "(17)"),
                    constants={"n_rel": n_rel, "ebar_scale": ebar_scale, "correction": correction})
     S = _symbolic()
-    n = d = N
+    n = N
 
     # 1. Perm-1 means q = 1 in d = q·n
     D.symbolic("Perm-1: q = d/n = 1, i.e. n = d", "(7)", sp.simplify(d_s / n_rel - 1), f"n = {n_rel}")
@@ -174,11 +188,16 @@ def derive(n_rel: sp.Expr = d_s, ebar_scale: sp.Expr = n_s, correction: sp.Expr 
     D.numeric("Perm-1 sketch with n = n_rel(d) exists and has q = 1 (d = 2, 3)", "(7)",
               all(b.endswith("q=1") for b in built), "; ".join(built))
 
-    # 2. first moment
-    Dsum = sum((sp.diag(*[L[j, j] for j in range(d)]) for L in S["Ls"]), sp.zeros(d, d))
-    D.symbolic("E[B̄] = Σ_i D_i (engine, n = d = 3, symbolic L_i)", "(17)", S["EB"] - Dsum)
-    D.symbolic("E[B̄] = ebar_scale · D̄", "(17)", S["EB"] - ebar_scale.subs({n_s: n, d_s: d}) * S["DL"],
-               f"ebar_scale = {ebar_scale} = {ebar_scale.subs({n_s: n, d_s: d})} at n = d = 3")
+    # 2. first moment, at n = d = 2, 3, 4 (the engine's E[B̄] with symbolic L_i): ebar_scale must equal n at
+    # every size, so a constant (or any other form agreeing with n at one size only) fails
+    for k in FIRST_MOMENT_SIZES:
+        Ls, EBk = _first_moment(k)
+        Dsum = sum((sp.diag(*[L[j, j] for j in range(k)]) for L in Ls), sp.zeros(k, k))
+        Dbar = Dsum / k
+        D.symbolic(f"E[B̄] = Σ_i D_i (engine, n = d = {k}, symbolic L_i)", "(17)", EBk - Dsum)
+        val = ebar_scale.subs({n_s: k, d_s: k})
+        D.symbolic(f"E[B̄] = ebar_scale · D̄ (n = d = {k})", "(17)", EBk - val * Dbar,
+                   f"ebar_scale = {ebar_scale} = {val} at n = d = {k}")
     D.steps.append(_step("B̄ = n Diag(v_π), v_j = (L_{owner(j)})_{jj}, on all 6 permutations", S["ok_draw"]))
 
     # 3. homogeneous: (14) is n × (17)

@@ -19,7 +19,8 @@ one-step convergence fails (numeric, ``variant="printed"``).
 
 Constants: ``variant`` (``"diagonal"``; our copy ``"printed"``), ``scale``
 (the factor in front, ``√n``), ``gamma`` and ``factor`` (the claim "(16)'s
-factor at step size ``gamma`` is ``factor``": ``γ = 1``, factor ``0``).
+factor at step size ``gamma`` is ``factor``": ``γ = 1``, factor ``0``; ``gamma`` is also the step size
+of (15) that turns ``2/(γK)`` into (24)'s ``2λ_max/K``).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class _Symbolic(TypedDict):
 
     cac: list[sp.Matrix]
     EB: sp.Matrix
+    W: sp.Matrix
     BLB: sp.Matrix
     Lb: sp.Matrix
     ok_draw: bool
@@ -76,6 +78,7 @@ def _symbolic(scale: sp.Expr) -> _Symbolic:
     CAC = symbolic_expectation(MM.CAC, sk, [stack(Ls)], scale=T)
     cac = [sp.Matrix(CAC[i].tolist()) - sp.eye(d) for i in range(n)]
     EB = sp.Matrix(symbolic_expectation(MM.B, sk, [stack(Ls)], scale=T).tolist()) / n
+    W = ((Lb * EB + EB * Lb) / 2).applyfunc(sp.simplify)  # W̄ from the engine's E[B̄]
     BLB = sp.Matrix(symbolic_expectation(MM.BMB, sk, [stack(Ls), np.array(Lb.tolist(), dtype=object), stack(Ls)],
                                          scale=T).tolist()) / n**2
     ok_draw = True
@@ -91,7 +94,7 @@ def _symbolic(scale: sp.Expr) -> _Symbolic:
         ok_draw = ok_draw and all(sp.simplify(e) == 0 for e in x1)
     L2 = symmetric_matrix("L", 2)
     norm = (L2.inv() * L2 * L2.inv() - L2.inv()).applyfunc(sp.cancel)
-    return {"cac": cac, "EB": EB - sp.eye(d), "BLB": BLB - Lb, "Lb": Lb, "ok_draw": ok_draw, "norm": norm}
+    return {"cac": cac, "EB": EB - sp.eye(d), "W": W, "BLB": BLB - Lb, "Lb": Lb, "ok_draw": ok_draw, "norm": norm}
 
 
 def _table(problem: QuadraticProblem, variant: Variant, scale: sp.Expr) -> PreconditionedPerm:
@@ -124,8 +127,12 @@ def derive(variant: Literal["diagonal", "printed"] = "diagonal", scale: sp.Expr 
     D.symbolic("E[B̄] = I (engine)", "(23)", S["EB"])
     D.symbolic("E[B̄L̄B̄] = L̄ (engine BMB)", "(23)", S["BLB"])
     Lb, th = S["Lb"], sp.Symbol("theta", positive=True)
-    W = Lb  # W̄ = ½(L̄E[B̄] + E[B̄]L̄) = L̄ given E[B̄] = I (checked above)
-    D.symbolic("θW̄ − E[B̄L̄B̄] = (θ − 1)L̄, so (14) ⇔ θ ≥ 1", "(14)", th * W - (S["BLB"] + Lb) - (th - 1) * Lb)
+    W = S["W"]  # ½(L̄E[B̄] + E[B̄]L̄) with the engine's E[B̄]
+    D.symbolic("W̄ = ½(L̄E[B̄] + E[B̄]L̄) = L̄ (engine E[B̄])", "(23)", W - Lb)
+    BLB = S["BLB"] + Lb  # the engine's E[B̄L̄B̄]
+    D.symbolic("θW̄ − E[B̄L̄B̄] = (θ − 1)L̄, so (14) ⇔ θ ≥ 1 (θ = 1 the smallest)", "(14)", th * W - BLB - (th - 1) * Lb)
+    D.symbolic_true("γ = gamma is admissible in (15): 0 < γ ≤ 1/θ = 1", "(24)",
+                    sp.And(sp.Gt(gamma, 0), sp.Le(gamma, 1)), f"γ = {gamma}")
 
     # (24)
     D.symbolic("norm of (15): L̄⁻¹W̄L̄⁻¹ = L̄⁻¹ (d = 2)", "(24)", S["norm"])
@@ -133,8 +140,9 @@ def derive(variant: Literal["diagonal", "printed"] = "diagonal", scale: sp.Expr 
     D.symbolic_true("‖∇f‖² ≤ λ_max‖∇f‖²_{L̄⁻¹}: λ_max/λ_j − 1 = δ/λ_j ≥ 0 (λ_max = λ_j + δ)", "(24)",
                     sp.Ge(sp.simplify((lj + gap) / lj - 1), 0))
     K, lmax = sp.symbols("K lambda_max", positive=True)
-    D.symbolic("(24) from (15) at θ = γ = 1: λ_max·2/(γK) = 2λ_max/K", "(24)", lmax * 2 / (1 * K) - 2 * lmax / K)
-    # (25): λ_min(L̄^{-1/2}W̄L̄^{-1/2}) = λ_min(I) = 1; factor 1 − γ·1
+    D.symbolic("(24) from (15) at γ = gamma: λ_max·2/(γK) = 2λ_max/K (the printed bound)", "(24)",
+               lmax * 2 / (gamma * K) - 2 * lmax / K, f"γ = {gamma}")
+    # (25): λ_min(L̄^{-1/2}W̄L̄^{-1/2}) = λ_min(I) = 1 (W̄ = L̄ above); factor 1 − γ·1
     D.symbolic("(25): (16)'s factor 1 − γλ_min(L̄^{-1/2}L̄L̄^{-1/2}) = 1 − γ equals the claimed factor", "(25)",
                (1 - gamma * 1) - factor, f"γ = {gamma}, claimed factor {factor}")
 

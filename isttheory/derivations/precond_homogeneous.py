@@ -118,10 +118,17 @@ def derive(theta_min: sp.Expr = n_s, lam_coef: sp.Expr = lam_max, ebar: sp.Expr 
     D.symbolic("E[B̄L̃B̄] = n²L̃ (engine BMB)", "(20)", S["BLB"] - n**2 * S["Lt"])
     th = sp.Symbol("theta", positive=True)
     D.symbolic("θW̃ − E[B̄L̃B̄] = n(θ − n)L̃", "(14)", th * W - S["BLB"] - n * (th - n) * S["Lt"])
-    D.symbolic_true("(14) for every θ ≥ theta_min: n(θ − n) ≥ 0 at θ = theta_min", "(14)",
-                    sp.Ge(n * (theta_min.subs(n_s, n) - n), 0), f"theta_min = {theta_min}")
-    D.symbolic_true("tight: (14) fails for θ < n (n(θ − n) < 0, L̃ ≻ 0)", "(14)",
-                    sp.Lt(n_s * ((n_s - sp.Symbol("epsilon", positive=True)) - n_s), 0))
+    # θW̃ − E[B̄L̃B̄] = n(θ − n)L̃ with L̃ ≻ 0 (B̄ = nI on every draw for every n, since Diag(L̃) = I): (14) holds iff
+    # n(θ − n) ≥ 0. For every n = 2 + m ≥ 2 (m ≥ 0): θ = theta_min + δ (δ ≥ 0) is admissible, θ = theta_min − ε is not
+    m, dl, eps = sp.Symbol("m", nonnegative=True), sp.Symbol("delta", nonnegative=True), sp.Symbol("epsilon",
+                                                                                                   positive=True)
+    at = {n_s: 2 + m}
+    above = sp.expand((n_s * (theta_min + dl - n_s)).subs(at))
+    below = sp.expand((n_s * (theta_min - eps - n_s)).subs(at))
+    D.symbolic_true("(14) for every θ ≥ theta_min: n(θ − n) ≥ 0 at θ = theta_min + δ, every n = 2 + m ≥ 2", "(14)",
+                    sp.Ge(above, 0), f"theta_min = {theta_min}: n(θ − n) = {above}")
+    D.symbolic_true("tight: (14) fails at θ = theta_min − ε for every ε > 0 (n(θ − n) < 0, L̃ ≻ 0), every n ≥ 2",
+                    "(14)", sp.Lt(below, 0), f"theta_min = {theta_min}: n(θ − n) = {below}")
 
     D.symbolic("(21): L̃⁻¹W̃L̃⁻¹ = nL̃⁻¹ (unit-diagonal symbolic L̃, d = 3)", "(21)", S["norm21"])
     lj, gap = sp.Symbol("lambda_j", positive=True), sp.Symbol("delta", nonnegative=True)

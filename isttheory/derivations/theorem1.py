@@ -12,7 +12,9 @@ With (14) ``E[B̄L̄B̄] ⪯ θW̄`` (write ``xᵀE[B̄L̄B̄]x = θw − r``, `
     E f(x⁺) = f(x) − γ(1 − γθ/2)w − (γ²/2)r ≤ f(x) − (γ/2)w,
 
 the last gap being ``(γ/2)(1 − γθ)w + (γ²/2)r ≥ 0``. Since ``∇f = L̄x``,
-``w = ‖∇f(x)‖²_{L̄⁻¹W̄L̄⁻¹}``; telescoping gives (15). With ``‖x‖²_{L̄} = 2f(x)``:
+``w = ‖∇f(x)‖²_{L̄⁻¹W̄L̄⁻¹}``; summing the per-step bound over ``k = 0 … K − 1`` (symbolic ``K``,
+telescoping) gives (15). With ``‖x‖²_{L̄} = 2f(x)`` (the definition, not a step) and the Rayleigh bound
+``w ≥ λ_min‖x‖²_{L̄}`` (certificate ``W̄ − λ_minL̄ = δvvᵀ ⪰ 0``):
 ``E‖x⁺‖²_{L̄} ≤ ‖x‖²_{L̄} − γw ≤ (1 − γλ_min(L̄^{-1/2}W̄L̄^{-1/2}))‖x‖²_{L̄}`` (16).
 
 Constants (mutation knobs): ``step_bound`` (γ ≤ step_bound/θ, paper 1),
@@ -101,6 +103,25 @@ def _norm_and_rayleigh() -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr]:
     return norm, ray, nrm, sim
 
 
+@lru_cache(maxsize=1)
+def _rayleigh_certificate() -> tuple[sp.Matrix, sp.Matrix]:
+    """d = 2, L̄ = RᵀR ≻ 0 and W̄ = RᵀQΛQᵀR — every symmetric W̄ is of this form (eigendecomposition of
+    R⁻ᵀW̄R⁻¹, Q a rotation in the rational parametrisation): residuals of R⁻ᵀW̄R⁻¹ = QΛQᵀ and of the SOS
+    certificate W̄ − λ_min L̄ = δ·vvᵀ, v = RᵀQe₂."""
+    r11, r22 = sp.symbols("r11 r22", positive=True)
+    r12, t, lm = sp.symbols("r12 t lambda_min", real=True)
+    dl = sp.Symbol("delta", nonnegative=True)
+    R = sp.Matrix([[r11, r12], [0, r22]])
+    c, s = (1 - t**2) / (1 + t**2), 2 * t / (1 + t**2)
+    Q = sp.Matrix([[c, -s], [s, c]])
+    Lam = sp.diag(lm, lm + dl)
+    W = R.T * Q * Lam * Q.T * R
+    v = R.T * Q * sp.Matrix([0, 1])
+    spec = (R.inv().T * W * R.inv() - Q * Lam * Q.T).applyfunc(sp.cancel)
+    sos = (W - lm * R.T * R - dl * v * v.T).applyfunc(sp.cancel)
+    return spec, sos
+
+
 def exact_one_step(mo: SketchMoments, gamma: float) -> tuple[np.ndarray, np.ndarray]:
     """Quadratic forms of ``E f(x⁺)`` and ``E‖x⁺‖²_{L̄}`` (interpolation):
     ``½(L̄ − 2γW̄ + γ²E[B̄L̄B̄])`` and ``L̄ − 2γW̄ + γ²E[B̄L̄B̄]``."""
@@ -168,19 +189,30 @@ def derive(step_bound: sp.Expr | int = 1, descent: sp.Expr = HALF, rate: sp.Expr
     # 4. weighted gradient norm, telescoping into (15)
     norm, ray, nrm, sim = _norm_and_rayleigh()
     D.symbolic("xᵀW̄x = ‖∇f(x)‖²_{L̄⁻¹W̄L̄⁻¹} since ∇f(x) = L̄x (d = 2)", "(15)", norm)
-    K, wavg = sp.symbols("K w_avg", positive=True)
-    f0, fK = sp.symbols("f_0 f_K", real=True)
-    tele = (descent * g_ * K * wavg - (f0 - fK)) / (descent * g_ * K) - (wavg - (f0 - fK) / (descent * g_ * K))
-    D.symbolic("telescoping Σ_k descent·γ E w_k ≤ f(x⁰) − E f(x^K) ⇔ (15)", "(15)", sp.simplify(tele))
-    D.symbolic("(15)'s constant: 1/(descent·γK) = 2/(γK)", "(15)", sp.simplify(1 / descent - 2),
-               f"descent = {descent}")
+    # per step k (tower property + step 3): E f(x^k) − E f(x^{k+1}) = descent·γ·E w_k + s_k, s_k ≥ 0, with
+    # w_k = ‖∇f(x^k)‖²_{L̄⁻¹W̄L̄⁻¹} ≥ 0 (W̄ ⪰ 0 under (14)); sum over k = 0 … K − 1 for symbolic K
+    k, K = sp.Symbol("k", integer=True, nonnegative=True), sp.Symbol("K", integer=True, positive=True)
+    F = sp.Function("F")  # F(k) = E f(x^k)
+    wk, sk = sp.Function("w", nonnegative=True), sp.Function("s", nonnegative=True)
+    D.symbolic("telescoping: Σ_{k<K} (E f(x^k) − E f(x^{k+1})) = f(x⁰) − E f(x^K) (symbolic K)", "(15)",
+               sp.Sum(F(k) - F(k + 1), (k, 0, K - 1)).doit() - (F(0) - F(K)))
+    drop = sp.Sum(descent * g_ * wk(k) + sk(k), (k, 0, K - 1))  # = f(x⁰) − E f(x^K) by the two steps above
+    avg = sp.Sum(wk(k), (k, 0, K - 1)) / K
+    slack = 2 * sp.Sum(sk(k), (k, 0, K - 1)) / (g_ * K)
+    D.symbolic("(15): 2(f(x⁰) − E f(x^K))/(γK) − (1/K)Σ_k E w_k = (2·descent − 1)(1/K)Σ_k E w_k + 2Σ_k s_k/(γK)",
+               "(15)", 2 * drop / (g_ * K) - avg - ((2 * descent - 1) * avg + slack), f"descent = {descent}")
+    D.symbolic_true("… ≥ 0: 2·descent − 1 ≥ 0, Σ_k E w_k ≥ 0, Σ_k s_k ≥ 0, so (15) holds with 2/(γK)", "(15)",
+                    sp.And(sp.Ge(2 * descent - 1, 0), sp.Ge(avg, 0), sp.Ge(slack, 0)),
+                    f"2·descent − 1 = {2 * descent - 1}")
 
-    # 5. (16): ‖x‖²_L̄ = 2f(x); Rayleigh quotient through the Cholesky factor; certificate
-    x3, L3 = vector("x", 3), symmetric_matrix("L", 3)
-    D.symbolic("‖x‖²_{L̄} = 2f(x) (x* = 0)", "(16)", (x3.T * L3 * x3)[0] - 2 * _f(L3, x3))
+    # 5. (16): ‖x‖²_L̄ = xᵀL̄x = 2f(x) by definition (x* = 0); Rayleigh quotient through the Cholesky factor
     D.symbolic("xᵀW̄x = yᵀ(R⁻ᵀW̄R⁻¹)y with y = Rx, L̄ = RᵀR (d = 2)", "(16)", ray)
     D.symbolic("‖Rx‖² = ‖x‖²_{L̄}", "(16)", nrm)
-    D.symbolic("R⁻ᵀW̄R⁻¹ = R(L̄⁻¹W̄)R⁻¹: same spectrum as L̄^{-1/2}W̄L̄^{-1/2}, so w ≥ λ_min‖x‖²_{L̄}", "(16)", sim)
+    D.symbolic("R⁻ᵀW̄R⁻¹ = R(L̄⁻¹W̄)R⁻¹: same spectrum as L̄^{-1/2}W̄L̄^{-1/2}", "(16)", sim)
+    spec, sos = _rayleigh_certificate()
+    D.symbolic("R⁻ᵀW̄R⁻¹ = QΛQᵀ, Λ = Diag(λ_min, λ_min + δ), δ ≥ 0 (any symmetric W̄, d = 2, every rotation Q)",
+               "(16)", spec)
+    D.symbolic("Rayleigh certificate: W̄ − λ_min L̄ = δ·vvᵀ ⪰ 0 (v = RᵀQe₂), so w ≥ λ_min‖x‖²_{L̄}", "(16)", sos)
     N = sp.Symbol("N", nonnegative=True)  # ‖x‖²_L̄
     # E‖x⁺‖²_L̄ ≤ N − 2·descent·γ·w; claimed ≤ (1 − rate·λ)N; difference = 2·descent·γ(w − λN) + (2descent·γ − rate)λN
     diff = (1 - rate * lam) * N - (N - 2 * descent * g_ * w)
@@ -204,7 +236,7 @@ def derive(step_bound: sp.Expr | int = 1, descent: sp.Expr = HALF, rate: sp.Expr
 
     sb = float(step_bound)
     dsc = float(descent)
-    used, worst15, worst16, skipped = 0, np.inf, np.inf, 0
+    used, worst15, worst16, worst_ray, skipped = 0, np.inf, np.inf, np.inf, 0
     for seed in range(6):
         for n, d in ((2, 4), (3, 3)):
             prob = interpolation(n, d, 0.6, seed=seed, cond=5.0)
@@ -217,6 +249,8 @@ def derive(step_bound: sp.Expr | int = 1, descent: sp.Expr = HALF, rate: sp.Expr
                 used += 1
                 L = prob.L_bar
                 lmin = float(sla.eigh(mo.W, L, eigvals_only=True)[0])
+                # Rayleigh certificate on the instance: W̄ − λ_min L̄ ⪰ 0 (λ_min of the pencil (W̄, L̄))
+                worst_ray = min(worst_ray, float(np.linalg.eigvalsh(mo.W - lmin * L)[0]) / np.linalg.norm(L, 2))
                 for frac in (1.0, 0.5):
                     gam = frac * sb / th
                     Q, M = exact_one_step(mo, gam)
@@ -230,6 +264,8 @@ def derive(step_bound: sp.Expr | int = 1, descent: sp.Expr = HALF, rate: sp.Expr
     D.numeric("(15) per-step descent holds for all x at γ ∈ {1, ½}·step_bound/θ*, θ* = λ_max(E[B̄L̄B̄], W̄)", "(15)",
               used >= 10 and worst15 >= -1e-12,
               f"{used} (instance, sketch) pairs with W̄ ≻ 0 ({skipped} skipped), min margin {worst15:.3g}")
+    D.numeric("Rayleigh certificate on the instances: λ_min(W̄ − λ_min(L̄^{-1/2}W̄L̄^{-1/2})L̄) ≥ 0", "(16)",
+              used >= 10 and worst_ray >= -1e-10, f"min eigenvalue / ‖L̄‖ {worst_ray:.3g}")
     D.numeric("(16) factor bounds the exact one-step contraction λ_max(E[(I−γB̄)ᵀL̄(I−γB̄)], L̄)", "(16)",
               used >= 10 and worst16 >= -1e-12, f"min margin {worst16:.3g}")
     D.latex["descent"] = sp.latex(descent)
