@@ -74,6 +74,8 @@ class SimulationResult:
     diverged_at: int | None
     divergence_reason: str | None
     settings: dict[str, Any] = field(default_factory=dict)
+    iterates: FloatArray | None = None
+    """``iterates[j, r]`` is run ``r``'s ``x^{iters[j]}`` when ``keep_iterates=True`` (else ``None``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ``iters``, one ``{mean, sem}`` object per metric, ``diverged``, settings."""
@@ -139,13 +141,14 @@ def estimate_bytes(problem: QuadraticProblem, sketch: Sketch, runs: int, chunk: 
 def simulate(problem: QuadraticProblem, sketch: Sketch, gamma: float, iters: int, runs: int = 1,
              seed: int = 0, form: Form = "sgd", local_steps: int = 1, x0: ArrayLike | None = None,
              noise: float = 0.0, record: ArrayLike | None = None, first_run: int = 0,
-             progress: bool = False) -> SimulationResult:
+             progress: bool = False, keep_iterates: bool = False) -> SimulationResult:
     """Simulate ``runs`` independent runs of IST for ``iters`` iterations.
 
     ``noise = σ`` adds stochastic-gradient noise: each client's gradient
     ``∇f_i(w) + ξ_i`` with ``ξ_i ~ N(0, σ² I)`` fresh at every local step (only
     the coordinates a client owns are drawn: ``C_i ξ_i`` depends on no others).
-    ``record`` lists the iterations to record (default :func:`default_record`).
+    ``record`` lists the iterations to record (default :func:`default_record`);
+    ``keep_iterates`` also returns every run's iterate there (for per-run statistics).
     """
     _check_params(gamma, iters, runs, seed, form, local_steps, noise, first_run)
     if (sketch.n, sketch.d) != (problem.n, problem.d):
@@ -173,6 +176,7 @@ def simulate(problem: QuadraticProblem, sketch: Sketch, gamma: float, iters: int
     means = {m: np.zeros(rec.size) for m in names}
     sems = {m: np.zeros(rec.size) for m in names}
     x_mean = np.zeros((rec.size, d))
+    kept = np.zeros((rec.size, runs, d)) if keep_iterates else None
     scale = max(1.0, float(np.abs(x0v).max()), float(np.abs(problem.x_star).max()) if pd else 0.0)
     threshold = DIVERGENCE_FACTOR * scale
 
@@ -199,6 +203,8 @@ def simulate(problem: QuadraticProblem, sketch: Sketch, gamma: float, iters: int
             means[m][j] = vals[m].mean()
             sems[m][j] = vals[m].std(ddof=1) / math.sqrt(runs) if runs > 1 else 0.0
         x_mean[j] = x.mean(axis=0)
+        if kept is not None:
+            kept[j] = x
         recorded = j + 1
         return True
 
@@ -242,7 +248,7 @@ def simulate(problem: QuadraticProblem, sketch: Sketch, gamma: float, iters: int
         "within_paper_hypotheses": bool(sketch.within_paper_hypotheses),
     }
     return SimulationResult(rec[:keep], metrics, x_mean[:keep], diverged_at is not None,
-                            diverged_at, reason, settings)
+                            diverged_at, reason, settings, None if kept is None else kept[:keep])
 
 
 def _metrics(problem: QuadraticProblem, x: FloatArray, pd: bool) -> dict[str, FloatArray]:

@@ -54,3 +54,47 @@ def mean_interval(x: NDArray[np.float64], alpha: float = FAMILY_ALPHA) -> tuple[
         return m, -math.inf, math.inf
     half = float(stats.t.ppf(1 - alpha / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
     return m, m - half, m + half
+
+
+@dataclass(frozen=True)
+class UpperTest:
+    """One-sided test of ``H0: E[Y] ≤ bound`` (the bound holds) against ``E[Y] > bound``.
+
+    Method: Student t on ``N`` i.i.d. per-run values ``Y``; ``p = P(T_{N−1} ≥ (Ȳ − bound)/SE)``.
+    ``ucb`` is the one-sided upper confidence bound ``Ȳ + t_{1−α} SE`` at level ``1 − alpha``.
+    When every ``Y`` is equal (a deterministic quantity) the test is exact: ``p`` is 0 or 1
+    according to ``Ȳ > bound + 1e-12·scale``."""
+
+    mean: float
+    se: float
+    ucb: float
+    p_value: float
+    n: int
+
+
+def upper_test(y: NDArray[np.float64], bound: float, alpha: float = FAMILY_ALPHA) -> UpperTest:
+    """Student-t one-sided test that ``E[y] ≤ bound``; see :class:`UpperTest`."""
+    y = np.asarray(y, dtype=float).ravel()
+    m = float(y.mean())
+    se = float(y.std(ddof=1) / math.sqrt(y.size)) if y.size > 1 else 0.0
+    scale = max(1.0, abs(bound), abs(m))
+    if se <= 1e-15 * scale:
+        p = 0.0 if m > bound + 1e-12 * scale else 1.0
+        return UpperTest(m, 0.0, m, p, y.size)
+    t = (m - bound) / se
+    p = float(stats.t.sf(t, y.size - 1))
+    ucb = m + float(stats.t.ppf(1 - alpha, y.size - 1)) * se
+    return UpperTest(m, se, ucb, p, y.size)
+
+
+def holm(p_values: list[float], alpha: float = FAMILY_ALPHA) -> list[bool]:
+    """Holm's step-down procedure: which hypotheses are rejected at family-wise level ``alpha``."""
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    rejected = [False] * len(p_values)
+    m = len(p_values)
+    for rank, i in enumerate(order):
+        if p_values[i] <= alpha / (m - rank):
+            rejected[i] = True
+        else:
+            break
+    return rejected

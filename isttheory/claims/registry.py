@@ -99,7 +99,8 @@ class Claim:
             findings = [Finding(Verdict.INCONCLUSIVE, message=f"verifier error: {type(exc).__name__}: {exc}",
                                 method="error", errored=True)]
         for f in findings:
-            f.claim_id, f.instance = self.id, instance.name
+            f.claim_id = self.id
+            f.instance = f.instance or instance.name  # a global claim may name its own instances
             f.seconds = (time.perf_counter() - start) / max(1, len(findings))
         return findings
 

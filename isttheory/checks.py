@@ -1,0 +1,323 @@
+"""Monte Carlo checks of the paper's bounds, with statistical guarantees.
+
+Each check simulates ``R`` independent runs, forms a per-run statistic ``Y``
+whose expectation the bound controls (``E[Y] ≤ bound``, or ``E[Y] = value``
+for exact identities), and tests it:
+
+* inequality bounds: one-sided Student-t test of ``H0: E[Y] ≤ bound``
+  (:func:`isttheory.stats.upper_test`); a check *fails* when ``H0`` is rejected;
+* identities ((28), (31)): two-sided Student-t tests per coordinate;
+* the family of p-values is corrected with Holm's procedure at family-wise
+  level ``α = 1e-3`` (:data:`isttheory.stats.FAMILY_ALPHA`): on true bounds the
+  probability that any check of a run fails is at most ``1e-3``.
+
+Each check also computes the exact ``E[Y]`` from the dynamics engine, the
+margin ``bound − Ȳ`` and the tightness ``bound / E[Y]``. Every check takes the
+claim's constant as a parameter (rate power, coefficient, fixed point shift…)
+so a mutation test can pass a wrong one and watch the check fail.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.linalg as sla
+from scipy import stats as sst
+
+from . import generators
+from .constants import rate, theta_eigen
+from .dynamics import ExactDynamics
+from .moments import SketchMoments
+from .problem import QuadraticProblem
+from .simulate import SimulationResult, simulate
+from .sketches import Permutation, PreconditionedPerm
+from .stats import FAMILY_ALPHA, holm, upper_test
+
+
+@dataclass
+class BoundCheck:
+    """One bound checked on one instance."""
+
+    equation: str
+    instance: str
+    statistic: str
+    bound: float
+    estimate: float
+    se: float
+    p_value: float
+    exact: float | None
+    runs: int
+    constants: dict[str, Any] = field(default_factory=dict)
+    kind: str = "upper"
+    rejected: bool = False
+    tightness: float | None = None
+    """Exact right side ÷ exact left side of the bound (1.0 = tight); ``None`` for identities."""
+
+    @property
+    def margin(self) -> float:
+        """``bound − Ȳ`` (positive: the bound holds with room)."""
+        return self.bound - self.estimate
+
+    @property
+    def mc_vs_exact_z(self) -> float | None:
+        """``(Ȳ − E[Y])/SE``: the Monte Carlo estimate against the exact value (None when SE ≈ 0)."""
+        if self.exact is None or self.se <= 1e-12 * max(1.0, abs(self.exact)):
+            return None
+        return (self.estimate - self.exact) / self.se
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"equation": self.equation, "instance": self.instance, "statistic": self.statistic,
+                "bound": self.bound, "estimate": self.estimate, "se": self.se, "p_value": self.p_value,
+                "exact": self.exact, "margin": self.margin, "tightness": self.tightness,
+                "mc_vs_exact_z": self.mc_vs_exact_z, "runs": self.runs, "rejected": self.rejected,
+                "constants": {k: (v if isinstance(v, (int, float, str, bool)) else str(v))
+                              for k, v in self.constants.items()}}
+
+
+def _upper(eq: str, inst: str, stat: str, y: np.ndarray, bound: float, exact: float | None,
+           constants: dict[str, Any], lhs_rhs: tuple[float, float] | None = None) -> BoundCheck:
+    """``lhs_rhs``: exact expectations of the two sides, for the tightness ratio rhs/lhs."""
+    t = upper_test(y, bound)
+    tight = None if not lhs_rhs or lhs_rhs[0] <= 0 else lhs_rhs[1] / lhs_rhs[0]
+    return BoundCheck(eq, inst, stat, bound, t.mean, t.se, t.p_value, exact, y.size, constants, tightness=tight)
+
+
+def _equal(eq: str, inst: str, stat: str, samples: np.ndarray, target: np.ndarray, exact_mean: np.ndarray,
+           constants: dict[str, Any]) -> BoundCheck:
+    """Two-sided t-tests of E[samples] = target per coordinate; the smallest p-value times the number of
+    coordinates (Bonferroni inside the check, Holm across checks)."""
+    m = samples.mean(axis=0)
+    se = samples.std(axis=0, ddof=1) / math.sqrt(samples.shape[0])
+    dev = np.abs(m - target)
+    scale = max(1.0, float(np.abs(target).max()))
+    const = se <= 1e-15 * scale
+    p_each = np.where(const, np.where(dev <= 1e-10 * scale, 1.0, 0.0),
+                      2 * sst.t.sf(dev / np.where(const, 1.0, se), samples.shape[0] - 1))
+    p = float(min(1.0, p_each.min() * p_each.size))
+    worst = int(np.argmax(dev / np.where(const, 1e-300, se)))
+    return BoundCheck(eq, inst, stat, float(target[worst]), float(m[worst]), float(se[worst]), p,
+                      float(exact_mean[worst]), samples.shape[0], constants, kind="equal")
+
+
+def _it(res: SimulationResult) -> np.ndarray:
+    """The per-run iterates of a simulation run with ``keep_iterates``; a divergent run is an error here
+    (every check runs at a step size its theorem allows)."""
+    if res.iterates is None or res.diverged:
+        raise RuntimeError(f"check simulation diverged or kept no iterates: {res.divergence_reason}")
+    return np.asarray(res.iterates, dtype=np.float64)
+
+
+def _exact_moments(dyn: ExactDynamics, K: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    m, X = dyn.x0.copy(), np.outer(dyn.x0, dyn.x0)
+    out = [(m, X)]
+    for _ in range(K):
+        m, X = dyn.step(m, X)
+        out.append((m, X))
+    return out
+
+
+def _quad(M: np.ndarray, m: np.ndarray, X: np.ndarray, c: np.ndarray) -> float:
+    """``E[(x − c)ᵀM(x − c)]`` from ``m = E x``, ``X = E xxᵀ``."""
+    return float(np.sum(M * X) - 2 * c @ M @ m + c @ M @ c)
+
+
+# ---------------------------------------------------------------------------------- instances
+
+
+def _interp() -> QuadraticProblem:
+    return generators.interpolation(4, 8, 0.5, seed=1)
+
+
+def _het_square() -> QuadraticProblem:
+    return generators.heterogeneous(4, 4, 0.8, seed=0)
+
+
+def _precond_homogeneous() -> tuple[QuadraticProblem, np.ndarray]:
+    """§3.1.1: homogeneous interpolation, preconditioned L̃ = D^{-1/2}LD^{-1/2}, n = d = 4."""
+    base = generators.homogeneous(4, 4, seed=2, interpolation=True)
+    Dm = 1 / np.sqrt(base.D[0])
+    Lt = Dm[:, None] * np.asarray(base.L[0]) * Dm[None, :]
+    return QuadraticProblem(np.broadcast_to(Lt, (4, 4, 4)), np.zeros((4, 4))), Lt
+
+
+# ---------------------------------------------------------------------------------- the checks
+
+
+def check_eq16(runs: int, seed: int, K: int = 3, factor_power: float = 1.0, rate_kind: str = "min") -> BoundCheck:
+    """(16): ``E‖x^K − x*‖²_L̄ ≤ (1 − γλ_min(L̄^{-1/2}W̄L̄^{-1/2}))^{K·factor_power} ‖x⁰ − x*‖²_L̄``, γ = 1/θ*.
+
+    ``rate_kind="max"`` (the mutation) uses λ_max instead of λ_min."""
+    p = _interp()
+    sk = Permutation(p.n, p.d)
+    mo = SketchMoments(p, sk)
+    theta = theta_eigen(mo.W, mo.BLB)[0]
+    assert theta is not None
+    g = 1 / theta
+    lam = rate(mo.W, p.L_bar) if rate_kind == "min" else float(sla.eigh(mo.W, p.L_bar, eigvals_only=True)[-1])
+    x0 = np.ones(p.d)
+    res = simulate(p, sk, g, K, runs=runs, seed=seed, record=[K], keep_iterates=True)
+    y = np.einsum("ri,ij,rj->r", _it(res)[-1], p.L_bar, _it(res)[-1])
+    bound = (1 - g * lam) ** (K * factor_power) * float(x0 @ p.L_bar @ x0)
+    m, X = _exact_moments(ExactDynamics(p, sk, g), K)[-1]
+    exact = _quad(p.L_bar, m, X, np.zeros(p.d))
+    return _upper("(16)", "interpolation, perm", "‖x^K − x*‖²_L̄", y, bound, exact,
+                  {"gamma": g, "K": K, "factor_power": factor_power, "rate_kind": rate_kind}, (exact, bound))
+
+
+def check_eq15(runs: int, seed: int, K: int = 20, rhs_factor: float = 2.0) -> BoundCheck:
+    """(15): ``(1/K)Σ_{k<K} E xᵀW̄x ≤ rhs_factor·(f(x⁰) − E f(x^K))/(γK)`` (interpolation, γ = 1/θ*).
+
+    Per run ``Y = (1/K)Σ_k x_kᵀW̄x_k − rhs_factor·(f(x⁰) − f(x^K))/(γK)``, bound 0."""
+    p = _interp()
+    sk = Permutation(p.n, p.d)
+    mo = SketchMoments(p, sk)
+    theta = theta_eigen(mo.W, mo.BLB)[0]
+    assert theta is not None
+    g = 1 / theta
+    res = simulate(p, sk, g, K, runs=runs, seed=seed, record=np.arange(K + 1), keep_iterates=True)
+    it = _it(res)  # (K+1, R, d)
+    w = np.einsum("kri,ij,krj->kr", it[:K], mo.W, it[:K]).mean(axis=0)
+    f0, fK = p.f(it[0]), p.f(it[K])
+    y = w - rhs_factor * (f0 - fK) / (g * K)
+    traj = _exact_moments(ExactDynamics(p, sk, g), K)
+    ew = float(np.mean([np.sum(mo.W * X) for _, X in traj[:K]]))
+    ef = [0.5 * np.sum(p.L_bar * X) for _, X in traj]
+    rhs = float(rhs_factor * (ef[0] - ef[K]) / (g * K))
+    return _upper("(15)", "interpolation, perm", "avg ‖∇f‖²_{L̄⁻¹W̄L̄⁻¹} − RHS", y, 0.0, ew - rhs,
+                  {"gamma": g, "K": K, "rhs_factor": rhs_factor}, (ew, rhs))
+
+
+def _gradient_average_check(eq: str, inst: str, p: QuadraticProblem, sk: Any, g: float, K: int, runs: int,
+                            seed: int, lam: float) -> BoundCheck:
+    """``(1/K)Σ E‖∇f(x^k)‖² ≤ 2λ(f(x⁰) − E f(x^K))/(γ'K)`` with γ' = γ·(scale) folded into λ by the caller."""
+    res = simulate(p, sk, g, K, runs=runs, seed=seed, record=np.arange(K + 1), keep_iterates=True)
+    it = _it(res)
+    grad2 = np.einsum("kri,kri->kr", p.grad(it[:K]), p.grad(it[:K])).mean(axis=0)
+    y = grad2 - 2 * lam * (p.f(it[0]) - p.f(it[K])) / K
+    traj = _exact_moments(ExactDynamics(p, sk, g), K)
+    L2 = p.L_bar @ p.L_bar
+    eg = float(np.mean([np.sum(L2 * X) for _, X in traj[:K]]))  # interpolation: ∇f = L̄x
+    ef = [0.5 * np.sum(p.L_bar * X) for _, X in traj]
+    rhs = float(2 * lam * (ef[0] - ef[K]) / K)
+    return _upper(eq, inst, "avg ‖∇f‖² − 2λ(f(x⁰) − f(x^K))/K", y, 0.0, eg - rhs,
+                  {"gamma": g, "K": K, "lambda": lam}, (eg, rhs))
+
+
+def check_eq22(runs: int, seed: int, K: int = 10, use_lambda_min: bool = False) -> BoundCheck:
+    """(22) §3.1.1: ``(1/K)Σ‖∇f̃(x^k)‖² ≤ 2λ_max(L̃)(f(x⁰) − f(x^K))/K`` with Perm-1, γ = 1/n."""
+    p, Lt = _precond_homogeneous()
+    ev = np.linalg.eigvalsh(Lt)
+    lam = float(ev[0] if use_lambda_min else ev[-1])
+    return _gradient_average_check("(22)", "homogeneous preconditioned, Perm-1", p, Permutation(4, 4), 1 / 4, K,
+                                   runs, seed, lam)
+
+
+def check_eq24(runs: int, seed: int, K: int = 10, use_lambda_min: bool = False) -> BoundCheck:
+    """(24) §3.1.2: ``(1/K)Σ E‖∇f(x^k)‖² ≤ 2λ_max(L̄)(f(x⁰) − E f(x^K))/K`` with (23), γ = 1."""
+    p = generators.interpolation(4, 4, 0.8, seed=4)
+    ev = p.eigvals_L_bar
+    lam = float(ev[0] if use_lambda_min else ev[-1])
+    return _gradient_average_check("(24)", "heterogeneous interpolation, (23)", p, PreconditionedPerm.from_problem(p),
+                                   1.0, K, runs, seed, lam)
+
+
+def check_eq25(runs: int, seed: int, gamma: float = 1.0) -> BoundCheck:
+    """(25): with (23) and γ = 1 the contraction factor is 0: ``x¹ = x*`` on every run (interpolation)."""
+    p = generators.interpolation(4, 4, 0.8, seed=4)
+    sk = PreconditionedPerm.from_problem(p)
+    res = simulate(p, sk, gamma, 1, runs=runs, seed=seed, record=[1], keep_iterates=True)
+    y = np.einsum("ri,ij,rj->r", _it(res)[-1], p.L_bar, _it(res)[-1])
+    m, X = _exact_moments(ExactDynamics(p, sk, gamma), 1)[-1]
+    return _upper("(25)", "heterogeneous interpolation, (23)", "‖x¹ − x*‖²_L̄ (claimed 0)", y, 0.0,
+                  _quad(p.L_bar, m, X, np.zeros(p.d)), {"gamma": gamma})  # no ratio: the bound is 0
+
+
+def check_eq28(runs: int, seed: int, K: int = 5, shift: float = 0.0) -> BoundCheck:
+    """(28): ``E[x^K] = (1−γ)^K x⁰ + (1 − (1−γ)^K)(x^∞ + shift)`` with x^∞ = (1/(n√n))Σ D_i^{-1/2}b_i."""
+    p = _het_square()
+    sk = PreconditionedPerm.from_problem(p)
+    g, n = 0.5, p.n
+    x0 = np.ones(p.d)
+    x_inf = (np.asarray(p.b) / np.sqrt(p.D)).sum(axis=0) / (n * math.sqrt(n)) + shift
+    closed = (1 - g) ** K * x0 + (1 - (1 - g) ** K) * x_inf
+    res = simulate(p, sk, g, K, runs=runs, seed=seed, record=[K], keep_iterates=True)
+    m, _ = _exact_moments(ExactDynamics(p, sk, g), K)[-1]
+    return _equal("(28)", "heterogeneous, (23)", "E[x^K] (coordinate furthest from the closed form)",
+                  _it(res)[-1], closed, m, {"gamma": g, "K": K, "shift": shift})
+
+
+def zero_noise_instance() -> QuadraticProblem:
+    """n = d = 4 heterogeneous ``L_i`` with ``b_i = √D_i ∘ v``: under (23) ``(Cb)‾ = v/√n`` on every
+    draw, so ``σ² = 0`` while ``h ≠ 0`` (a pure-bias instance for Theorem 2)."""
+    p = _het_square()
+    v = np.array([1.0, -2.0, 0.5, 1.5])
+    return QuadraticProblem(np.asarray(p.L), np.sqrt(p.D) * v)
+
+
+def check_eq30(runs: int, seed: int, K: int = 40, gamma: float = 0.5, h_coef: float = 1.0,
+               sigma_coef: float = 1.0, instance: str = "generic") -> BoundCheck:
+    """(30), corrected: ``(1/K)Σ E‖∇f‖²_{L̄⁻¹} − 2(f(x⁰) − E f(x^K))/(γK) ≤ h_coef‖h‖²_L̄ + sigma_coef·γσ²``.
+
+    Runs start at ``x⁰ = x*`` so the transient is small and the neighbourhood is what is tested;
+    ``instance="zero-noise"`` uses :func:`zero_noise_instance` (σ² = 0: the bias term alone)."""
+    p = _het_square() if instance == "generic" else zero_noise_instance()
+    sk = PreconditionedPerm.from_problem(p)
+    mo = SketchMoments(p, sk)
+    H, S = float(mo.h @ p.L_bar @ mo.h), mo.sigma2_at_x_star
+    res = simulate(p, sk, gamma, K, runs=runs, seed=seed, record=np.arange(K + 1), keep_iterates=True,
+                   x0=p.x_star)
+    it = _it(res)
+    e = it[:K] - p.x_star
+    lhs = np.einsum("kri,ij,krj->kr", e, p.L_bar, e).mean(axis=0)  # ‖∇f‖²_{L̄⁻¹} = ‖x − x*‖²_L̄
+    y = lhs - 2 * (p.f(it[0]) - p.f(it[K])) / (gamma * K)
+    traj = _exact_moments(ExactDynamics(p, sk, gamma, x0=p.x_star), K)
+    el = float(np.mean([_quad(p.L_bar, m, X, p.x_star) for m, X in traj[:K]]))
+    ef = [0.5 * np.sum(p.L_bar * X) - p.b_bar @ m for m, X in traj]
+    transient = float(2 * (ef[0] - ef[K]) / (gamma * K))
+    bound = h_coef * H + sigma_coef * gamma * S
+    return _upper("(30)", f"heterogeneous, (23), {instance}", "avg ‖∇f‖²_{L̄⁻¹} − 2(f(x⁰) − f(x^K))/(γK)", y,
+                  bound, el - transient, {"gamma": gamma, "K": K, "h_coef": h_coef, "sigma_coef": sigma_coef},
+                  (el, transient + bound))
+
+
+def check_eq31(runs: int, seed: int, K: int = 6, fixed_point: str = "b/sqrt(n)") -> BoundCheck:
+    """(31): homogeneous, preconditioned, scaled Perm-1 (scale √n): ``g = x − b̃/√n`` exactly, so
+    ``x^K = (1−γ)^K x⁰ + (1 − (1−γ)^K) b̃/√n`` on every run (``fixed_point="x*"`` is the mutation)."""
+    base = generators.homogeneous(4, 4, seed=3)
+    Dm = 1 / np.sqrt(base.D[0])
+    Lt = Dm[:, None] * np.asarray(base.L[0]) * Dm[None, :]
+    bt = Dm * np.asarray(base.b[0])
+    p = QuadraticProblem(np.broadcast_to(Lt, (4, 4, 4)), np.broadcast_to(bt, (4, 4)))
+    sk = Permutation(4, 4, scale=2.0)  # √n with n = 4
+    g = 0.3
+    fp = bt / 2.0 if fixed_point == "b/sqrt(n)" else np.asarray(p.x_star)
+    closed = (1 - g) ** K * np.ones(4) + (1 - (1 - g) ** K) * fp
+    res = simulate(p, sk, g, K, runs=runs, seed=seed, record=[K], keep_iterates=True)
+    m, _ = _exact_moments(ExactDynamics(p, sk, g), K)[-1]
+    return _equal("(31)", "homogeneous preconditioned, scaled Perm-1", "x^K (every run)", _it(res)[-1], closed,
+                  m, {"gamma": g, "K": K, "fixed_point": fixed_point})
+
+
+def check_eq30_zero_noise(runs: int, seed: int, **kw: Any) -> BoundCheck:
+    """(30) on the pure-bias instance (σ² = 0)."""
+    return check_eq30(runs, seed, instance="zero-noise", **kw)
+
+
+CHECKS: dict[str, Callable[..., BoundCheck]] = {
+    "(15)": check_eq15, "(16)": check_eq16, "(22)": check_eq22, "(24)": check_eq24, "(25)": check_eq25,
+    "(28)": check_eq28, "(30)": check_eq30, "(30) pure bias": check_eq30_zero_noise, "(31)": check_eq31,
+}
+
+
+def run_family(runs: int = 400, seed: int = 0, alpha: float = FAMILY_ALPHA,
+               overrides: dict[str, dict[str, Any]] | None = None) -> list[BoundCheck]:
+    """Every check with Holm's correction across the family; ``overrides`` pass constants (mutations)."""
+    overrides = overrides or {}
+    results = [fn(runs, seed + i, **overrides.get(eq, {})) for i, (eq, fn) in enumerate(CHECKS.items())]
+    for r, rej in zip(results, holm([r.p_value for r in results], alpha), strict=True):
+        r.rejected = rej
+    return results

@@ -1,0 +1,35 @@
+"""The Monte Carlo bound checks of :mod:`isttheory.checks` as one registry claim (Holm across them).
+
+Verdicts: VERIFIED when the bound is not rejected; CORRECTED for (30), whose corrected form
+(ERRATA: thm2-constants, thm2-norm) is what is checked; REFUTED when Holm rejects it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..checks import run_family
+from .instances import Instance
+from .registry import Claim, Finding, Settings, Verdict, register
+
+FAST_RUNS, FULL_RUNS = 400, 4000
+
+
+def verify_bounds(inst: Instance, settings: Settings) -> Iterator[Finding]:
+    runs = FAST_RUNS if settings.fast else FULL_RUNS
+    for c in run_family(runs, settings.seed):
+        numbers: dict[str, float | int | str | bool | None] = {
+            "bound": c.bound, "estimate": c.estimate, "exact": c.exact, "tightness": c.tightness,
+            "margin": c.margin, "p_value": c.p_value, "runs": c.runs, "mc_vs_exact_z": c.mc_vs_exact_z,
+            "equations": c.equation}
+        if c.rejected:
+            verdict = Verdict.REFUTED
+        else:
+            verdict = Verdict.CORRECTED if c.equation == "(30)" else Verdict.VERIFIED
+        method = "Monte Carlo, Student t, Holm (family α = 1e-3); exact dynamics"
+        yield Finding(verdict, numbers, method, c.statistic, variant=c.equation, instance=c.instance)
+
+
+register(Claim(id="mc-bounds", equations=("(15)", "(16)", "(22)", "(24)", "(25)", "(28)", "(30)", "(31)"),
+               statement=r"\text{the paper's bounds hold on Monte Carlo runs (Holm-corrected)}",
+               verify=verify_bounds, scope="global", section="bounds"))
