@@ -180,7 +180,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     from .claims import Instance, Settings, claims, default_instances
-    from .report import format_table, write_results
+    from .report import format_table
     from .report.table import format_numbers
     from .simulate import _progress
     from .verify import run_verify
@@ -198,7 +198,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     bar.close()
     payload = run.to_payload()
     payload["seconds"] = round(time.perf_counter() - start, 3)
-    written = write_results(args.out, payload) if args.out else []
+    written = _write_report(args.out, payload, run, settings) if args.out else []
     if args.json:
         print(json.dumps(payload, allow_nan=False))
     else:
@@ -298,6 +298,33 @@ def _cmd_errata(args: argparse.Namespace) -> int:
     else:
         print(text, end="")
     return 0
+
+
+def _write_report(out: str, payload: dict[str, Any], run: Any, settings: Any) -> list[Any]:
+    """Figures (the paper's experiments, Theorem 2's neighbourhood, the bound checks), constants.tex,
+    results.json, report.md and report.html, each written atomically."""
+    from pathlib import Path
+
+    from . import generators
+    from .checks import run_family
+    from .experiments import neighbourhood, paper_experiments
+    from .report import write_results
+    from .report.figures import bounds_figure, experiment_figure, neighbourhood_figure
+    from .report.latex import fragment
+
+    d = Path(out)
+    d.mkdir(parents=True, exist_ok=True)
+    figures = []
+    for i, exp in enumerate(paper_experiments(settings.fast, settings.seed)):
+        name = f"experiment_{i + 1}.png"
+        experiment_figure(exp, d / name)
+        figures.append((f"Relative error against iterations: {exp.title}", name))
+    neighbourhood_figure(neighbourhood(generators.heterogeneous(8, 8, 0.7, seed=2)), d / "neighbourhood.png")
+    figures.append(("Theorem 2: exact neighbourhood against the step size, with the printed and corrected bounds",
+                    "neighbourhood.png"))
+    bounds_figure(run_family(400 if settings.fast else 4000, settings.seed), d / "bound_checks.png")
+    figures.append(("Monte Carlo checks of every bound, with exact values", "bound_checks.png"))
+    return [d / n for _, n in figures] + write_results(d, payload, figures, fragment(run))
 
 
 COMMANDS = {"verify": _cmd_verify, "simulate": _cmd_simulate, "sketches": _cmd_sketches, "latex": _cmd_latex,

@@ -21,18 +21,30 @@ from ..io import atomic_write_bytes
 from .table import format_numbers
 
 
-def write_results(out_dir: str | Path, payload: dict[str, Any]) -> list[Path]:
-    """Write ``results.json`` and ``report.md`` into ``out_dir``; return their paths."""
+def write_results(out_dir: str | Path, payload: dict[str, Any], figures: list[tuple[str, str]] | None = None,
+                  latex: str | None = None) -> list[Path]:
+    """Write ``results.json``, ``report.md``, ``report.html`` and (given) ``constants.tex`` into
+    ``out_dir``; ``figures`` are ``(caption, file name)`` pairs already written there."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    written = []
     res = out / "results.json"
     atomic_write_bytes(res, json.dumps(payload, indent=2, allow_nan=False).encode())
+    written.append(res)
     md = out / "report.md"
-    atomic_write_bytes(md, render_markdown(payload).encode())
-    return [res, md]
+    atomic_write_bytes(md, render_markdown(payload, figures or []).encode())
+    written.append(md)
+    html = out / "report.html"
+    atomic_write_bytes(html, render_html(payload, figures or []).encode())
+    written.append(html)
+    if latex is not None:
+        tex = out / "constants.tex"
+        atomic_write_bytes(tex, latex.encode())
+        written.append(tex)
+    return written
 
 
-def render_markdown(payload: dict[str, Any]) -> str:
+def render_markdown(payload: dict[str, Any], figures: list[tuple[str, str]] | None = None) -> str:
     lines = ["# isttheory verification report", ""]
     s = payload["summary"]
     lines.append("Verdicts: " + ", ".join(f"{k} {v}" for k, v in s.items()) +
@@ -40,9 +52,35 @@ def render_markdown(payload: dict[str, Any]) -> str:
     lines += ["", "## Instances", "", "| name | n | d | description |", "|---|---|---|---|"]
     for inst in payload["instances"]:
         lines.append(f"| {inst['name']} | {inst['n']} | {inst['d']} | {inst['description']} |")
+    if figures:
+        lines += ["", "## Figures", ""]
+        for caption, name in figures:
+            lines += [f"### {caption}", "", f"![{caption}]({name})", ""]
     lines += ["", "## Findings", "", "| claim | instance | variant | verdict | numbers | method | note |",
               "|---|---|---|---|---|---|---|"]
     for f in payload["findings"]:
         lines.append(f"| {f['claim']} | {f['instance']} | {f['variant']} | {f['verdict']} | "
                      f"{format_numbers(f['numbers'], 6)} | {f['method']} | {f['message']} |")
     return "\n".join(lines) + "\n"
+
+
+def render_html(payload: dict[str, Any], figures: list[tuple[str, str]]) -> str:
+    """A self-contained HTML page: summary, figures (linked PNGs) and the findings table."""
+    from html import escape
+
+    s = payload["summary"]
+    rows = "".join(
+        f"<tr><td>{escape(f['claim'])}</td><td>{escape(f['instance'])}</td><td>{escape(f['variant'])}</td>"
+        f"<td class='{f['verdict']}'>{f['verdict']}</td><td>{escape(format_numbers(f['numbers'], 6))}</td>"
+        f"<td>{escape(f['method'])}</td><td>{escape(f['message'])}</td></tr>" for f in payload["findings"])
+    figs = "".join(f"<figure><img src='{escape(n)}' alt='{escape(c)}'><figcaption>{escape(c)}</figcaption></figure>"
+                   for c, n in figures)
+    summary = ", ".join(f"{k} {v}" for k, v in s.items())
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>isttheory report</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}table{{border-collapse:collapse;font-size:12px}}
+td,th{{border:1px solid #ccc;padding:3px 6px}}.REFUTED{{color:#b00}}.CORRECTED{{color:#a60}}.VERIFIED{{color:#070}}
+img{{max-width:100%}}</style></head><body><h1>isttheory verification report</h1>
+<p>Verdicts: {escape(summary)}; unexpected refutations: {payload['unexpected']}.</p>
+<h2>Figures</h2>{figs}<h2>Findings</h2><table><tr><th>claim</th><th>instance</th><th>variant</th><th>verdict</th>
+<th>numbers</th><th>method</th><th>note</th></tr>{rows}</table></body></html>
+"""

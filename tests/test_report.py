@@ -1,0 +1,80 @@
+"""verify --out: every report file, figures for every bound and experiment, constants.tex, atomic writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from isttheory import cli
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    assert cli.main(["verify", "--quiet", "--out", str(out)]) == 0
+    return out
+
+
+def test_every_file_is_written(report):
+    names = {p.name for p in report.iterdir()}
+    assert {"results.json", "report.md", "report.html", "constants.tex", "bound_checks.png", "neighbourhood.png",
+            "experiment_1.png", "experiment_2.png", "experiment_3.png"} <= names
+    assert not [n for n in names if n.startswith(".")], "no temporary files left behind"
+    for p in report.iterdir():
+        assert p.stat().st_size > 500
+        assert oct(p.stat().st_mode & 0o777) != oct(0o600)
+
+
+def test_pngs_are_pngs(report):
+    for p in report.glob("*.png"):
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_results_json_schema_and_bounds(report):
+    data = json.loads((report / "results.json").read_text(), parse_constant=lambda c: pytest.fail(c))
+    assert data["schema"] == "isttheory.results/1" and data["unexpected"] == 0
+    bounds = [f for f in data["findings"] if f["claim"] == "mc-bounds"]
+    assert {f["variant"] for f in bounds} == {"(15)", "(16)", "(22)", "(24)", "(25)", "(28)", "(30)", "(31)"}
+    for f in bounds:
+        assert f["verdict"] in ("VERIFIED", "CORRECTED") and "exact" in f["numbers"]
+
+
+def test_markdown_and_html_reference_every_figure(report):
+    md = (report / "report.md").read_text()
+    html = (report / "report.html").read_text()
+    for p in report.glob("*.png"):
+        assert f"]({p.name})" in md and f"src='{p.name}'" in html
+    assert "<table>" in html and "VERIFIED" in html
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
+def test_constants_tex_compiles(report, tmp_path):
+    frag = (report / "constants.tex").read_text()
+    from isttheory.report.latex import document
+
+    (tmp_path / "doc.tex").write_text(document(frag))
+    proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0
+    assert not re.search(r"Undefined control sequence|LaTeX (Error|Warning)", (tmp_path / "doc.log").read_text())
+
+
+def test_atomic_write_leaves_old_file_on_failure(tmp_path, monkeypatch):
+    from isttheory.io import atomic_write_bytes
+
+    target = tmp_path / "r.json"
+    atomic_write_bytes(target, b"old")
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write_bytes(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
