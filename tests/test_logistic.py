@@ -45,7 +45,7 @@ def test_gd_converges_and_ist_stalls(runs):
         assert gd[-1] < 1e-3 and gd[-1] < gd[len(gd) // 2] / 5  # converging linearly (×9.5 per 200 steps)
         for r in runs[split].values():
             assert r.gap_ist[-1] > 0.04  # about 9% of the initial gap 0.59: a neighbourhood, not convergence
-            assert r.gap_ist[-1] > 1e3 * runs[split][0.3].gap_gd[-1]
+            assert r.gap_ist[-1] > 100 * runs[split][0.3].gap_gd[-1]
 
 
 def test_neighbourhood_does_not_shrink_with_the_step(runs):
