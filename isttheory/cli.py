@@ -206,6 +206,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
                 for _, f in run.findings]
         print(format_table(["claim", "instance", "variant", "verdict", "key numbers", "time"], rows))
         print()
+        paper = [(r["id"], r["equations"], r["verdict"], ", ".join(f"{v} {k}" for k, v in r["findings"].items()))
+                 for r in payload["paper_claims"]]
+        print(format_table(["paper claim", "equations", "verdict", "findings"], paper, max_width=70))
+        print()
         print("summary: " + ", ".join(f"{k} {v}" for k, v in run.summary().items())
               + f"; {payload['seconds']:.1f}s")
         for f in run.unexpected:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .claims import Finding, Instance, Settings, Verdict, claims
+from .claims.catalogue import roll_up
 from .claims.registry import Claim
 
 
@@ -36,6 +37,7 @@ class VerifyRun:
             "findings": [f.to_dict() for _, f in self.findings],
             "summary": self.summary(),
             "unexpected": len(self.unexpected),
+            "paper_claims": roll_up(self.findings),
         }
 
 

@@ -85,3 +85,29 @@ def test_known_refuted_variant_does_not_fail():
     assert not c.unexpected(Finding(Verdict.REFUTED, variant="v"))
     assert c.unexpected(Finding(Verdict.REFUTED, variant="w"))
     assert not c.unexpected(Finding(Verdict.CORRECTED, variant="w"))
+
+
+def test_untrusted_solver_makes_condition14_inconclusive(monkeypatch):
+    """A solver that fails can never produce VERIFIED."""
+    from isttheory.claims import theorem1 as t1
+    from isttheory.constants import SDPResult
+
+    monkeypatch.setattr(t1, "theta_star", lambda W, Q: SDPResult(None, "failed (CVXOPT: solver error)", "CVXOPT",
+                                                                 1.0, None))
+    fs = get("thm1-condition14").run(INST, Settings())
+    assert fs and all(f.verdict is Verdict.INCONCLUSIVE for f in fs)
+    monkeypatch.setattr(t1, "theta_star", lambda W, Q: SDPResult(2.0, "optimal", "CVXOPT", 1.0, False))
+    fs = get("thm1-condition14").run(INST, Settings())
+    assert all(f.verdict is Verdict.INCONCLUSIVE for f in fs)  # disagreeing with the eigen answer
+
+
+def test_paper_claims_roll_up():
+    from isttheory.claims.catalogue import PAPER_CLAIMS, roll_up
+
+    run = run_verify(default_instances()[:5], Settings(fast=True, seed=0))
+    rows = {r["id"]: r for r in roll_up(run.findings)}
+    assert set(rows) == {pc.id for pc in PAPER_CLAIMS}
+    assert rows["theorem2"]["verdict"] == "CORRECTED"
+    assert rows["remark1"]["verdict"] == "VERIFIED"  # (14) fails on its instance, as Remark 1 claims
+    assert rows["theorem1"]["findings"].get("REFUTED (expected)") == 1
+    assert all(r["verdict"] != "REFUTED" for r in rows.values())

@@ -49,6 +49,11 @@ def render_markdown(payload: dict[str, Any], figures: list[tuple[str, str]] | No
     s = payload["summary"]
     lines.append("Verdicts: " + ", ".join(f"{k} {v}" for k, v in s.items()) +
                  f"; unexpected refutations: {payload['unexpected']}.")
+    lines += ["", "## Claims of the paper", "", "| claim | equations | statement | verdict | findings |",
+              "|---|---|---|---|---|"]
+    for r in payload.get("paper_claims", []):
+        counts = ", ".join(f"{v} {k}" for k, v in r["findings"].items())
+        lines.append(f"| {r['id']} | {r['equations']} | {r['statement']} | {r['verdict']} | {counts} |")
     lines += ["", "## Instances", "", "| name | n | d | description |", "|---|---|---|---|"]
     for inst in payload["instances"]:
         lines.append(f"| {inst['name']} | {inst['n']} | {inst['d']} | {inst['description']} |")
