@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--json", action="store_true", help="print machine-readable results only")
     v.add_argument("--seed", type=_nonneg_int, default=0)
     v.add_argument("--quiet", action="store_true", help="no progress bar")
+    v.add_argument("--plugin", metavar="FILE.py", action="append", default=[],
+                   help="import a Python file that registers your own claims (isttheory.claims.register)")
 
     s = sub.add_parser("simulate", help="Monte Carlo simulation of IST on a problem file")
     s.add_argument("problem", metavar="PROBLEM", help="problem file (JSON or NPZ)")
@@ -185,6 +187,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from .simulate import _progress
     from .verify import run_verify
 
+    for path in args.plugin:
+        _load_plugin(path)
     settings = Settings(fast=not args.full, seed=args.seed)
     if args.problem:
         problem, x0 = _load(args.problem, None)
@@ -302,6 +306,26 @@ def _cmd_errata(args: argparse.Namespace) -> int:
     else:
         print(text, end="")
     return 0
+
+
+def _load_plugin(path: str) -> None:
+    """Import a user's Python file (their own code, run deliberately) so its claims register."""
+    import importlib.util
+    from pathlib import Path
+
+    from .errors import ProblemFileError
+
+    p = Path(path)
+    if not p.is_file() or p.suffix != ".py":
+        raise ProblemFileError(f"plugin must be an existing .py file: {path}")
+    spec = importlib.util.spec_from_file_location(f"isttheory_plugin_{p.stem}", p)
+    if spec is None or spec.loader is None:
+        raise ProblemFileError(f"cannot import plugin {path}")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        raise ProblemFileError(f"plugin {path} has a syntax error at line {exc.lineno}: {exc.msg}") from None
 
 
 def _write_report(out: str, payload: dict[str, Any], run: Any, settings: Any) -> list[Any]:

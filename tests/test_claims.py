@@ -111,3 +111,17 @@ def test_paper_claims_roll_up():
     assert rows["remark1"]["verdict"] == "VERIFIED"  # (14) fails on its instance, as Remark 1 claims
     assert rows["theorem1"]["findings"].get("REFUTED (expected)") == 1
     assert all(r["verdict"] != "REFUTED" for r in rows.values())
+
+
+def test_plugin_example_registers_and_verifies(capsys):
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "my_lemma.py"
+    try:
+        assert cli.main(["verify", "--quiet", "--plugin", str(example)]) == 0
+        out = capsys.readouterr().out
+        assert "my-one-step-contrast" in out and "UNEXPECTED" not in out
+        assert [f.verdict for f in get("my-one-step-contrast").run(default_instances()[3], Settings())] == \
+            [Verdict.VERIFIED]
+    finally:
+        unregister("my-one-step-contrast")

@@ -25,19 +25,23 @@ def _save(fig: Any, path: Path) -> Path:
 
 
 def experiment_figure(exp: Any, path: Path) -> Path:
-    """Relative error against iterations: Monte Carlo mean, 95% band, exact expectation (dashed)."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for i, c in enumerate(exp.curves):
-        col = f"C{i}"
-        ax.fill_between(c.iters, np.maximum(c.mc_low, 1e-300), c.mc_high, color=col, alpha=0.25, lw=0)
-        ax.plot(c.iters, c.mc_mean, color=col, lw=1.5, label=f"γ = {c.gamma:g} (Monte Carlo mean, 95% band)")
-        ax.plot(c.iters, c.exact, color="k", lw=0.9, ls="--")
-    ax.plot([], [], color="k", lw=0.9, ls="--", label="exact expectation")
-    ax.set_yscale("log")
-    ax.set_xlabel("iteration k")
-    ax.set_ylabel("E‖x^k − x*‖²_L̄ / ‖x⁰ − x*‖²_L̄")
-    ax.set_title(exp.title, fontsize=10)
-    ax.legend(fontsize=7)
+    """Relative (left) and absolute (right) error against iterations: Monte Carlo mean, 95% band,
+    exact expectation (dashed)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.0))
+    for ax, scale, ylabel in ((axes[0], 1.0, "E‖x^k − x*‖²_L̄ / ‖x⁰ − x*‖²_L̄ (relative)"),
+                              (axes[1], exp.scale, "E‖x^k − x*‖²_L̄ (absolute)")):
+        for i, c in enumerate(exp.curves):
+            col = f"C{i}"
+            ax.fill_between(c.iters, np.maximum(c.mc_low * scale, 1e-300), c.mc_high * scale, color=col, alpha=0.25,
+                            lw=0)
+            ax.plot(c.iters, c.mc_mean * scale, color=col, lw=1.5, label=f"γ = {c.gamma:g} (MC mean, 95% band)")
+            ax.plot(c.iters, c.exact * scale, color="k", lw=0.9, ls="--")
+        ax.plot([], [], color="k", lw=0.9, ls="--", label="exact expectation")
+        ax.set_yscale("log")
+        ax.set_xlabel("iteration k")
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=7)
+    fig.suptitle(exp.title, fontsize=10)
     return _save(fig, path)
 
 

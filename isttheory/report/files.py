@@ -8,7 +8,12 @@ interrupted run leaves either the previous file or the new one, never half of on
      "instances": [{"name", "n", "d", "description"}],
      "findings": [{"claim", "instance", "variant", "verdict", "method", "numbers", "message", "seconds"}],
      "summary": {"VERIFIED": int, "REFUTED": int, "CORRECTED": int, "INCONCLUSIVE": int},
-     "unexpected": int}
+     "unexpected": int,
+     "paper_claims": [{"id", "equations", "statement", "verdict", "findings": {verdict: count}, "verifiers"}],
+     "seconds": float}
+
+``numbers`` of a finding are claim-specific scalars (for ``mc-bounds``: bound, estimate, exact,
+tightness, margin, p_value, runs, mc_vs_exact_z). ``errored`` marks a verifier that raised.
 """
 
 from __future__ import annotations
