@@ -118,7 +118,7 @@ ERRATA: tuple[Erratum, ...] = (
         "(2β⁻¹(1−γ) + γ)‖h‖² + γσ².",
         "For every γ ∈ (0, 1], with no β and no condition (29): (1/K)Σ E‖∇f(x^k)‖²_{L̄⁻¹} ≤ "
         "2(f(x⁰) − E f(x^K))/(γK) + ‖h‖²_{L̄} + γσ². The coefficient 1 ≤ 2β⁻¹(1−γ) + γ always; the bound is attained "
-        "at γ = 1, K = 1.",
+        "with equality at γ = 1 for every K (then x^{k+1} = (Cb)‾^k).",
         "theorem2",
         r"\frac1K\sum_{k<K}\mathbb{E}\|\nabla f(x^k)\|^2_{\bar L^{-1}} \le \frac{2(f(x^0)-\mathbb{E}f(x^K))}{\gamma K}"
         r" + \|h\|^2_{\bar L} + \gamma\sigma^2,\quad 0<\gamma\le 1"),
