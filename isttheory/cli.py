@@ -164,6 +164,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         print("note: this sketch lacks perfect reconstruction (or local steps > 1): forms (2) and (6) differ")
     if not st["within_paper_hypotheses"]:
         print("note: this sketch lies outside the paper's hypothesis d = q*n")
+    if not problem.is_L_bar_positive_definite:
+        print("note: L_bar is singular, so x* is not unique: only f and ‖∇f‖² are reported")
     idx = np.unique(np.linspace(0, len(res.iters) - 1, min(len(res.iters), 11)).round().astype(int))
     names = list(res.metrics)
     rows = []
@@ -242,6 +244,7 @@ def _cmd_constants(args: argparse.Namespace) -> int:
     if args.gamma is not None and args.gamma <= 0:
         raise ParameterError(f"--gamma must be positive; got {args.gamma}")
     problem, _ = _load(args.problem, None)
+    problem.require_positive_definite("constants (x*, h, the rate of (16))")
     out = constants_summary(problem, parse_sketch(args.sketch, problem), args.form, args.gamma)
     if args.json:
         print(json.dumps(out, allow_nan=False))
@@ -262,6 +265,7 @@ def _cmd_exact(args: argparse.Namespace) -> int:
     if args.gamma <= 0:
         raise ParameterError(f"--gamma must be positive; got {args.gamma}")
     problem, x0 = _load(args.problem, args.x0)
+    problem.require_positive_definite("exact (E‖x^K − x*‖²_L̄ and the bounds)")
     out = exact_summary(problem, parse_sketch(args.sketch, problem), args.gamma, args.iters, args.form,
                         args.local_steps, x0)
     if args.json:

@@ -75,6 +75,7 @@ def files(tmp_path_factory):
     full = json.dumps({"L": p.L.tolist(), "b": p.b.tolist()})
     (d / "truncated.json").write_text(full[: len(full) // 2])
     np.savez(d / "object.npz", L=np.array([object()], dtype=object))
+    write_problem(d / "singular.json", QuadraticProblem(np.stack([np.diag([1.0, 0.0])] * 2), np.ones((2, 2))))
     return {"dir": d, "problem": p}
 
 
@@ -108,6 +109,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "verify-json": ("verify", "--json"),
     "verify-out": ("verify", "--quiet", "--out", "reports/run1"),
     "verify-problem": ("verify", "--problem", "square.json", "--json"),
+    "singular-simulate": ("simulate", "singular.json", "--sketch", "perm", "--gamma", "0.1", "--iters", "5"),
     "debug-nonsym": ("--debug", "simulate", "nonsym.json", "--sketch", "perm", *SIM),
     "debug-missing": ("--debug", "simulate", "no-such-file.json", "--sketch", "perm", *SIM),
 }
@@ -143,6 +145,11 @@ BAD_INPUT: dict[str, tuple[str, ...]] = {
     "unknown-option": ("simulate", "het.json", "--sketch", "perm", *SIM, "--frobnicate"),
     "unknown-command": ("frobnicate",),
     "verify-bad-problem": ("verify", "--problem", "nonpsd.json", "--quiet"),
+    "singular-L-bar-constants": ("constants", "singular.json", "--sketch", "perm"),
+    "singular-L-bar-exact": ("exact", "singular.json", "--sketch", "perm", "--gamma", "0.1", "--iters", "3"),
+    "too-large-for-memory": ("simulate", "het.json", "--sketch", "perm", "--gamma", "0.1", "--iters", "5",
+                             "--runs", "100000000000"),
+    "plugin-missing": ("verify", "--plugin", "no_such_plugin.py"),
 }
 
 
@@ -387,6 +394,9 @@ def test_bad_input_one_line_error(results, case):
         ("gamma-0", "gamma"),
         ("missing-sketch", "--sketch"),
         ("local-steps-with-sgd", "local steps"),
+        ("singular-L-bar-constants", "singular"),
+        ("singular-L-bar-exact", "singular"),
+        ("too-large-for-memory", "GiB"),
     ],
 )
 def test_bad_input_messages_are_specific(results, case, needle):
@@ -399,3 +409,9 @@ def test_debug_shows_traceback(results):
         assert proc.returncode != 0
         assert "Traceback" in proc.stderr
         assert exc in proc.stderr
+
+
+def test_singular_L_bar_simulates_without_solution_metrics(results):
+    """simulate needs no x*: it reports f and ‖∇f‖² and says why the others are missing."""
+    proc = ok(results, "singular-simulate")
+    assert "singular" in proc.stdout and "grad2_Linv" not in proc.stdout and "dist2_L" not in proc.stdout
