@@ -223,11 +223,11 @@ def simulate(problem: QuadraticProblem, sketch: Sketch, gamma: float, iters: int
             record_at(0)
         while k < iters and diverged_at is None:
             t = min(chunk, iters - k)
-            draws = [sk.sample(rng, t) for sk, rng in zip([sketch] * runs, sketch_rngs, strict=False)]
+            draws = [sketch.sample(rng, t) for rng in sketch_rngs]
             noises = _noise(noise_rngs, draws, t, local_steps, noise, n, d)
+            step = _chunk_stepper(problem, draws, gamma, form, local_steps)  # stacks the runs once per chunk
             for s in range(t):
-                x = _step(problem, x, draws, s, gamma, form, local_steps,
-                          None if noises is None else noises[s])
+                x = step(x, s, None if noises is None else noises[s])
                 k += 1
                 if (k % CHECK_EVERY == 0 or k in rec_pos or k == iters) and check(k):
                     break
@@ -271,16 +271,29 @@ def _noise(rngs: list[np.random.Generator], draws: list[Any], t: int, steps: int
     return np.stack(per_run, axis=1)
 
 
-def _step(problem: QuadraticProblem, x: FloatArray, draws: list[Any], s: int, gamma: float,
-          form: str, steps: int, noise: FloatArray | None) -> FloatArray:
-    if isinstance(draws[0], IndexDraw):
-        coords = np.stack([dr.coords[s] for dr in draws])
-        sc = draws[0].scales
-        scales = sc.reshape(()) if sc.size == 1 else np.stack([dr.scales[s] for dr in draws])
-        return index_step(problem, x, coords, scales, gamma, form, steps, noise,
-                          draws[0].disjoint, draws[0].covers)
-    C = draws[0].table[np.array([dr.outcome[s] for dr in draws])]
-    return dense_step(problem, x, C, gamma, form, steps, noise)
+def _chunk_stepper(problem: QuadraticProblem, draws: list[Any], gamma: float, form: str,
+                   steps: int) -> Any:
+    """Stack one chunk of per-run draws into (t, R, …) arrays once; return ``step(x, s, noise)``."""
+    first = draws[0]
+    if isinstance(first, IndexDraw):
+        coords = np.stack([dr.coords for dr in draws], axis=1)  # (t, R, n, m)
+        sc = first.scales
+        scales = None if sc.size == 1 else np.stack(
+            [np.broadcast_to(dr.scales, dr.coords.shape) for dr in draws], axis=1)
+        scalar = sc.reshape(()) if sc.size == 1 else None
+
+        def index(x: FloatArray, s: int, noise: FloatArray | None) -> FloatArray:
+            sc_s = scales[s] if scales is not None else scalar
+            assert sc_s is not None
+            return index_step(problem, x, coords[s], sc_s, gamma, form, steps, noise, first.disjoint, first.covers)
+
+        return index
+    outcomes = np.stack([dr.outcome for dr in draws], axis=1)  # (t, R)
+
+    def dense(x: FloatArray, s: int, noise: FloatArray | None) -> FloatArray:
+        return dense_step(problem, x, first.table[outcomes[s]], gamma, form, steps, noise)
+
+    return dense
 
 
 def index_step(problem: QuadraticProblem, x: FloatArray, coords: NDArray[np.int64],

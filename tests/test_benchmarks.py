@@ -12,3 +12,13 @@ def test_simulate_benchmark_quick(capsys):
 def test_benchmark_case_agrees_with_oracle():
     c = bench.case("t", 8, 16, 4, 5, 2, 3, 1)
     assert c["max_err"] < 1e-12 and c["speedup"] > 0
+
+
+def test_run_all_quick_writes_benchmarks_md(tmp_path):
+    from benchmarks import run_all
+
+    out = tmp_path / "B.md"
+    assert run_all.main(["--quick", "--out", str(out)]) == 0
+    text = out.read_text()
+    for heading in ("dense oracle", "Python loop", "bandwidth", "second-moment dynamics", "SDP", "verify --fast"):
+        assert heading in text
