@@ -7,12 +7,6 @@ Every user mistake must exit with code 2 and print exactly one line
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,34 +15,11 @@ from isttheory import generators
 from isttheory.io import write_problem
 from isttheory.problem import QuadraticProblem
 from isttheory.sketches import SPECS
+from tests.cli_harness import ISTTHEORY, loads_strict, ok, ok_json, run_concurrently
 
-
-def _console_script() -> str | None:
-    sibling = Path(sys.executable).parent / "isttheory"
-    if sibling.is_file() and os.access(sibling, os.X_OK):
-        return str(sibling)
-    return shutil.which("isttheory")
-
-
-ISTTHEORY = _console_script()
 pytestmark = pytest.mark.skipif(ISTTHEORY is None, reason="console script 'isttheory' is not installed")
 
 METRIC_KEYS = ("f", "grad2", "grad2_Linv", "dist2_L")
-
-
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run the console script; one BLAS thread per process, as the commands run concurrently."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    return subprocess.run([ISTTHEORY, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300,
-                          env=env)
-
-
-def _no_nan(token: str) -> float:
-    raise AssertionError(f"JSON output holds the non-standard constant {token}")
-
-
-def loads_strict(text: str):
-    return json.loads(text, parse_constant=_no_nan)
 
 
 X0_STORED = np.array([0.25, -1.0, 2.0, 0.5])
@@ -160,20 +131,7 @@ def results(files):
     (cwd / "empty").mkdir()
     jobs = {**COMMANDS, **{"bad:" + k: v for k, v in BAD_INPUT.items()}}
     slow_first = sorted(jobs, key=lambda k: not jobs[k][:1] == ("verify",))
-    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        futures = {k: pool.submit(run, *jobs[k], cwd=cwd / "empty" if k == "verify-json" else cwd)
-                   for k in slow_first}
-        return {k: f.result() for k, f in futures.items()}
-
-
-def ok(results, name: str) -> subprocess.CompletedProcess[str]:
-    proc = results[name]
-    assert proc.returncode == 0, (name, proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
-    return proc
-
-
-def ok_json(results, name: str):
-    return loads_strict(ok(results, name).stdout)
+    return run_concurrently(jobs, slow_first, lambda k: cwd / "empty" if k == "verify-json" else cwd)
 
 
 # --------------------------------------------------------------------------- sketches
