@@ -111,15 +111,6 @@ def _it(res: SimulationResult) -> np.ndarray:
     return np.asarray(res.iterates, dtype=np.float64)
 
 
-def _exact_moments(dyn: ExactDynamics, K: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    m, X = dyn.x0.copy(), np.outer(dyn.x0, dyn.x0)
-    out = [(m, X)]
-    for _ in range(K):
-        m, X = dyn.step(m, X)
-        out.append((m, X))
-    return out
-
-
 def _quad(M: np.ndarray, m: np.ndarray, X: np.ndarray, c: np.ndarray) -> float:
     """``E[(x − c)ᵀM(x − c)]`` from ``m = E x``, ``X = E xxᵀ``."""
     return float(np.sum(M * X) - 2 * c @ M @ m + c @ M @ c)
@@ -162,7 +153,7 @@ def check_eq16(runs: int, seed: int, K: int = 3, factor_power: float = 1.0, rate
     res = simulate(p, sk, g, K, runs=runs, seed=seed, record=[K], keep_iterates=True)
     y = np.einsum("ri,ij,rj->r", _it(res)[-1], p.L_bar, _it(res)[-1])
     bound = (1 - g * lam) ** (K * factor_power) * float(x0 @ p.L_bar @ x0)
-    m, X = _exact_moments(ExactDynamics(p, sk, g), K)[-1]
+    m, X = ExactDynamics(p, sk, g).trajectory(K)[-1]
     exact = _quad(p.L_bar, m, X, np.zeros(p.d))
     return _upper("(16)", "interpolation, perm", "‖x^K − x*‖²_L̄", y, bound, exact,
                   {"gamma": g, "K": K, "factor_power": factor_power, "rate_kind": rate_kind}, (exact, bound))
@@ -183,7 +174,7 @@ def check_eq15(runs: int, seed: int, K: int = 20, rhs_factor: float = 2.0) -> Bo
     w = np.einsum("kri,ij,krj->kr", it[:K], mo.W, it[:K]).mean(axis=0)
     f0, fK = p.f(it[0]), p.f(it[K])
     y = w - rhs_factor * (f0 - fK) / (g * K)
-    traj = _exact_moments(ExactDynamics(p, sk, g), K)
+    traj = ExactDynamics(p, sk, g).trajectory(K)
     ew = float(np.mean([np.sum(mo.W * X) for _, X in traj[:K]]))
     ef = [0.5 * np.sum(p.L_bar * X) for _, X in traj]
     rhs = float(rhs_factor * (ef[0] - ef[K]) / (g * K))
@@ -198,7 +189,7 @@ def _gradient_average_check(eq: str, inst: str, p: QuadraticProblem, sk: Any, g:
     it = _it(res)
     grad2 = np.einsum("kri,kri->kr", p.grad(it[:K]), p.grad(it[:K])).mean(axis=0)
     y = grad2 - 2 * lam * (p.f(it[0]) - p.f(it[K])) / K
-    traj = _exact_moments(ExactDynamics(p, sk, g), K)
+    traj = ExactDynamics(p, sk, g).trajectory(K)
     L2 = p.L_bar @ p.L_bar
     eg = float(np.mean([np.sum(L2 * X) for _, X in traj[:K]]))  # interpolation: ∇f = L̄x
     ef = [0.5 * np.sum(p.L_bar * X) for _, X in traj]
@@ -231,7 +222,7 @@ def check_eq25(runs: int, seed: int, gamma: float = 1.0) -> BoundCheck:
     sk = PreconditionedPerm.from_problem(p)
     res = simulate(p, sk, gamma, 1, runs=runs, seed=seed, record=[1], keep_iterates=True)
     y = np.einsum("ri,ij,rj->r", _it(res)[-1], p.L_bar, _it(res)[-1])
-    m, X = _exact_moments(ExactDynamics(p, sk, gamma), 1)[-1]
+    m, X = ExactDynamics(p, sk, gamma).trajectory(1)[-1]
     return _upper("(25)", "heterogeneous interpolation, (23)", "‖x¹ − x*‖²_L̄ (claimed 0)", y, 0.0,
                   _quad(p.L_bar, m, X, np.zeros(p.d)), {"gamma": gamma})  # no ratio: the bound is 0
 
@@ -245,7 +236,7 @@ def check_eq28(runs: int, seed: int, K: int = 5, shift: float = 0.0) -> BoundChe
     x_inf = (np.asarray(p.b) / np.sqrt(p.D)).sum(axis=0) / (n * math.sqrt(n)) + shift
     closed = (1 - g) ** K * x0 + (1 - (1 - g) ** K) * x_inf
     res = simulate(p, sk, g, K, runs=runs, seed=seed, record=[K], keep_iterates=True)
-    m, _ = _exact_moments(ExactDynamics(p, sk, g), K)[-1]
+    m, _ = ExactDynamics(p, sk, g).trajectory(K)[-1]
     return _equal("(28)", "heterogeneous, (23)", "E[x^K] (coordinate furthest from the closed form)",
                   _it(res)[-1], closed, m, {"gamma": g, "K": K, "shift": shift})
 
@@ -274,7 +265,7 @@ def check_eq30(runs: int, seed: int, K: int = 40, gamma: float = 0.5, h_coef: fl
     e = it[:K] - p.x_star
     lhs = np.einsum("kri,ij,krj->kr", e, p.L_bar, e).mean(axis=0)  # ‖∇f‖²_{L̄⁻¹} = ‖x − x*‖²_L̄
     y = lhs - 2 * (p.f(it[0]) - p.f(it[K])) / (gamma * K)
-    traj = _exact_moments(ExactDynamics(p, sk, gamma, x0=p.x_star), K)
+    traj = ExactDynamics(p, sk, gamma, x0=p.x_star).trajectory(K)
     el = float(np.mean([_quad(p.L_bar, m, X, p.x_star) for m, X in traj[:K]]))
     ef = [0.5 * np.sum(p.L_bar * X) - p.b_bar @ m for m, X in traj]
     transient = float(2 * (ef[0] - ef[K]) / (gamma * K))
@@ -297,7 +288,7 @@ def check_eq31(runs: int, seed: int, K: int = 6, fixed_point: str = "b/sqrt(n)")
     fp = bt / 2.0 if fixed_point == "b/sqrt(n)" else np.asarray(p.x_star)
     closed = (1 - g) ** K * np.ones(4) + (1 - (1 - g) ** K) * fp
     res = simulate(p, sk, g, K, runs=runs, seed=seed, record=[K], keep_iterates=True)
-    m, _ = _exact_moments(ExactDynamics(p, sk, g), K)[-1]
+    m, _ = ExactDynamics(p, sk, g).trajectory(K)[-1]
     return _equal("(31)", "homogeneous preconditioned, scaled Perm-1", "x^K (every run)", _it(res)[-1], closed,
                   m, {"gamma": g, "K": K, "fixed_point": fixed_point})
 

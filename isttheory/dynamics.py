@@ -141,6 +141,15 @@ class ExactDynamics:
         p, A, v = self._outcomes
         return np.einsum("k,kij,j,kl->il", p, A, m, v)
 
+    def trajectory(self, iters: int) -> list[tuple[FloatArray, FloatArray]]:
+        """``[(m_k, X_k)]`` for ``k = 0 … iters`` from ``x⁰``."""
+        m, X = self.x0.copy(), np.outer(self.x0, self.x0)
+        out = [(m, X)]
+        for _ in range(iters):
+            m, X = self.step(m, X)
+            out.append((m, X))
+        return out
+
     def step(self, m: FloatArray, X: FloatArray) -> tuple[FloatArray, FloatArray]:
         """One exact step of the moment recursion."""
         R = self.cross(m)

@@ -29,15 +29,6 @@ def _ratio(bound: float, exact: float) -> float | None:
     return None if exact <= 0 or not math.isfinite(bound) else bound / exact
 
 
-def _trajectory(dyn: ExactDynamics, K: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    m, X = dyn.x0.copy(), np.outer(dyn.x0, dyn.x0)
-    out = [(m, X)]
-    for _ in range(K):
-        m, X = dyn.step(m, X)
-        out.append((m, X))
-    return out
-
-
 def theorem1(problem: QuadraticProblem, sketch: Sketch, gamma: float, K: int,
              x0: ArrayLike | None = None) -> dict[str, Any] | None:
     """Tightness of (15)–(16) for the SGD form; ``None`` where Theorem 1 does not apply
@@ -52,7 +43,7 @@ def theorem1(problem: QuadraticProblem, sketch: Sketch, gamma: float, K: int,
     L = problem.L_bar
     lam = rate(mo.W, L)
     dyn = ExactDynamics(problem, sketch, gamma, "sgd", 1, x0)
-    traj = _trajectory(dyn, K)
+    traj = dyn.trajectory(K)
     dist = [float(np.sum(L * X)) for _, X in traj]  # x* = 0
     if not all(math.isfinite(v) for v in dist):
         return None
@@ -85,7 +76,7 @@ def theorem2(problem: QuadraticProblem, sketch: Sketch, gamma: float, K: int,
     H2 = float(mo.h @ L @ L @ mo.h)
     S = mo.sigma2_at_x_star
     dyn = ExactDynamics(problem, sketch, gamma, "sgd", 1, x0)
-    traj = _trajectory(dyn, K)
+    traj = dyn.trajectory(K)
     mets = [dyn.metrics(m, X) for m, X in traj]
     if not all(math.isfinite(v) for m_ in mets for v in m_.values()):
         return None

@@ -56,3 +56,15 @@ def ok(results, name: str) -> subprocess.CompletedProcess[str]:
 
 def ok_json(results, name: str):
     return loads_strict(ok(results, name).stdout)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], empty_stdout: bool = False) -> None:
+    """A user mistake: exit code 2, exactly one non-empty ``isttheory: error:`` line, no traceback."""
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("isttheory: error:")
+    assert lines[0].removeprefix("isttheory: error:").strip()
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
+    if empty_stdout:
+        assert proc.stdout == ""

@@ -15,7 +15,7 @@ from isttheory import generators
 from isttheory.io import write_problem
 from isttheory.problem import QuadraticProblem
 from isttheory.sketches import SPECS
-from tests.cli_harness import ISTTHEORY, loads_strict, ok, ok_json, run_concurrently
+from tests.cli_harness import ISTTHEORY, assert_one_line_error, loads_strict, ok, ok_json, run_concurrently
 
 pytestmark = pytest.mark.skipif(ISTTHEORY is None, reason="console script 'isttheory' is not installed")
 
@@ -328,13 +328,7 @@ def test_verify_user_problem(results):
 
 @pytest.mark.parametrize("case", list(BAD_INPUT))
 def test_bad_input_one_line_error(results, case):
-    proc = results["bad:" + case]
-    assert proc.returncode == 2, (proc.returncode, proc.stderr)
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("isttheory: error:")
-    assert lines[0].removeprefix("isttheory: error:").strip()
-    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
+    assert_one_line_error(results["bad:" + case])
 
 
 @pytest.mark.parametrize(
