@@ -50,13 +50,6 @@ from isttheory.sketches import Identity, Permutation
 np.set_printoptions(precision=4, suppress=True, linewidth=110)
 
 
-def show_steps(D, width=92):
-    """Print a derivation's checked steps as a plain table (pandas is not needed)."""
-    print(f"{D.claim} {D.equations}: {D.summary()}, holds = {D.holds}")
-    print(f"{'#':>2}  {'eq.':<6} {'kind':<9} {'verdict':<9} step")
-    for i, s in enumerate(D.steps, 1):
-        name = s.name if len(s.name) <= width else s.name[: width - 1] + "…"
-        print(f"{i:>2}  {s.equation:<6} {s.kind:<9} {s.verdict:<9} {name}")
 
 
 # %% [markdown]
@@ -196,7 +189,7 @@ derivations = {}
 for name, mod in (("theorem1", theorem1), ("identity_example", identity_example),
                   ("perm1_example", perm1_example), ("remark1", remark1)):
     derivations[name] = mod.derive().require()
-    show_steps(derivations[name])
+    print(derivations[name].table())
     print()
 assert all(D.holds for D in derivations.values())
 display(Math(r"\text{Theorem 1: descent coefficient } " + derivations["theorem1"].latex["descent"]

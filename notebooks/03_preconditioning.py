@@ -44,13 +44,6 @@ from isttheory.sketches import Permutation, PreconditionedPerm
 np.set_printoptions(precision=4, suppress=True, linewidth=110)
 
 
-def show_steps(D, width=92):
-    """Print a derivation's checked steps as a plain table."""
-    print(f"{D.claim} {D.equations}: {D.summary()}, holds = {D.holds}")
-    print(f"{'#':>2}  {'eq.':<6} {'kind':<9} {'verdict':<9} step")
-    for i, s in enumerate(D.steps, 1):
-        name = s.name if len(s.name) <= width else s.name[: width - 1] + "…"
-        print(f"{i:>2}  {s.equation:<6} {s.kind:<9} {s.verdict:<9} {name}")
 
 
 def outcomes_B(problem, sketch):
@@ -252,10 +245,10 @@ assert d1[1] > 1e-3 * d1[0] and one_p.metrics["dist2_L"].mean[1] > 1e-3 * d1[0]
 
 # %%
 D_hom = precond_homogeneous.derive().require()
-show_steps(D_hom)
+print(D_hom.table())
 print()
 D_het = precond_heterogeneous.derive().require()
-show_steps(D_het)
+print(D_het.table())
 display(Math(r"\text{(14) holds for } \theta \ge " + D_hom.latex["theta_min"] + r",\qquad \text{(22): } "
              r"\frac1K\sum_{k<K}\|\nabla \tilde f(\tilde x^k)\|^2 \le " + D_hom.latex["bound"]))
 display(Math(r"\text{(25): factor of (16) at } \gamma = 1 \text{ is } " + D_het.latex["factor"]))

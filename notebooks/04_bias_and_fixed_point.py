@@ -47,13 +47,6 @@ from isttheory.symbolic.fixedpoint import bias_operator, symbolic_fixed_point, u
 np.set_printoptions(precision=4, suppress=True, linewidth=110)
 
 
-def show_steps(D, width=92):
-    """Print a derivation's checked steps as a plain table."""
-    print(f"{D.claim} {D.equations}: {D.summary()}, holds = {D.holds}")
-    print(f"{'#':>2}  {'eq.':<6} {'kind':<9} {'verdict':<9} step")
-    for i, s in enumerate(D.steps, 1):
-        name = s.name if len(s.name) <= width else s.name[: width - 1] + "…"
-        print(f"{i:>2}  {s.equation:<6} {s.kind:<9} {s.verdict:<9} {name}")
 
 
 # %% [markdown]
@@ -294,7 +287,7 @@ derived = {}
 for name, mod in (("estimator_bias", estimator_bias), ("mean_recursion", mean_recursion),
                   ("homogeneous_bias", homogeneous_bias)):
     derived[name] = mod.derive().require()
-    show_steps(derived[name])
+    print(derived[name].table())
     print()
 display(Math(r"E[x^k] = " + derived["mean_recursion"].latex["closed_form"] + r",\qquad x^\infty = "
              + derived["mean_recursion"].latex["x_inf"]))

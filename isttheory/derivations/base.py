@@ -134,6 +134,15 @@ class Derivation:
             raise ProofFailure(f"{self.claim}: {lines}")
         return self
 
+    def table(self, width: int = 92) -> str:
+        """The checked steps as a plain-text table (number, equation, kind, verdict, step)."""
+        lines = [f"{self.claim} {self.equations}: {self.summary()}, holds = {self.holds}",
+                 f"{'#':>2}  {'eq.':<6} {'kind':<9} {'verdict':<9} step"]
+        for i, s in enumerate(self.steps, 1):
+            name = s.name if len(s.name) <= width else s.name[: width - 1] + "…"
+            lines.append(f"{i:>2}  {s.equation:<6} {s.kind:<9} {s.verdict:<9} {name}")
+        return "\n".join(lines)
+
     def summary(self) -> str:
         sym = sum(s.kind == "symbolic" for s in self.steps)
         return f"{len(self.steps)} steps ({sym} symbolic, {len(self.steps) - sym} numeric)"
