@@ -21,21 +21,13 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import dynamics as bench_dyn  # noqa: E402
 from benchmarks import simulate as bench_sim  # noqa: E402
+from benchmarks.simulate import _best  # noqa: E402
 from isttheory import generators  # noqa: E402
 from isttheory.constants import theta_eigen, theta_star  # noqa: E402
 from isttheory.io import atomic_write_bytes  # noqa: E402
 from isttheory.moments import SketchMoments  # noqa: E402
 from isttheory.simulate import simulate  # noqa: E402
 from isttheory.sketches import Permutation  # noqa: E402
-
-
-def _best(fn, repeat: int = 3) -> float:
-    out = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
-    return min(out)
 
 
 def batched_vs_loop(n: int, d: int, runs: int, iters: int) -> dict:

@@ -29,7 +29,7 @@ from isttheory.sketches import Permutation  # noqa: E402
 from tests.oracle import dense_trajectories  # noqa: E402
 
 
-def _best(fn, repeat: int) -> float:
+def _best(fn, repeat: int = 3) -> float:
     times = []
     for _ in range(repeat):
         t = time.perf_counter()

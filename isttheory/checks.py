@@ -138,16 +138,21 @@ def _precond_homogeneous() -> tuple[QuadraticProblem, np.ndarray]:
 # ---------------------------------------------------------------------------------- the checks
 
 
-def check_eq16(runs: int, seed: int, K: int = 3, factor_power: float = 1.0, rate_kind: str = "min") -> BoundCheck:
-    """(16): ``E‖x^K − x*‖²_L̄ ≤ (1 − γλ_min(L̄^{-1/2}W̄L̄^{-1/2}))^{K·factor_power} ‖x⁰ − x*‖²_L̄``, γ = 1/θ*.
-
-    ``rate_kind="max"`` (the mutation) uses λ_max instead of λ_min."""
+def _interp_at_paper_step() -> tuple[QuadraticProblem, Permutation, SketchMoments, float]:
+    """Theorem 1's setting for (15)–(16): the interpolation instance, Perm-q, and γ = 1/θ*."""
     p = _interp()
     sk = Permutation(p.n, p.d)
     mo = SketchMoments(p, sk)
     theta = theta_eigen(mo.W, mo.BLB)[0]
     assert theta is not None
-    g = 1 / theta
+    return p, sk, mo, 1 / theta
+
+
+def check_eq16(runs: int, seed: int, K: int = 3, factor_power: float = 1.0, rate_kind: str = "min") -> BoundCheck:
+    """(16): ``E‖x^K − x*‖²_L̄ ≤ (1 − γλ_min(L̄^{-1/2}W̄L̄^{-1/2}))^{K·factor_power} ‖x⁰ − x*‖²_L̄``, γ = 1/θ*.
+
+    ``rate_kind="max"`` (the mutation) uses λ_max instead of λ_min."""
+    p, sk, mo, g = _interp_at_paper_step()
     lam = rate(mo.W, p.L_bar) if rate_kind == "min" else float(sla.eigh(mo.W, p.L_bar, eigvals_only=True)[-1])
     x0 = np.ones(p.d)
     res = simulate(p, sk, g, K, runs=runs, seed=seed, record=[K], keep_iterates=True)
@@ -163,12 +168,7 @@ def check_eq15(runs: int, seed: int, K: int = 20, rhs_factor: float = 2.0) -> Bo
     """(15): ``(1/K)Σ_{k<K} E xᵀW̄x ≤ rhs_factor·(f(x⁰) − E f(x^K))/(γK)`` (interpolation, γ = 1/θ*).
 
     Per run ``Y = (1/K)Σ_k x_kᵀW̄x_k − rhs_factor·(f(x⁰) − f(x^K))/(γK)``, bound 0."""
-    p = _interp()
-    sk = Permutation(p.n, p.d)
-    mo = SketchMoments(p, sk)
-    theta = theta_eigen(mo.W, mo.BLB)[0]
-    assert theta is not None
-    g = 1 / theta
+    p, sk, mo, g = _interp_at_paper_step()
     res = simulate(p, sk, g, K, runs=runs, seed=seed, record=np.arange(K + 1), keep_iterates=True)
     it = _it(res)  # (K+1, R, d)
     w = np.einsum("kri,ij,krj->kr", it[:K], mo.W, it[:K]).mean(axis=0)
