@@ -11,8 +11,10 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .errors import ParameterError
+from .errors import ParameterError, ResourceError
 from .problem import QuadraticProblem
+from .resources import available_memory as _available_memory
+from .structured import LowRankDiagonalProblem
 
 Split = Literal["iid", "sorted"]
 
@@ -99,6 +101,48 @@ def heterogeneous_structured(n: int, d: int, heterogeneity: float = 0.5, seed: i
         Ls[i].flat[:: d + 1] += h * rng.random(d)
     bs = np.zeros((n, d)) if interpolation else rng.standard_normal(d) + h * rng.standard_normal((n, d))
     return QuadraticProblem(Ls, bs, check_psd=False)
+
+
+def low_rank_diagonal(n: int, d: int, heterogeneity: float = 0.5, seed: int | None = 0, cond: float = 10.0,
+                      shared_rank: int = 2, client_rank: int = 0,
+                      interpolation: bool = False) -> LowRankDiagonalProblem:
+    """A structured heterogeneous problem for large ``d`` (no dense matrix is ever formed).
+
+    ``L_i = Diag(δ₀ + h s_i) + V Vᵀ + h U_i U_iᵀ`` with ``δ₀`` uniform in
+    ``[1, cond]``, ``s_i ~ U[0, cond]^d``, ``V`` Gaussian ``d × shared_rank``
+    and ``U_i`` Gaussian ``d × client_rank``, both scaled so that their rows have
+    expected squared norm 1; ``b_i = b + h c_i`` (all zero if ``interpolation``).
+    Memory is ``8·n·d·(2 + client_rank)`` bytes, estimated and refused with
+    :class:`ResourceError` before allocating when it exceeds 80% of the machine.
+    """
+    _check_size(n, d)
+    h = _check_heterogeneity(heterogeneity)
+    for name, r in (("shared_rank", shared_rank), ("client_rank", client_rank)):
+        if isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 0:
+            raise ParameterError(f"{name} must be an integer >= 0; got {r!r}")
+    if not cond >= 1.0:
+        raise ParameterError(f"cond must be >= 1; got {cond}")
+    need = 8 * n * d * (3 + client_rank) + 8 * d * shared_rank
+    avail = _available_memory()
+    if need > 0.8 * avail:
+        raise ResourceError(f"a structured problem with n = {n}, d = {d}, client rank {client_rank} needs about "
+                            f"{need / 2**30:.1f} GiB, more than 80% of this machine's {avail / 2**30:.1f} GiB")
+    rng = _rng(seed)
+    delta0 = rng.uniform(1.0, cond, d)
+    V = rng.standard_normal((d, shared_rank)) / np.sqrt(max(1, shared_rank))
+    U = None
+    D = np.empty((n, d))
+    D[:] = delta0 + np.einsum("jr,jr->j", V, V)
+    D += (h * cond) * rng.random((n, d))
+    if client_rank:
+        U = rng.standard_normal((n, d, client_rank)) * np.sqrt(h / client_rank)
+        D += np.einsum("njr,njr->nj", U, U)
+    if interpolation:
+        b = np.zeros((n, d))
+    else:
+        b = h * rng.standard_normal((n, d))
+        b += rng.standard_normal(d)
+    return LowRankDiagonalProblem(D, b, V, U)
 
 
 def interpolation(n: int, d: int, heterogeneity: float = 0.5, seed: int | None = 0,

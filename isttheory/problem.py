@@ -17,6 +17,7 @@ built by floating-point products such as ``AᵀA`` and reject genuine errors.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -219,6 +220,20 @@ class QuadraticProblem:
         base = (np.arange(self.n) * self.d * self.d)[:, None, None]
         flat = base + coords[..., :, None] * self.d + coords[..., None, :]
         return np.take(self.L.reshape(-1), flat)
+
+    def client_operator(self, coords: NDArray[np.intp]) -> Callable[[FloatArray], FloatArray]:
+        """``u ↦ L_i[S_i, S_i] u`` for index sets ``coords`` (..., n, m), ``u`` of shape (..., n, m).
+
+        Gathers only the blocks the draw touches (the diagonal when ``m = 1``)."""
+        if coords.shape[-1] == 1:
+            diag = self.client_diagonal(coords)
+            return lambda u: diag * u
+        blocks = self.client_blocks(coords)
+        return lambda u: np.matmul(blocks, u[..., None])[..., 0]
+
+    def L_bar_apply(self, x: ArrayLike) -> FloatArray:
+        """``L̄ x`` batched over leading axes."""
+        return np.asarray(x, dtype=float) @ self.L_bar
 
     def client_diagonal(self, coords: NDArray[np.intp]) -> FloatArray:
         """``(L_i)_{jj}`` at ``coords`` of shape (..., n, m): (..., n, m)."""

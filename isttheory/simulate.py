@@ -26,7 +26,6 @@ chunking over iterations does not change results either.
 from __future__ import annotations
 
 import math
-import os
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -34,9 +33,15 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .errors import ParameterError, ResourceError
+from .errors import IncompatibleSketchError, ParameterError, ResourceError
 from .problem import QuadraticProblem
-from .sketches.base import IndexDraw, Sketch, TableDraw
+from .resources import available_memory as _available_memory
+from .sketches.base import DiagonalSketch, IndexDraw, Sketch, TableDraw
+from .structured import LowRankDiagonalProblem
+
+ProblemLike = QuadraticProblem | LowRankDiagonalProblem
+"""The simulator needs only index-form access (``client_operator``, ``client_b``, ``client_diagonal``)
+and ``L̄`` products and solves, so a dense problem and a structured one both serve."""
 
 Form = Literal["sgd", "ist"]
 FloatArray = NDArray[np.float64]
@@ -117,14 +122,7 @@ def default_record(iters: int, points: int = 101) -> NDArray[np.int64]:
     return np.unique(np.linspace(0, iters, min(iters + 1, points)).round().astype(np.int64))
 
 
-def _available_memory() -> int:
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
-        return 8 * 2**30
-
-
-def estimate_bytes(problem: QuadraticProblem, sketch: Sketch, runs: int, chunk: int) -> int:
+def estimate_bytes(problem: ProblemLike, sketch: Sketch, runs: int, chunk: int) -> int:
     """Peak working memory of :func:`simulate` beyond the problem itself (bytes, estimate)."""
     n, d = problem.n, problem.d
     probe = sketch.sample(np.random.default_rng(0), 1)
@@ -135,10 +133,54 @@ def estimate_bytes(problem: QuadraticProblem, sketch: Sketch, runs: int, chunk: 
         m = probe.coords.shape[-1]
         per_iter = runs * n * m * (m * 8 + 8 * 8)
         draws = chunk * runs * n * m * 16
+        if _fused_applies(sketch, probe, 0.0):
+            draws += n * d * 16 + 2 * min(n, AFFINE_ROWS) * d * 8  # the affine table and its row-block temporaries
     return int(per_iter + draws + runs * d * 8 * 6)
 
 
-def simulate(problem: QuadraticProblem, sketch: Sketch, gamma: float, iters: int, runs: int = 1,
+AFFINE_ROWS = 1024
+"""Clients per block when building the affine table of the fused Perm-1 path (bounds temporaries)."""
+
+
+def _fused_applies(sketch: Sketch, probe: IndexDraw | TableDraw, noise: float) -> bool:
+    """The fused path applies to one-coordinate-per-client draws that partition the coordinates
+    (Perm-1, its scaled and preconditioned versions) without gradient noise."""
+    return (noise == 0 and isinstance(sketch, DiagonalSketch) and isinstance(probe, IndexDraw)
+            and probe.coords.shape[-1] == 1 and probe.disjoint and probe.covers)
+
+
+def affine_table(problem: ProblemLike, sketch: DiagonalSketch, gamma: float, form: str,
+                 steps: int) -> FloatArray:
+    """Perm-1-type draws make one iteration affine per coordinate: when client ``i`` owns
+    coordinate ``j`` (scale ``s = s_ij``), ``x_j ← α_ij x_j + β_ij`` with
+
+    * form (2): ``α = 1 − γ s² (L_i)_jj / n``, ``β = γ s (b_i)_j / n``;
+    * Algorithm 1 with ``t`` local steps: ``z ← a z + γ s b_ij`` from ``z = s x_j``
+      with ``a = 1 − γ s (L_i)_jj``, then merge (6): ``α = aᵗ s / n``, ``β = c_t / n``.
+
+    Returns the pairs ``(α_ij, β_ij)`` as an ``(n·d, 2)`` array (row ``i·d + j``), so
+    one gather per coordinate fetches both. Built in blocks of :data:`AFFINE_ROWS` clients.
+    """
+    n, d = problem.n, problem.d
+    scales = sketch.scale_table()
+    table = np.empty((n, d, 2))
+    for lo in range(0, n, AFFINE_ROWS):
+        hi = min(n, lo + AFFINE_ROWS)
+        S, Dd, bb = scales[lo:hi], problem.D[lo:hi], problem.b[lo:hi]
+        if form == "sgd":
+            table[lo:hi, :, 0] = 1.0 - gamma * S * S * Dd / n
+            table[lo:hi, :, 1] = gamma * S * bb / n
+        else:
+            a = 1.0 - gamma * S * Dd
+            c = np.zeros_like(a)
+            for _ in range(steps):
+                c = a * c + gamma * S * bb
+            table[lo:hi, :, 0] = a**steps * S / n
+            table[lo:hi, :, 1] = c / n
+    return table.reshape(n * d, 2)
+
+
+def simulate(problem: ProblemLike, sketch: Sketch, gamma: float, iters: int, runs: int = 1,
              seed: int = 0, form: Form = "sgd", local_steps: int = 1, x0: ArrayLike | None = None,
              noise: float = 0.0, record: ArrayLike | None = None, first_run: int = 0,
              progress: bool = False, keep_iterates: bool = False) -> SimulationResult:
@@ -162,6 +204,9 @@ def simulate(problem: QuadraticProblem, sketch: Sketch, gamma: float, iters: int
         raise ParameterError(f"recorded iterations must lie in [0, {iters}]")
 
     probe = sketch.sample(np.random.default_rng(0), 1)
+    if isinstance(probe, TableDraw) and not isinstance(problem, QuadraticProblem):
+        raise IncompatibleSketchError(f"sketch {sketch.spec} draws dense matrices; a structured problem "
+                                      "supports diagonal (index-form) sketches only")
     slot = probe.coords.shape[-1] if isinstance(probe, IndexDraw) else d
     chunk = int(max(1, min(iters, 256, DRAW_BUFFER_BYTES // max(1, runs * n * slot * 16))))
     need = estimate_bytes(problem, sketch, runs, chunk)
@@ -184,6 +229,8 @@ def simulate(problem: QuadraticProblem, sketch: Sketch, gamma: float, iters: int
     sketch_rngs = [np.random.Generator(np.random.PCG64(s)) for s, _ in streams]
     noise_rngs = [np.random.Generator(np.random.PCG64(s)) for _, s in streams]
 
+    table = (affine_table(problem, sketch, gamma, form, local_steps)
+             if _fused_applies(sketch, probe, noise) and isinstance(sketch, DiagonalSketch) else None)
     x = np.tile(x0v, (runs, 1))
     rec_pos = {int(k): j for j, k in enumerate(rec)}
     recorded = 0
@@ -225,7 +272,7 @@ def simulate(problem: QuadraticProblem, sketch: Sketch, gamma: float, iters: int
             t = min(chunk, iters - k)
             draws = [sketch.sample(rng, t) for rng in sketch_rngs]
             noises = _noise(noise_rngs, draws, t, local_steps, noise, n, d)
-            step = _chunk_stepper(problem, draws, gamma, form, local_steps)  # stacks the runs once per chunk
+            step = _chunk_stepper(problem, draws, gamma, form, local_steps, table)  # stacks the runs once per chunk
             for s in range(t):
                 x = step(x, s, None if noises is None else noises[s])
                 k += 1
@@ -251,13 +298,13 @@ def simulate(problem: QuadraticProblem, sketch: Sketch, gamma: float, iters: int
                             diverged_at, reason, settings, None if kept is None else kept[:keep])
 
 
-def _metrics(problem: QuadraticProblem, x: FloatArray, pd: bool) -> dict[str, FloatArray]:
+def _metrics(problem: ProblemLike, x: FloatArray, pd: bool) -> dict[str, FloatArray]:
     g = problem.grad(x)
     out = {"f": problem.f(x), "grad2": np.einsum("ri,ri->r", g, g)}
     if pd:
         out["grad2_Linv"] = np.einsum("ri,ri->r", g, problem.solve_L_bar(g))
         e = x - problem.x_star
-        out["dist2_L"] = np.einsum("ri,ri->r", e, e @ problem.L_bar)
+        out["dist2_L"] = np.einsum("ri,ri->r", e, problem.L_bar_apply(e))
     return out
 
 
@@ -271,10 +318,29 @@ def _noise(rngs: list[np.random.Generator], draws: list[Any], t: int, steps: int
     return np.stack(per_run, axis=1)
 
 
-def _chunk_stepper(problem: QuadraticProblem, draws: list[Any], gamma: float, form: str,
-                   steps: int) -> Any:
-    """Stack one chunk of per-run draws into (t, R, …) arrays once; return ``step(x, s, noise)``."""
+def _chunk_stepper(problem: ProblemLike, draws: list[Any], gamma: float, form: str,
+                   steps: int, table: FloatArray | None = None) -> Any:
+    """Stack one chunk of per-run draws into (t, R, …) arrays once; return ``step(x, s, noise)``.
+
+    With an :func:`affine_table` (Perm-1-type draws, no noise) each iteration is one gather of
+    ``(α, β)`` pairs at ``owner(j)·d + j`` and one fused multiply-add on contiguous ``x``."""
     first = draws[0]
+    if isinstance(first, IndexDraw) and table is not None:
+        d = problem.d
+        pi = np.stack([dr.coords[..., 0] for dr in draws], axis=1)  # (t, R, n): client i owns pi[i]
+        rows = pi.shape[0] * pi.shape[1]
+        idx = np.empty_like(pi)  # idx[s, r, j] = owner(j)·d + j
+        idx.reshape(-1)[(pi.reshape(rows, d) + (np.arange(rows) * d)[:, None]).reshape(-1)] = np.tile(
+            np.arange(d) * d, rows)
+        idx += np.arange(d)
+
+        def fused(x: FloatArray, s: int, noise: FloatArray | None) -> FloatArray:
+            pair = np.take(table, idx[s], axis=0)
+            out = pair[..., 0] * x
+            out += pair[..., 1]
+            return out
+
+        return fused
     if isinstance(first, IndexDraw):
         coords = np.stack([dr.coords for dr in draws], axis=1)  # (t, R, n, m)
         sc = first.scales
@@ -289,6 +355,7 @@ def _chunk_stepper(problem: QuadraticProblem, draws: list[Any], gamma: float, fo
 
         return index
     outcomes = np.stack([dr.outcome for dr in draws], axis=1)  # (t, R)
+    assert isinstance(problem, QuadraticProblem)  # simulate() refuses dense draws on structured problems
 
     def dense(x: FloatArray, s: int, noise: FloatArray | None) -> FloatArray:
         return dense_step(problem, x, first.table[outcomes[s]], gamma, form, steps, noise)
@@ -296,7 +363,7 @@ def _chunk_stepper(problem: QuadraticProblem, draws: list[Any], gamma: float, fo
     return dense
 
 
-def index_step(problem: QuadraticProblem, x: FloatArray, coords: NDArray[np.int64],
+def index_step(problem: ProblemLike, x: FloatArray, coords: NDArray[np.int64],
                scales: FloatArray, gamma: float, form: str, steps: int,
                noise: FloatArray | None, disjoint: bool, covers: bool) -> FloatArray:
     """One iteration for all runs in index form. ``coords`` (R, n, m); ``scales``
@@ -306,16 +373,7 @@ def index_step(problem: QuadraticProblem, x: FloatArray, coords: NDArray[np.int6
     flat = coords + (np.arange(R) * d)[:, None, None]
     xs = np.take(x, flat)
     bs = problem.client_b(coords)
-    if m == 1:
-        Ld = problem.client_diagonal(coords)
-
-        def apply(u: FloatArray) -> FloatArray:
-            return Ld * u
-    else:
-        Lb = problem.client_blocks(coords)
-
-        def apply(u: FloatArray) -> FloatArray:
-            return np.matmul(Lb, u[..., None])[..., 0]
+    apply = problem.client_operator(coords)
 
     if form == "sgd":
         u = scales * xs

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import IncompatibleSketchError
 from ..problem import QuadraticProblem
+from ..structured import LowRankDiagonalProblem
 from ..symbolic.inclusion import UniformPartition
 from .base import DiagonalSketch, FloatArray, IndexDraw, Support, all_permutations, random_permutations
 
@@ -38,7 +39,8 @@ class PreconditionedPerm(DiagonalSketch):
         self.variant = variant
 
     @classmethod
-    def from_problem(cls, problem: QuadraticProblem, variant: Variant = "diagonal") -> PreconditionedPerm:
+    def from_problem(cls, problem: QuadraticProblem | LowRankDiagonalProblem,
+                     variant: Variant = "diagonal") -> PreconditionedPerm:
         """Build (23) from a problem's diagonals ``D_i`` (``variant="diagonal"``),
         or from ``[L_i^{-1/2}]_{jj}`` as printed in our copy (``variant="printed"``)."""
         n, d = problem.n, problem.d
@@ -54,6 +56,8 @@ class PreconditionedPerm(DiagonalSketch):
                 )
             table = math.sqrt(n) / np.sqrt(D)
         elif variant == "printed":
+            if not isinstance(problem, QuadraticProblem):
+                raise IncompatibleSketchError("the printed variant of (23) needs dense L_i (a QuadraticProblem)")
             w, V = np.linalg.eigh(problem.L)
             if np.any(w <= 0):
                 raise IncompatibleSketchError("the printed variant of (23) needs every L_i positive definite")
