@@ -26,8 +26,12 @@ chunking over iterations does not change results either.
 from __future__ import annotations
 
 import math
+import os
 import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -183,7 +187,7 @@ def affine_table(problem: ProblemLike, sketch: DiagonalSketch, gamma: float, for
 def simulate(problem: ProblemLike, sketch: Sketch, gamma: float, iters: int, runs: int = 1,
              seed: int = 0, form: Form = "sgd", local_steps: int = 1, x0: ArrayLike | None = None,
              noise: float = 0.0, record: ArrayLike | None = None, first_run: int = 0,
-             progress: bool = False, keep_iterates: bool = False) -> SimulationResult:
+             progress: bool = False, keep_iterates: bool = False, threads: int | None = None) -> SimulationResult:
     """Simulate ``runs`` independent runs of IST for ``iters`` iterations.
 
     ``noise = σ`` adds stochastic-gradient noise: each client's gradient
@@ -191,6 +195,9 @@ def simulate(problem: ProblemLike, sketch: Sketch, gamma: float, iters: int, run
     the coordinates a client owns are drawn: ``C_i ξ_i`` depends on no others).
     ``record`` lists the iterations to record (default :func:`default_record`);
     ``keep_iterates`` also returns every run's iterate there (for per-run statistics).
+    ``threads`` splits the runs over threads for sampling and the fused Perm-1 step
+    (default: the machine's cores when a run-iteration batch is large, else 1); results
+    do not depend on it, since every run has its own streams.
     """
     _check_params(gamma, iters, runs, seed, form, local_steps, noise, first_run)
     if (sketch.n, sketch.d) != (problem.n, problem.d):
@@ -231,6 +238,7 @@ def simulate(problem: ProblemLike, sketch: Sketch, gamma: float, iters: int, run
 
     table = (affine_table(problem, sketch, gamma, form, local_steps)
              if _fused_applies(sketch, probe, noise) and isinstance(sketch, DiagonalSketch) else None)
+    pool = RunPool(runs, _default_threads(runs * d) if threads is None else threads)
     x = np.tile(x0v, (runs, 1))
     rec_pos = {int(k): j for j, k in enumerate(rec)}
     recorded = 0
@@ -270,9 +278,9 @@ def simulate(problem: ProblemLike, sketch: Sketch, gamma: float, iters: int, run
             record_at(0)
         while k < iters and diverged_at is None:
             t = min(chunk, iters - k)
-            draws = [sketch.sample(rng, t) for rng in sketch_rngs]
+            draws = pool.map(partial(_sample_chunk, sketch, t), sketch_rngs)
             noises = _noise(noise_rngs, draws, t, local_steps, noise, n, d)
-            step = _chunk_stepper(problem, draws, gamma, form, local_steps, table)  # stacks the runs once per chunk
+            step = _chunk_stepper(problem, draws, gamma, form, local_steps, table, pool)  # stacks runs once a chunk
             for s in range(t):
                 x = step(x, s, None if noises is None else noises[s])
                 k += 1
@@ -284,6 +292,7 @@ def simulate(problem: ProblemLike, sketch: Sketch, gamma: float, iters: int, run
             if diverged_at is not None:
                 break
     bar.close()
+    pool.close()
 
     keep = recorded
     metrics = {m: Metric(means[m][:keep], sems[m][:keep] if runs > 1 else None) for m in names}
@@ -318,26 +327,41 @@ def _noise(rngs: list[np.random.Generator], draws: list[Any], t: int, steps: int
     return np.stack(per_run, axis=1)
 
 
+def _sample_chunk(sketch: Sketch, size: int, rng: np.random.Generator) -> IndexDraw | TableDraw:
+    return sketch.sample(rng, size)
+
+
 def _chunk_stepper(problem: ProblemLike, draws: list[Any], gamma: float, form: str,
-                   steps: int, table: FloatArray | None = None) -> Any:
+                   steps: int, table: FloatArray | None = None, pool: RunPool | None = None) -> Any:
     """Stack one chunk of per-run draws into (t, R, …) arrays once; return ``step(x, s, noise)``.
 
     With an :func:`affine_table` (Perm-1-type draws, no noise) each iteration is one gather of
     ``(α, β)`` pairs at ``owner(j)·d + j`` and one fused multiply-add on contiguous ``x``."""
     first = draws[0]
+    pool = pool or RunPool(len(draws), 1)
     if isinstance(first, IndexDraw) and table is not None:
         d = problem.d
-        pi = np.stack([dr.coords[..., 0] for dr in draws], axis=1)  # (t, R, n): client i owns pi[i]
-        rows = pi.shape[0] * pi.shape[1]
-        idx = np.empty_like(pi)  # idx[s, r, j] = owner(j)·d + j
-        idx.reshape(-1)[(pi.reshape(rows, d) + (np.arange(rows) * d)[:, None]).reshape(-1)] = np.tile(
-            np.arange(d) * d, rows)
-        idx += np.arange(d)
+        t = draws[0].coords.shape[0]
+        idx = np.empty((len(draws), t, d), dtype=np.int64)  # idx[r, s, j] = owner(j)·d + j
+
+        def owners(runs: slice) -> None:
+            for r in range(*runs.indices(len(draws))):
+                pi = draws[r].coords[..., 0]  # (t, n): client i owns pi[s, i]
+                flat = (pi + (np.arange(t) * d)[:, None]).reshape(-1)
+                idx[r].reshape(-1)[flat] = np.tile(np.arange(d) * d, t)
+                idx[r] += np.arange(d)
+
+        pool.each(owners)
 
         def fused(x: FloatArray, s: int, noise: FloatArray | None) -> FloatArray:
-            pair = np.take(table, idx[s], axis=0)
-            out = pair[..., 0] * x
-            out += pair[..., 1]
+            out = np.empty_like(x)
+
+            def part(runs: slice) -> None:
+                pair = np.take(table, idx[runs, s], axis=0)
+                np.multiply(pair[..., 0], x[runs], out=out[runs])
+                out[runs] += pair[..., 1]
+
+            pool.each(part)
             return out
 
         return fused
@@ -420,6 +444,49 @@ def dense_step(problem: QuadraticProblem, x: FloatArray, C: FloatArray, gamma: f
             grad += noise[:, s]
         z = z - gamma * np.einsum("rnij,rnj->rni", C, grad)
     return z.mean(axis=1)
+
+
+THREADED_MIN_WORK = 2**16
+"""Runs × d below which one thread is used by default (thread hand-off costs ~50 µs per iteration)."""
+
+
+def _default_threads(work: int) -> int:
+    if work < THREADED_MIN_WORK:
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - non-Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(8, cores))
+
+
+class RunPool:
+    """Splits runs into contiguous slices, one per thread. NumPy's gathers and arithmetic release
+    the GIL, so a Perm-1 batch scales with cores; with one thread everything runs inline."""
+
+    def __init__(self, runs: int, threads: int) -> None:
+        if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+            raise ParameterError(f"threads must be an integer >= 1; got {threads!r}")
+        k = int(min(threads, runs))
+        bounds = np.linspace(0, runs, k + 1).round().astype(int)
+        self.slices = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        self._ex = ThreadPoolExecutor(k) if k > 1 else None
+
+    def each(self, fn: Callable[[slice], None]) -> None:
+        """Call ``fn(runs)`` for every slice of runs (in parallel when threaded)."""
+        if self._ex is None:
+            fn(self.slices[0])
+        else:
+            for f in [self._ex.submit(fn, sl) for sl in self.slices]:
+                f.result()
+
+    def map(self, fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+        """``[fn(item) for item in items]`` (in parallel when threaded), in order."""
+        return list(self._ex.map(fn, items)) if self._ex is not None else [fn(it) for it in items]
+
+    def close(self) -> None:
+        if self._ex is not None:
+            self._ex.shutdown()
 
 
 class _NoBar:

@@ -192,3 +192,21 @@ def test_heterogeneous_perm_q_at_d_4096():
     assert not res.diverged
     m = res.metrics["dist2_L"].mean
     assert np.all(np.isfinite(m)) and m[-1] < m[0]
+
+
+@pytest.mark.parametrize("sketch", ["perm1", "permq", "rand"])
+def test_results_do_not_depend_on_threads(sketch):
+    p = generators.low_rank_diagonal(12, 12, 0.5, seed=5, shared_rank=2) if sketch != "permq" else \
+        generators.low_rank_diagonal(3, 12, 0.5, seed=5, shared_rank=2, client_rank=1)
+    sk = {"perm1": Permutation(12, 12), "permq": Permutation(3, 12), "rand": RandQ(12, 12, 2)}[sketch]
+    runs = [simulate(p, sk, 0.004, 20, runs=7, seed=9, keep_iterates=True, threads=th) for th in (1, 2, 3)]
+    for other in runs[1:]:
+        np.testing.assert_array_equal(other.iterates, runs[0].iterates)
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, True])
+def test_bad_thread_count_is_refused(threads):
+    from isttheory.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="threads"):
+        simulate(generators.low_rank_diagonal(2, 2, seed=0), Permutation(2, 2), 0.1, 2, threads=threads)
