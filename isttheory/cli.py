@@ -104,6 +104,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     er = sub.add_parser("errata", help="print ERRATA.md (generated from isttheory/errata.py)")
     er.add_argument("--out", metavar="FILE", help="write it here")
+
+    sw = sub.add_parser("sweep", help="run a parameter grid on Dask (resumable; results streamed to --out)")
+    sw.add_argument("spec", metavar="SPEC.toml", help="the grid; see 'isttheory sweep --example'",
+                    nargs="?")
+    sw.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler (default: a local cluster)")
+    sw.add_argument("--workers", type=_positive_int, metavar="N", help="local cluster workers (default: cores)")
+    sw.add_argument("--out", metavar="DIR", default="sweep-out", help="output folder (default: sweep-out)")
+    sw.add_argument("--json", action="store_true", help="print the summary as JSON only")
+    sw.add_argument("--quiet", action="store_true", help="no progress line")
+    sw.add_argument("--example", action="store_true", help="print an example spec and exit")
     return parser
 
 
@@ -370,8 +380,49 @@ def _write_report(out: str, payload: dict[str, Any], run: Any, settings: Any) ->
     return [d / n for _, n in figures] + write_results(d, payload, figures, fragment(run))
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import load_spec, run_sweep
+    from .sweep.spec import EXAMPLE
+
+    if args.example:
+        print(EXAMPLE, end="")
+        return 0
+    if args.spec is None:
+        raise ParameterError("sweep needs a spec file: isttheory sweep SPEC.toml (see --example)")
+    spec = load_spec(args.spec)
+    show = not (args.quiet or args.json) and sys.stderr.isatty()
+
+    def progress(done: int, total: int) -> None:
+        if show:
+            print(f"\r{done}/{total} cells", end="", file=sys.stderr, flush=True)
+
+    try:
+        report = run_sweep(spec, args.out, args.scheduler, args.workers, progress)
+    except KeyboardInterrupt:
+        print(f"\nisttheory: interrupted; finished cells are saved in {args.out}; run the same command to resume",
+              file=sys.stderr)
+        return 130
+    if show:
+        print(file=sys.stderr)
+    counts = report.counts()
+    if args.json:
+        print(json.dumps({**counts, "out": args.out, "seconds": round(report.seconds, 3),
+                          "failures": [{"id": i, "error": e} for i, e in report.failures]}))
+    else:
+        print(f"sweep {spec.digest}: {counts['cells']} cells ({counts['reused']} already done, "
+              f"{counts['computed']} computed now) in {report.seconds:.1f} s -> {args.out}")
+        print(f"ok {counts['ok']}, invalid parameter combinations {counts['invalid']}, "
+              f"diverged {counts['diverged']}, failed {counts['failed']}")
+        if counts["dropped_partial_lines"]:
+            print(f"note: {counts['dropped_partial_lines']} incomplete line(s) from an interrupted run were "
+                  "dropped and their cells recomputed")
+        for cid, err in report.failures[:5]:
+            print(f"FAILED cell {cid}: {err}")
+    return EXIT_REFUTED if report.failures else 0
+
+
 COMMANDS = {"verify": _cmd_verify, "simulate": _cmd_simulate, "sketches": _cmd_sketches, "latex": _cmd_latex,
-            "errata": _cmd_errata, "constants": _cmd_constants, "exact": _cmd_exact}
+            "errata": _cmd_errata, "constants": _cmd_constants, "exact": _cmd_exact, "sweep": _cmd_sweep}
 
 
 if __name__ == "__main__":  # pragma: no cover

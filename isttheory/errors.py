@@ -63,3 +63,11 @@ class ResourceError(ISTError, MemoryError):
 
 class EnumerationTooLargeError(SketchError):
     """Exact enumeration of a sketch's support was asked for where it is too large."""
+
+
+class SweepSpecError(ISTError, ValueError):
+    """A sweep spec (TOML) is malformed, or an output folder holds a different sweep."""
+
+
+class SchedulerError(ISTError, ConnectionError):
+    """The Dask scheduler given with ``--scheduler`` cannot be reached."""

@@ -189,6 +189,11 @@ class LowRankDiagonalProblem:
         """``x* = L̄⁻¹ b̄`` (Setting)."""
         return _readonly(self.solve_L_bar(self.b_bar))
 
+    @cached_property
+    def f_star(self) -> float:
+        """``f(x*) = −½ b̄ᵀ x*``."""
+        return float(-0.5 * self.b_bar @ self.x_star)
+
     # --- objective ------------------------------------------------------------
     def f(self, x: ArrayLike) -> FloatArray:
         """``f(x) = ½ xᵀ L̄ x − b̄ᵀ x`` (12), batched."""

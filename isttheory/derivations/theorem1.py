@@ -250,7 +250,7 @@ def derive(step_bound: sp.Expr | int = 1, descent: sp.Expr = HALF, rate: sp.Expr
                 L = prob.L_bar
                 lmin = float(sla.eigh(mo.W, L, eigvals_only=True)[0])
                 # Rayleigh certificate on the instance: W̄ − λ_min L̄ ⪰ 0 (λ_min of the pencil (W̄, L̄))
-                worst_ray = min(worst_ray, float(np.linalg.eigvalsh(mo.W - lmin * L)[0]) / np.linalg.norm(L, 2))
+                worst_ray = min(worst_ray, float(np.linalg.eigvalsh(mo.W - lmin * L)[0]) / float(np.linalg.norm(L, 2)))
                 for frac in (1.0, 0.5):
                     gam = frac * sb / th
                     Q, M = exact_one_step(mo, gam)

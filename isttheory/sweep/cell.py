@@ -1,0 +1,103 @@
+"""One sweep cell: build the instance, then constants, exact limits and Monte Carlo summaries.
+
+Everything here is a pure function of the cell's parameters and its seed (no clock,
+no worker identity), so a cell gives the same numbers wherever and whenever it runs.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .. import generators
+from ..errors import ISTError
+from ..problem import QuadraticProblem
+from ..simulate import simulate
+from ..sketches import parse_sketch
+from ..structured import LowRankDiagonalProblem
+
+MC_METRICS = ("dist2_L", "f")
+"""Recorded at iteration K and, exactly, in the limit: ``E‖x − x*‖²_{L̄}`` (the neighbourhood of
+Theorem 2 / (30), which equals ``E‖∇f‖²_{L̄⁻¹}``) and ``E f(x)``."""
+
+
+def build_problem(params: dict[str, Any]) -> QuadraticProblem | LowRankDiagonalProblem:
+    """The cell's instance from its generator and the axes that generator takes."""
+    from .spec import GENERATOR_AXES
+
+    name = params["generator"]
+    kw = {k: params[k] for k in GENERATOR_AXES[name] if k in params}
+    for k in ("rank", "shared_rank", "client_rank"):
+        if k in kw:
+            kw[k] = int(kw[k])
+    fn = getattr(generators, name)
+    return fn(int(params["n"]), int(params["d"]), seed=int(params["seed"]), **kw)  # type: ignore[no-any-return]
+
+
+def _num(x: Any) -> float | None:
+    """A JSON-safe float: ``None`` for missing or non-finite values (never NaN in the output)."""
+    if x is None:
+        return None
+    v = float(x)
+    return v if math.isfinite(v) else None
+
+
+def run_cell(params: dict[str, Any], mc_seed: int, runs: int, iters: int, max_d: int) -> dict[str, Any]:
+    """Compute one cell. Returns ``{"status": "ok"|"invalid", ...}``.
+
+    ``invalid`` means this combination of parameters is not a valid instance (e.g. Perm-q with
+    ``d`` not a multiple of ``n``); the message is the one-line error a user would see.
+    Constants and exact dynamics are computed for dense problems with ``d ≤ max_d``.
+    """
+    try:
+        problem = build_problem(params)
+        sketch = parse_sketch(params["sketch"], problem)  # type: ignore[arg-type]
+    except ISTError as exc:
+        return {"status": "invalid", "error": f"{type(exc).__name__}: {exc}"}
+    gamma, form, steps = float(params["gamma"]), str(params["form"]), int(params["local_steps"])
+    out: dict[str, Any] = {"status": "ok", "constants": None, "exact": None,
+                           "f_star": _num(problem.f_star) if problem.is_L_bar_positive_definite else None}
+    dense = isinstance(problem, QuadraticProblem) and problem.d <= max_d
+    if dense:
+        assert isinstance(problem, QuadraticProblem)
+        out["constants"] = _constants(problem, sketch, form, gamma)
+        out["exact"] = _exact(problem, sketch, gamma, form, steps)
+    else:
+        out["skipped"] = f"constants and exact dynamics need a dense problem with d <= {max_d}"
+    res = simulate(problem, sketch, gamma, iters, runs=runs, seed=mc_seed, form=form,  # type: ignore[arg-type]
+                   local_steps=steps, noise=float(params["noise"]), record=[0, iters], threads=1)
+    mc: dict[str, Any] = {"runs": runs, "iters": iters, "diverged": res.diverged, "diverged_at": res.diverged_at,
+                          "divergence_reason": res.divergence_reason}
+    for m in MC_METRICS:
+        if m in res.metrics and not res.diverged:
+            metric = res.metrics[m]
+            mc[m] = _num(metric.mean[-1])
+            mc[m + "_sem"] = None if metric.sem is None else _num(metric.sem[-1])
+        else:
+            mc[m] = mc[m + "_sem"] = None
+    out["monte_carlo"] = mc
+    return out
+
+
+def _constants(problem: QuadraticProblem, sketch: Any, form: str, gamma: float) -> dict[str, Any]:
+    from ..summary import constants_summary
+
+    s = constants_summary(problem, sketch, form, gamma)
+    keys = ("theta", "rate", "step_paper", "gamma_opt", "contraction_opt", "contraction_at_gamma", "h_norm2_L",
+            "sigma2")
+    out: dict[str, Any] = {k: _num(s.get(k)) for k in keys}
+    out["W_psd"] = s["W_psd"]
+    out["solver_status"] = s["solver_status"]
+    return out
+
+
+def _exact(problem: QuadraticProblem, sketch: Any, gamma: float, form: str, steps: int) -> dict[str, Any]:
+    from ..dynamics import ExactDynamics
+
+    dyn = ExactDynamics(problem, sketch, gamma, form, steps)
+    lim = dyn.limit_metrics()
+    out = {"ms_rate": _num(dyn.ms_rate), "mean_rate": _num(dyn.mean_rate), "converges": lim is not None}
+    for m in MC_METRICS:
+        out["limit_" + m] = None if lim is None else _num(lim.get(m))
+    return out
+

@@ -1,0 +1,301 @@
+"""Sweeps on Dask: spec parsing, per-cell determinism, the resumable stream, and real clusters.
+
+The cluster tests use a two-worker ``LocalCluster`` on loopback (127.0.0.1): a small sweep
+through ``--scheduler``, equality of results between 1 and 2 workers, and a sweep killed
+with SIGKILL midway and resumed (no cell lost, none recomputed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from isttheory.errors import ParameterError, SchedulerError, SweepSpecError
+from isttheory.simulate import simulate
+from isttheory.sketches import parse_sketch
+from isttheory.sweep import build_problem, load_spec, parse_spec, run_cell, run_sweep
+from isttheory.sweep import runner as runner_mod
+from isttheory.sweep.spec import EXAMPLE
+from isttheory.sweep.store import RESULTS, STREAM, CellStore
+from tests.cli_harness import ISTTHEORY, run
+
+SMALL = """
+[sweep]
+seed = 3
+[grid]
+generator = "heterogeneous"
+heterogeneity = [0.0, 0.6]
+n = 3
+q = [1, 2]
+sketch = ["perm", "precond-perm"]
+gamma = [0.05, 0.3, 1.0]
+seed = [0, 1]
+[monte_carlo]
+runs = 40
+iters = 30
+"""
+
+SLOW = """
+[sweep]
+seed = 5
+[grid]
+generator = "heterogeneous"
+heterogeneity = [0.2, 0.5, 0.8]
+n = 6
+d = 6
+sketch = "precond-perm"
+gamma = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+[monte_carlo]
+runs = 3000
+iters = 400
+[exact]
+max_d = 0
+"""
+
+
+# --------------------------------------------------------------------------- spec
+def test_example_spec_parses_and_expands():
+    spec = parse_spec(EXAMPLE)
+    assert len(spec.cells) == 3 * 2 * 2 * 4 * 2
+    assert {c.params["d"] for c in spec.cells} == {4, 8}
+    assert len({c.id for c in spec.cells}) == len(spec.cells)
+    assert len({c.mc_seed for c in spec.cells}) == len(spec.cells)
+
+
+def test_cell_ids_and_seeds_depend_only_on_the_cell():
+    small = parse_spec(SMALL)
+    bigger = parse_spec(SMALL.replace("gamma = [0.05, 0.3, 1.0]", "gamma = [0.05, 0.1, 0.3, 1.0]"))
+    by_id = {c.id: c for c in bigger.cells}
+    for c in small.cells:
+        assert by_id[c.id].params == c.params and by_id[c.id].mc_seed == c.mc_seed
+    other_seed = parse_spec(SMALL.replace("seed = 3", "seed = 4"))
+    assert [c.id for c in other_seed.cells] == [c.id for c in small.cells]
+    assert all(a.mc_seed != b.mc_seed for a, b in zip(other_seed.cells, small.cells, strict=True))
+
+
+def test_axes_a_generator_does_not_take_are_dropped():
+    spec = parse_spec(SMALL.replace('generator = "heterogeneous"', 'generator = ["homogeneous", "heterogeneous"]'))
+    homo = [c for c in spec.cells if c.params["generator"] == "homogeneous"]
+    assert homo and all("heterogeneity" not in c.params for c in homo)
+    assert len(homo) == len([c for c in spec.cells if c.params["generator"] == "heterogeneous"]) // 2
+
+
+BAD_SPECS = [
+    ("[grid\n", "not valid TOML"),
+    ("[oops]\n", "unknown section [oops]"),
+    ("[grid]\nn = 2\nd = 2\nsketch = 'perm'\ngamma = 0.1\n", "grid.generator is required"),
+    ("[grid]\ngenerator = 'heterogeneous'\nn = 2\nd = 2\nsketch = 'perm'\ngamma = 0.1\nwidth = 3\n",
+     "unknown key 'width'"),
+    ("[grid]\ngenerator = 'nope'\nn = 2\nd = 2\nsketch = 'perm'\ngamma = 0.1\n", "unknown generator 'nope'"),
+    ("[grid]\ngenerator = 'heterogeneous'\nn = 2\nd = 2\nq = 1\nsketch = 'perm'\ngamma = 0.1\n", "not both"),
+    ("[grid]\ngenerator = 'heterogeneous'\nn = 2\nsketch = 'perm'\ngamma = 0.1\n", "grid.d or grid.q"),
+    ("[grid]\ngenerator = 'heterogeneous'\nn = 2\nd = 2\nsketch = 'perm'\ngamma = -0.1\n", "must be positive"),
+    ("[grid]\ngenerator = 'heterogeneous'\nn = 2\nd = 2\nsketch = 'perm'\ngamma = nan\n", "must be finite"),
+    ("[grid]\ngenerator = 'heterogeneous'\nn = 2\nd = 2\nsketch = 'perm'\ngamma = '0.1'\n", "must be int or float"),
+    ("[grid]\ngenerator = 'heterogeneous'\nn = 0\nd = 2\nsketch = 'perm'\ngamma = 0.1\n", "grid.n values must be"),
+    ("[grid]\ngenerator = 'heterogeneous'\nn = 2\nd = 2\nsketch = 'perm'\ngamma = []\n", "empty list"),
+    ("[grid]\ngenerator = 'heterogeneous'\nn = 2\nd = 2\nsketch = 'perm'\ngamma = [0.1, 0.1]\n", "twice"),
+    ("[grid]\ngenerator = 'heterogeneous'\nn = 2\nd = 2\nsketch = 'perm'\ngamma = 0.1\nform = 'adam'\n",
+     "'sgd' or 'ist'"),
+    ("[grid]\ngenerator = 'heterogeneous'\nheterogeneity = 2.0\nn = 2\nd = 2\nsketch = 'perm'\ngamma = 0.1\n",
+     "[0, 1]"),
+    ("[grid]\ngenerator = 'heterogeneous'\nn = 2\nd = 2\nsketch = 'perm'\ngamma = 0.1\n[monte_carlo]\nruns = 1\n",
+     "runs must be an integer >= 2"),
+    ("[grid]\ngenerator = 'heterogeneous'\nn = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\nd = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n"
+     "sketch = 'perm'\ngamma = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\nseed = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n"
+     "cond = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]\n", "at most 100000"),
+]
+
+
+@pytest.mark.parametrize("text,message", BAD_SPECS)
+def test_bad_specs_are_refused_with_one_line(text, message):
+    with pytest.raises(SweepSpecError) as info:
+        parse_spec(text)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_bad_specs_through_the_cli(tmp_path):
+    (tmp_path / "bad.toml").write_text(BAD_SPECS[3][0])
+    (tmp_path / "ok.toml").write_text(SMALL)
+    (tmp_path / "file").write_text("x")
+    cases = [(("sweep", "missing.toml"), "does not exist"), (("sweep", "bad.toml"), "unknown key"),
+             (("sweep",), "needs a spec file"), (("sweep", "ok.toml", "--workers", "0"), "positive integer"),
+             (("sweep", "ok.toml", "--out", "file"), "not a folder")]
+    for args, message in cases:
+        proc = run(*args, cwd=tmp_path)
+        assert proc.returncode == 2, (args, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], (args, proc.stderr)
+
+
+def test_example_flag_prints_a_spec_that_loads(tmp_path):
+    proc = run("sweep", "--example", cwd=tmp_path)
+    assert proc.returncode == 0
+    (tmp_path / "ex.toml").write_text(proc.stdout)
+    assert len(load_spec(tmp_path / "ex.toml").cells) == len(parse_spec(EXAMPLE).cells)
+
+
+# --------------------------------------------------------------------------- cells
+def test_cell_is_deterministic_and_its_monte_carlo_is_the_simulator_with_the_cell_seed():
+    spec = parse_spec(SMALL)
+    c = next(c for c in spec.cells if c.params["sketch"] == "precond-perm" and c.params["d"] == 3
+             and c.params["gamma"] == 1.0 and c.params["heterogeneity"] == 0.6)
+    a = run_cell(c.params, c.mc_seed, spec.runs, spec.iters, spec.max_d)
+    b = run_cell(c.params, c.mc_seed, spec.runs, spec.iters, spec.max_d)
+    assert a == b and a["status"] == "ok"
+    p = build_problem(c.params)
+    sim = simulate(p, parse_sketch(c.params["sketch"], p), c.params["gamma"], spec.iters, runs=spec.runs,
+                   seed=c.mc_seed, record=[0, spec.iters])
+    assert a["monte_carlo"]["dist2_L"] == pytest.approx(sim.metrics["dist2_L"].mean[-1], rel=1e-12)
+    # the exact limit lies within 5 standard errors of the Monte Carlo value at K (γ = 1: stationary after step 1)
+    mc, se = a["monte_carlo"]["dist2_L"], a["monte_carlo"]["dist2_L_sem"]
+    assert abs(mc - a["exact"]["limit_dist2_L"]) < 5 * se + 1e-3
+
+
+def test_invalid_combinations_are_recorded_not_raised():
+    spec = parse_spec(SMALL)
+    c = next(c for c in spec.cells if c.params["sketch"] == "precond-perm" and c.params["d"] == 6)
+    out = run_cell(c.params, c.mc_seed, spec.runs, spec.iters, spec.max_d)
+    assert out["status"] == "invalid" and "needs n = d" in out["error"]
+
+
+def test_structured_cells_skip_dense_engines():
+    params = {"generator": "low_rank_diagonal", "n": 50, "d": 200, "sketch": "perm", "gamma": 0.001,
+              "form": "sgd", "local_steps": 1, "seed": 0, "noise": 0.0, "heterogeneity": 0.5}
+    out = run_cell(params, 1, 10, 5, 64)
+    assert out["constants"] is None and out["exact"] is None and "dense problem" in out["skipped"]
+    assert out["monte_carlo"]["dist2_L"] is not None
+
+
+# --------------------------------------------------------------------------- store
+def test_store_drops_a_torn_last_line_and_keeps_other_grids(tmp_path):
+    spec = parse_spec(SMALL)
+    store = CellStore(tmp_path, spec)
+    c0, c1 = spec.cells[:2]
+    store.append({"id": c0.id, "result": {"status": "ok"}})
+    store.append({"id": "feedfacefeedface", "result": {"status": "ok"}})  # a cell of a larger, earlier grid
+    with open(tmp_path / STREAM, "ab") as fh:
+        fh.write(b'{"id": "' + c1.id.encode() + b'", "res')  # the write a SIGKILL interrupted
+    again = CellStore(tmp_path, spec)
+    done = again.load()
+    assert set(done) == {c0.id} and again.dropped == 1
+    assert (tmp_path / STREAM).read_bytes().count(b"\n") == 2 and b"res\n" not in (tmp_path / STREAM).read_bytes()
+
+
+def test_store_refuses_a_folder_of_other_settings(tmp_path):
+    CellStore(tmp_path, parse_spec(SMALL))
+    with pytest.raises(SweepSpecError, match="other settings"):
+        CellStore(tmp_path, parse_spec(SMALL.replace("runs = 40", "runs = 41")))
+    CellStore(tmp_path, parse_spec(SMALL.replace("gamma = [0.05, 0.3, 1.0]", "gamma = 0.2")))  # grid may change
+
+
+# --------------------------------------------------------------------------- clusters
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as c:
+        yield c
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_two_worker_cluster_sweep_matches_cells_computed_here(cluster, tmp_path):
+    spec = parse_spec(SMALL)
+    report = run_sweep(spec, tmp_path, scheduler=cluster.scheduler_address)
+    assert report.computed == len(spec.cells) and not report.failures
+    assert {r["provenance"]["pid"] for r in _lines(tmp_path / STREAM)} != {os.getpid()}
+    rows = _lines(tmp_path / RESULTS)
+    assert [r["index"] for r in rows] == list(range(len(spec.cells)))
+    for row in rows[::5]:
+        c = spec.cells[row["index"]]
+        here = run_cell(c.params, c.mc_seed, spec.runs, spec.iters, spec.max_d)
+        assert row["result"]["status"] == here["status"]
+        if here["status"] == "ok" and not here["monte_carlo"]["diverged"]:
+            assert row["result"]["monte_carlo"]["dist2_L"] == pytest.approx(here["monte_carlo"]["dist2_L"],
+                                                                            rel=1e-9)
+    assert (tmp_path / "neighbourhood.png").stat().st_size > 10_000
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["cells"] == len(spec.cells) and summary["ok"] + summary["invalid"] == len(spec.cells)
+    again = run_sweep(spec, tmp_path, scheduler=cluster.scheduler_address)
+    assert again.computed == 0 and again.reused == len(spec.cells)
+
+
+def test_one_and_two_workers_give_identical_results(tmp_path):
+    spec = parse_spec(SMALL)
+    run_sweep(spec, tmp_path / "one", workers=1)
+    run_sweep(spec, tmp_path / "two", workers=2)
+    assert (tmp_path / "one" / RESULTS).read_bytes() == (tmp_path / "two" / RESULTS).read_bytes()
+
+
+def test_unreachable_scheduler_and_conflicting_options(monkeypatch, tmp_path):
+    spec = parse_spec(SMALL)
+    monkeypatch.setattr(runner_mod, "CONNECT_TIMEOUT", "1s")
+    with pytest.raises(SchedulerError, match="cannot reach the Dask scheduler"):
+        run_sweep(spec, tmp_path, scheduler="tcp://127.0.0.1:9")
+    with pytest.raises(ParameterError, match="local cluster only"):
+        run_sweep(spec, tmp_path, scheduler="tcp://127.0.0.1:9", workers=2)
+
+
+@pytest.mark.skipif(ISTTHEORY is None, reason="console script not installed")
+def test_killed_sweep_resumes_without_losing_or_recomputing_cells(tmp_path):
+    (tmp_path / "slow.toml").write_text(SLOW)
+    spec = parse_spec(SLOW)
+    out = tmp_path / "out"
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    proc = subprocess.Popen([ISTTHEORY, "sweep", "slow.toml", "--out", "out", "--workers", "2", "--quiet"],
+                            cwd=tmp_path, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    stream = out / STREAM
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        if stream.exists() and stream.read_bytes().count(b"\n") >= 4:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the CLI, the cluster and its workers
+    proc.wait()
+    before = _lines(stream)
+    assert 4 <= len(before) < len(spec.cells), "the sweep was not interrupted midway"
+    assert not (out / RESULTS).exists()
+    with open(stream, "ab") as fh:  # and as if the kill had torn the next write
+        fh.write(b'{"id":"' + spec.cells[-1].id.encode() + b'","result":{"sta')
+    resumed = run("sweep", "slow.toml", "--out", "out", "--workers", "2", "--json", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    counts = json.loads(resumed.stdout)
+    assert counts["reused"] == len(before) and counts["computed"] == len(spec.cells) - len(before)
+    assert counts["dropped_partial_lines"] == 1
+    after = _lines(stream)
+    assert after[: len(before)] == before  # finished cells kept exactly, with their first session
+    assert sorted(r["id"] for r in after) == sorted(c.id for c in spec.cells)  # none lost, none twice
+    assert len({r["provenance"]["session"] for r in after}) == 2
+    # and the resumed sweep's results equal a straight run's, cell for cell
+    straight = run_sweep(spec, tmp_path / "straight", workers=1)
+    assert (out / RESULTS).read_bytes() == (tmp_path / "straight" / RESULTS).read_bytes()
+    assert straight.computed == len(spec.cells)
+
+
+def test_results_hold_no_nan(tmp_path):
+    spec = parse_spec(SMALL.replace("gamma = [0.05, 0.3, 1.0]", "gamma = [5.0]"))  # diverges
+    run_sweep(spec, tmp_path, workers=1)
+    text = (tmp_path / RESULTS).read_text()
+    json.loads("[" + ",".join(text.splitlines()) + "]", parse_constant=lambda t: pytest.fail(t))
+    rows = _lines(tmp_path / RESULTS)
+    assert any(r["result"].get("monte_carlo", {}).get("diverged_at") for r in rows)
+
+
+def test_python_api_is_exported():
+    import isttheory.sweep as sw
+
+    assert callable(sw.run_sweep) and np.all([hasattr(sw, n) for n in sw.__all__])
+    assert sys.modules["isttheory.sweep"] is sw
