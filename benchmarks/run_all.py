@@ -115,6 +115,42 @@ def sdp_vs_eigen(d: int) -> dict:
             "rel_err": abs((r.value or 0) - (r.eigen_value or 0)) / max(1.0, abs(r.eigen_value or 1))}
 
 
+SWEEP_SPEC = """
+[sweep]
+seed = 0
+[grid]
+generator = "heterogeneous"
+heterogeneity = [0.2, 0.5, 0.8]
+n = 8
+d = 8
+sketch = ["perm", "precond-perm"]
+gamma = [0.1, 0.3, 0.5, 0.7, 0.9, 1.0]
+[monte_carlo]
+runs = {runs}
+iters = 200
+[exact]
+max_d = 8
+"""
+
+
+def sweep_scaling(runs: int) -> dict:
+    """The same sweep on a LocalCluster with 1 and with 2 workers: wall time ratio, and identical results."""
+    import tempfile
+
+    from isttheory.sweep import parse_spec, run_sweep
+
+    spec = parse_spec(SWEEP_SPEC.format(runs=runs))
+    times = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for w in (1, 2):
+            t = time.perf_counter()
+            run_sweep(spec, Path(tmp) / str(w), workers=w)
+            times[w] = time.perf_counter() - t
+        same = (Path(tmp) / "1" / "results.jsonl").read_bytes() == (Path(tmp) / "2" / "results.jsonl").read_bytes()
+    return {"cells": len(spec.cells), "one_s": times[1], "two_s": times[2], "ratio": times[1] / times[2],
+            "identical": same}
+
+
 def verify_fast_time() -> dict:
     t = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "isttheory", "verify", "--quiet"], capture_output=True, text=True,
@@ -183,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
         s = sdp_vs_eigen(d)
         lines.append(f"| {d} | {s['sdp_s']:.2f} | {s['eig_s']:.4f} | {s['ratio']:.0f}× | {s['status']} | "
                      f"{s['rel_err']:.1e} |")
+    sw = sweep_scaling(50 if q else 2000)
+    lines += ["", "## Sweep on Dask: 1 worker vs 2 workers (LocalCluster, cluster start-up included)", "",
+              "| cells | 1 worker s | 2 workers s | speedup | results identical |", "|---|---|---|---|---|",
+              f"| {sw['cells']} | {sw['one_s']:.1f} | {sw['two_s']:.1f} | {sw['ratio']:.2f}× | {sw['identical']} |"]
     v = verify_fast_time()
     lines += ["", "## `isttheory verify --fast`", "", "| wall s | of which import s | exit code |", "|---|---|---|",
               f"| {v['verify_s']:.1f} | {v['import_s']:.1f} | {v['rc']} |", ""]

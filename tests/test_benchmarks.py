@@ -20,5 +20,6 @@ def test_run_all_quick_writes_benchmarks_md(tmp_path):
     out = tmp_path / "B.md"
     assert run_all.main(["--quick", "--out", str(out)]) == 0
     text = out.read_text()
-    for heading in ("dense oracle", "Python loop", "bandwidth", "second-moment dynamics", "SDP", "verify --fast"):
+    for heading in ("dense oracle", "Python loop", "bandwidth", "Scale", "second-moment dynamics", "SDP",
+                    "verify --fast", "Sweep"):
         assert heading in text
