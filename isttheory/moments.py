@@ -2,7 +2,11 @@
 
 For diagonal sketches everything comes from the symbolic engine
 (:mod:`isttheory.symbolic.engine`): SymPy-derived weights times index
-contractions, ``O(n d³)`` at most, never a dense ``d² × d²`` operator. For a
+contractions, ``O(n d³)`` at most, never a dense ``d² × d²`` operator. The maps
+applied many times (``M ↦ E[B̄MB̄]``, ``E[P̄MP̄]``, ``E[P̄MB̄]``, ``m ↦ E[B̄m(Cb)‾ᵀ]``,
+``E[P̄m(Cb)‾ᵀ]``) are compiled once per (problem, sketch) by
+:class:`~isttheory.symbolic.engine.CompiledExpectation` (scales absorbed, M-free parts
+precontracted); :func:`~isttheory.symbolic.engine.expectation` is the reference. For a
 user-defined finite distribution the moments are exact averages over its
 support. Notation: ``B̄ = (1/n) Σ C_i L_i C_i``, ``c = (Cb)‾ = (1/n) Σ C_i b_i``,
 ``P̄ = (1/n) Σ C_i``.
@@ -19,7 +23,7 @@ from .errors import SingularError
 from .problem import QuadraticProblem
 from .sketches.base import DiagonalSketch, Sketch
 from .symbolic import moments as M
-from .symbolic.engine import Contraction, expectation
+from .symbolic.engine import CompiledExpectation, Contraction, expectation
 
 FloatArray = NDArray[np.float64]
 
@@ -37,11 +41,21 @@ class SketchMoments:
         self.problem = problem
         self.sketch = sketch
         self.n, self.d = problem.n, problem.d
+        self._maps: dict[str, CompiledExpectation] = {}
 
     # -- one engine call ---------------------------------------------------
     def _structured(self, c: Contraction, *operands: FloatArray) -> FloatArray:
         assert isinstance(self.sketch, DiagonalSketch)
         return np.asarray(expectation(c, self.sketch.inclusion_model(), list(operands), self.sketch.scale_table()))
+
+    def _map(self, c: Contraction, *operands: FloatArray | None) -> CompiledExpectation:
+        """``c`` as a linear map of its ``None`` operands, compiled on first use and cached
+        (the problem's ``L_i``, ``b_i`` and the scale table are fixed per instance)."""
+        if c.name not in self._maps:
+            assert isinstance(self.sketch, DiagonalSketch)
+            self._maps[c.name] = CompiledExpectation(c, self.sketch.inclusion_model(), list(operands),
+                                                     self.sketch.scale_table())
+        return self._maps[c.name]
 
     @cached_property
     def _support(self) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
@@ -93,7 +107,7 @@ class SketchMoments:
         Mat = np.asarray(Mat, dtype=float)
         if self.structured:
             L = np.asarray(self.problem.L)
-            return self._structured(M.BMB, L, Mat, L) / self.n**2
+            return self._map(M.BMB, L, None, L)(Mat) / self.n**2
         p, Bk, *_ = self._support
         return np.einsum("k,kij,jl,klm->im", p, Bk, Mat, Bk)
 
@@ -115,28 +129,28 @@ class SketchMoments:
         """``E[B̄ m (Cb)‾ᵀ]`` for a vector ``m``."""
         m = np.asarray(m, dtype=float)
         if self.structured:
-            return self._structured(M.BMCB, np.asarray(self.problem.L), m, np.asarray(self.problem.b)) / self.n**2
+            return self._map(M.BMCB, np.asarray(self.problem.L), None, np.asarray(self.problem.b))(m) / self.n**2
         p, Bk, ck, *_ = self._support
         return np.einsum("k,kij,j,kl->il", p, Bk, m, ck)
 
     def PMP(self, Mat: FloatArray) -> FloatArray:
         """``E[P̄ M P̄]``."""
         if self.structured:
-            return self._structured(M.PMP, np.asarray(Mat, dtype=float)) / self.n**2
+            return self._map(M.PMP, None)(Mat) / self.n**2
         p, _, _, Pk, _ = self._support
         return np.einsum("k,kij,jl,klm->im", p, Pk, Mat, Pk)
 
     def PMB(self, Mat: FloatArray) -> FloatArray:
         """``E[P̄ M B̄]``."""
         if self.structured:
-            return self._structured(M.PMB, np.asarray(Mat, dtype=float), np.asarray(self.problem.L)) / self.n**2
+            return self._map(M.PMB, None, np.asarray(self.problem.L))(Mat) / self.n**2
         p, Bk, _, Pk, _ = self._support
         return np.einsum("k,kij,jl,klm->im", p, Pk, Mat, Bk)
 
     def PmCb(self, m: FloatArray) -> FloatArray:
         """``E[P̄ m (Cb)‾ᵀ]``."""
         if self.structured:
-            return self._structured(M.PMCB, np.asarray(m, dtype=float), np.asarray(self.problem.b)) / self.n**2
+            return self._map(M.PMCB, None, np.asarray(self.problem.b))(m) / self.n**2
         p, _, ck, Pk, _ = self._support
         return np.einsum("k,kij,j,kl->il", p, Pk, m, ck)
 
