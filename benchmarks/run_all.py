@@ -216,9 +216,12 @@ def main(argv: list[str] | None = None) -> int:
         growth.append((d, c["run_s"]))
         lines.append(f"| {n} | {d} | {c['iters']} | {c['run_s']:.2f} | {c['rate_s']:.2f} | {c['limit_s']:.2f} |")
     ds, ts = np.log([g[0] for g in growth]), np.log([max(g[1], 1e-6) for g in growth])
-    lines += ["", f"Growth of the run time with d (n = d/4): ∝ d^{np.polyfit(ds, ts, 1)[0]:.2f} "
-                  "(least-squares slope in log–log; the d² entries of each second moment times the O(d) "
-                  "work per entry of the heaviest term, Σ_i L̃_i M L̃_i, would give d³)."]
+    local = (ts[-1] - ts[-2]) / (ds[-1] - ds[-2])
+    lines += ["", f"Growth of the run time with d (n = d/4): ∝ d^{np.polyfit(ds, ts, 1)[0]:.2f} over the whole "
+                  f"range (least-squares slope in log–log), d^{local:.2f} between the two largest sizes, where "
+                  "fixed per-call costs no longer dominate. The heaviest term, Σ_i L̃_i M L̃_i, is 2n products of "
+                  "d×d matrices per step (n·d³ flops, d⁴ for n ∝ d); BLAS still gains efficiency with d at these "
+                  "sizes, so the observed exponent is lower."]
     lines += ["", "## θ* of (14): SDP (CVXOPT, SCS fallback) vs generalised eigenvalues", "",
               "| d | SDP s | eigen s | SDP/eigen | status | rel. difference |", "|---|---|---|---|---|---|"]
     for d in ([20, 40] if q else [50, 100, 200]):
