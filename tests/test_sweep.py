@@ -299,3 +299,9 @@ def test_python_api_is_exported():
 
     assert callable(sw.run_sweep) and np.all([hasattr(sw, n) for n in sw.__all__])
     assert sys.modules["isttheory.sweep"] is sw
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "examples" / "sweeps").glob("*.toml")))
+def test_example_sweep_specs_load(path):
+    spec = load_spec(path)
+    assert spec.cells and all(c.params["d"] >= 1 for c in spec.cells)
