@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from . import interrupts
 from .errors import ISTError, ParameterError
 
 EXIT_USAGE = 2
@@ -123,8 +124,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    interrupts.install()
     try:
-        return int(COMMANDS[args.command](args))
+        code = int(COMMANDS[args.command](args))
+        if interrupts.interrupted():  # a Ctrl-C swallowed by a finaliser: still an interrupted run
+            raise KeyboardInterrupt
+        return code
     except ISTError as exc:
         if args.debug:
             raise

@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .errors import ProblemFileError, ShapeError
+from .interrupts import raise_if_interrupted
 from .problem import QuadraticProblem, _check_finite
 
 _MAX_DEPTH = 4
@@ -157,7 +158,10 @@ def _read_npz(p: Path) -> ProblemFile:
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder, then rename)."""
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, then rename).
+
+    Refuses to start once a Ctrl-C has been seen (see :mod:`isttheory.interrupts`)."""
+    raise_if_interrupted()
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)

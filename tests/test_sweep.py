@@ -203,7 +203,7 @@ def cluster():
     from distributed import LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as c:
+                      dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"}) as c:
         yield c
 
 

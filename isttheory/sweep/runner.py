@@ -77,8 +77,10 @@ def dask_client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
             client.close()
         return
     n = workers or os.cpu_count() or 1
+    # no dashboard; the scheduler's HTTP endpoint (health, metrics) on a free port rather than 8787
     with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+                      dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},
+                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         yield client
 
 
