@@ -127,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     interrupts.install()
     try:
         code = int(COMMANDS[args.command](args))
-        if interrupts.interrupted():  # a Ctrl-C swallowed by a finaliser: still an interrupted run
+        if interrupts.interrupted() and code != 130:  # a Ctrl-C swallowed by a finaliser: still interrupted
             raise KeyboardInterrupt
         return code
     except ISTError as exc:
@@ -404,8 +404,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     try:
         report = run_sweep(spec, args.out, args.scheduler, args.workers, progress)
     except KeyboardInterrupt:
-        print(f"\nisttheory: interrupted; finished cells are saved in {args.out}; run the same command to resume",
-              file=sys.stderr)
+        print(("\n" if show else "") + f"isttheory: interrupted; finished cells are saved in {args.out}; "
+              "run the same command to resume", file=sys.stderr)
         return 130
     if show:
         print(file=sys.stderr)
@@ -419,8 +419,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         print(f"ok {counts['ok']}, invalid parameter combinations {counts['invalid']}, "
               f"diverged {counts['diverged']}, failed {counts['failed']}")
         if counts["dropped_partial_lines"]:
-            print(f"note: {counts['dropped_partial_lines']} incomplete line(s) from an interrupted run were "
-                  "dropped and their cells recomputed")
+            print(f"note: {counts['dropped_partial_lines']} incomplete or malformed line(s) in the stream (an "
+                  "interrupted write) were dropped and their cells recomputed")
+        if counts["duplicate_lines"]:
+            print(f"note: {counts['duplicate_lines']} duplicate line(s) in the stream were dropped")
         for cid, err in report.failures[:5]:
             print(f"FAILED cell {cid}: {err}")
     return EXIT_REFUTED if report.failures else 0

@@ -112,8 +112,9 @@ def low_rank_diagonal(n: int, d: int, heterogeneity: float = 0.5, seed: int | No
     ``[1, cond]``, ``s_i ~ U[0, cond]^d``, ``V`` Gaussian ``d × shared_rank``
     and ``U_i`` Gaussian ``d × client_rank``, both scaled so that their rows have
     expected squared norm 1; ``b_i = b + h c_i`` (all zero if ``interpolation``).
-    Memory is ``8·n·d·(2 + client_rank)`` bytes, estimated and refused with
-    :class:`ResourceError` before allocating when it exceeds 80% of the machine.
+    Peak memory, estimated before allocating, is ``8·n·d·(4 + 2·client_rank)`` bytes (the stored
+    ``D``, ``b`` and ``U``, validation temporaries, and the transposed copy of ``U`` in the factor of
+    ``L̄``); beyond 80% of the machine it is refused with :class:`ResourceError`.
     """
     _check_size(n, d)
     h = _check_heterogeneity(heterogeneity)
@@ -122,7 +123,7 @@ def low_rank_diagonal(n: int, d: int, heterogeneity: float = 0.5, seed: int | No
             raise ParameterError(f"{name} must be an integer >= 0; got {r!r}")
     if not cond >= 1.0:
         raise ParameterError(f"cond must be >= 1; got {cond}")
-    need = 8 * n * d * (3 + client_rank) + 8 * d * shared_rank
+    need = 8 * n * d * (4 + 2 * client_rank) + 8 * d * shared_rank
     avail = _available_memory()
     if need > 0.8 * avail:
         raise ResourceError(f"a structured problem with n = {n}, d = {d}, client rank {client_rank} needs about "

@@ -136,6 +136,10 @@ def estimate_bytes(problem: ProblemLike, sketch: Sketch, runs: int, chunk: int) 
     else:
         m = probe.coords.shape[-1]
         per_iter = runs * n * m * (m * 8 + 8 * 8)
+        if isinstance(problem, LowRankDiagonalProblem) and m > 1:  # gathered factor rows, three copies
+            assert problem.V is not None
+            rank = problem.V.shape[1] + (0 if problem.U is None else problem.U.shape[2])
+            per_iter += 3 * runs * n * m * rank * 8
         draws = chunk * runs * n * m * 16
         if _fused_applies(sketch, probe, 0.0):
             draws += n * d * 16 + 2 * min(n, AFFINE_ROWS) * d * 8  # the affine table and its row-block temporaries
@@ -149,8 +153,13 @@ AFFINE_ROWS = 1024
 def _fused_applies(sketch: Sketch, probe: IndexDraw | TableDraw, noise: float) -> bool:
     """The fused path applies to one-coordinate-per-client draws that partition the coordinates
     (Perm-1, its scaled and preconditioned versions) without gradient noise."""
-    return (noise == 0 and isinstance(sketch, DiagonalSketch) and isinstance(probe, IndexDraw)
-            and probe.coords.shape[-1] == 1 and probe.disjoint and probe.covers)
+    if not (noise == 0 and isinstance(sketch, DiagonalSketch) and isinstance(probe, IndexDraw)
+            and probe.coords.shape[-1] == 1 and probe.disjoint and probe.covers):
+        return False
+    # the affine table is built from scale_table(): it must be the scale every draw uses
+    coords = probe.coords.reshape(-1, sketch.n)
+    table = sketch.scale_table()[np.arange(sketch.n), coords]
+    return bool(np.array_equal(np.broadcast_to(probe.scales, probe.coords.shape).reshape(coords.shape), table))
 
 
 def affine_table(problem: ProblemLike, sketch: DiagonalSketch, gamma: float, form: str,

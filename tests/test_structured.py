@@ -21,7 +21,7 @@ from isttheory.errors import (
     SingularError,
 )
 from isttheory.simulate import affine_table, estimate_bytes, simulate
-from isttheory.sketches import Permutation, PreconditionedPerm, RandQ
+from isttheory.sketches import PermBlocks, PermClients, Permutation, PreconditionedPerm, RandQ
 from isttheory.structured import LowRankDiagonalProblem
 from tests.test_sketches import _finite
 
@@ -77,7 +77,9 @@ def _general_path(monkeypatch):
 
 
 @pytest.mark.parametrize("make", [lambda p: Permutation(p.n, p.d), lambda p: Permutation(p.n, p.d, scale=3.0),
-                                  lambda p: PreconditionedPerm.from_problem(p)])
+                                  lambda p: PreconditionedPerm.from_problem(p),
+                                  lambda p: PreconditionedPerm.from_problem(p, "printed"),
+                                  lambda p: PermBlocks(p.n, p.d), lambda p: PermClients(p.n, p.d)])
 @pytest.mark.parametrize("form,steps", [("sgd", 1), ("ist", 1), ("ist", 4)])
 def test_fused_perm1_path_equals_general_path(monkeypatch, make, form, steps):
     p = generators.heterogeneous(6, 6, 0.8, seed=4)
@@ -101,6 +103,15 @@ def test_fused_path_not_taken_with_noise_or_multi_coordinate_draws(monkeypatch):
     simulate(p, Permutation(4, 4), 0.05, 5, runs=2, noise=0.1)
     simulate(generators.heterogeneous(2, 4, 0.5, seed=0), Permutation(2, 4), 0.05, 5, runs=2)
     simulate(p, RandQ(4, 4, 1), 0.05, 5, runs=2)
+
+
+def test_fused_path_refused_when_draw_scales_differ_from_the_scale_table(monkeypatch):
+    """A diagonal sketch whose draws do not use its scale_table() must take the general path."""
+    sk = Permutation(4, 4)
+    monkeypatch.setattr(sk, "scale_table", lambda: np.full((4, 4), 2.0))
+    probe = sk.sample(np.random.default_rng(0), 1)
+    assert not sim_mod._fused_applies(sk, probe, 0.0)
+    assert sim_mod._fused_applies(Permutation(4, 4), probe, 0.0)
 
 
 def test_a_wrong_affine_table_is_detected(monkeypatch):

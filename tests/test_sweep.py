@@ -115,6 +115,17 @@ BAD_SPECS = [
 ]
 
 
+_BASE = "[grid]\ngenerator = 'heterogeneous'\nn = 2\nd = 2\ngamma = 0.1\n"
+BAD_SPECS += [
+    (_BASE + "sketch = 'prem'\n", "unknown sketch 'prem'"),
+    (_BASE + "sketch = 'rand'\n", "rand needs the number"),
+    (_BASE + "sketch = 'perm:3'\n", "takes no parameter"),
+    (_BASE + "sketch = 'perm'\ncond = 0.5\n", "must be >= 1"),
+    (_BASE + "sketch = 'perm'\nrank = [1, 2]\n", "grid.rank is not a parameter of generator(s) heterogeneous"),
+    (_BASE + "sketch = 'finite:/no/such/file.json'\n", "cannot be read"),
+]
+
+
 @pytest.mark.parametrize("text,message", BAD_SPECS)
 def test_bad_specs_are_refused_with_one_line(text, message):
     with pytest.raises(SweepSpecError) as info:
@@ -143,6 +154,29 @@ def test_example_flag_prints_a_spec_that_loads(tmp_path):
     assert len(load_spec(tmp_path / "ex.toml").cells) == len(parse_spec(EXAMPLE).cells)
 
 
+def test_sgd_cells_have_one_local_step():
+    spec = parse_spec(SMALL.replace("seed = [0, 1]", "seed = 0\nform = ['sgd', 'ist']\nlocal_steps = [1, 3]"))
+    sgd = [c for c in spec.cells if c.params["form"] == "sgd"]
+    ist = [c for c in spec.cells if c.params["form"] == "ist"]
+    assert {c.params["local_steps"] for c in sgd} == {1} and len(ist) == 2 * len(sgd)
+
+
+def test_a_finite_sketch_file_enters_the_cell_id_by_content(tmp_path):
+    from tests.test_sketches import _finite
+
+    path = tmp_path / "sk.json"
+    text = SMALL.replace('sketch = ["perm", "precond-perm"]', f'sketch = "finite:{path}"').replace("q = [1, 2]",
+                                                                                                  "q = 1")
+    sk = _finite(3, 3)
+    from isttheory.io import atomic_write_bytes
+
+    atomic_write_bytes(path, json.dumps({"probs": sk.probs.tolist(), "C": sk.table.tolist()}).encode())
+    first = parse_spec(text)
+    atomic_write_bytes(path, json.dumps({"probs": sk.probs[::-1].tolist(), "C": sk.table.tolist()}).encode())
+    second = parse_spec(text)
+    assert {c.id for c in first.cells}.isdisjoint(c.id for c in second.cells)
+
+
 # --------------------------------------------------------------------------- cells
 def test_cell_is_deterministic_and_its_monte_carlo_is_the_simulator_with_the_cell_seed():
     spec = parse_spec(SMALL)
@@ -167,6 +201,15 @@ def test_invalid_combinations_are_recorded_not_raised():
     assert out["status"] == "invalid" and "needs n = d" in out["error"]
 
 
+def test_cells_that_overflow_or_do_not_fit_are_answered_not_raised():
+    spec = parse_spec(SMALL)
+    c = spec.cells[0]
+    over = run_cell({**c.params, "gamma": 1e200}, c.mc_seed, spec.runs, spec.iters, spec.max_d)
+    assert over["status"] == "invalid" and "\n" not in over["error"]
+    unfit = run_cell(c.params, c.mc_seed, 10**11, spec.iters, spec.max_d)
+    assert unfit["status"] == "unfit" and "needs about" in unfit["error"]
+
+
 def test_structured_cells_skip_dense_engines():
     params = {"generator": "low_rank_diagonal", "n": 50, "d": 200, "sketch": "perm", "gamma": 0.001,
               "form": "sgd", "local_steps": 1, "seed": 0, "noise": 0.0, "heterogeneity": 0.5}
@@ -180,21 +223,48 @@ def test_store_drops_a_torn_last_line_and_keeps_other_grids(tmp_path):
     spec = parse_spec(SMALL)
     store = CellStore(tmp_path, spec)
     c0, c1 = spec.cells[:2]
-    store.append({"id": c0.id, "result": {"status": "ok"}})
-    store.append({"id": "feedfacefeedface", "result": {"status": "ok"}})  # a cell of a larger, earlier grid
+    store.append({"id": c0.id, "params": c0.params, "result": {"status": "ok"}})
+    store.append({"id": "feedfacefeedface", "params": {}, "result": {"status": "ok"}})  # from a larger grid
     with open(tmp_path / STREAM, "ab") as fh:
         fh.write(b'{"id": "' + c1.id.encode() + b'", "res')  # the write a SIGKILL interrupted
+    store.close()
     again = CellStore(tmp_path, spec)
     done = again.load()
+    again.close()
     assert set(done) == {c0.id} and again.dropped == 1
     assert (tmp_path / STREAM).read_bytes().count(b"\n") == 2 and b"res\n" not in (tmp_path / STREAM).read_bytes()
 
 
+def test_store_drops_malformed_and_duplicate_lines(tmp_path):
+    spec = parse_spec(SMALL)
+    store = CellStore(tmp_path, spec)
+    c0 = spec.cells[0]
+    rec = {"id": c0.id, "params": c0.params, "result": {"status": "ok"}}
+    store.append(rec)
+    store.append(rec)
+    store.append({"id": spec.cells[1].id, "result": {"status": "ok"}})  # no params
+    store.append({"id": spec.cells[2].id, "params": {}, "result": {}})  # no status
+    store.close()
+    again = CellStore(tmp_path, spec)
+    assert set(again.load()) == {c0.id} and again.dropped == 2 and again.duplicates == 1
+    again.close()
+
+
+def test_one_sweep_at_a_time_per_folder(tmp_path):
+    spec = parse_spec(SMALL)
+    holder = CellStore(tmp_path, spec)
+    try:
+        with pytest.raises(SweepSpecError, match="another sweep is running"):
+            run_sweep(spec, tmp_path, workers=1)
+    finally:
+        holder.close()
+
+
 def test_store_refuses_a_folder_of_other_settings(tmp_path):
-    CellStore(tmp_path, parse_spec(SMALL))
+    CellStore(tmp_path, parse_spec(SMALL)).close()
     with pytest.raises(SweepSpecError, match="other settings"):
         CellStore(tmp_path, parse_spec(SMALL.replace("runs = 40", "runs = 41")))
-    CellStore(tmp_path, parse_spec(SMALL.replace("gamma = [0.05, 0.3, 1.0]", "gamma = 0.2")))  # grid may change
+    CellStore(tmp_path, parse_spec(SMALL.replace("gamma = [0.05, 0.3, 1.0]", "gamma = 0.2"))).close()  # may grow
 
 
 # --------------------------------------------------------------------------- clusters
@@ -239,6 +309,25 @@ def test_one_and_two_workers_give_identical_results(tmp_path):
     assert (tmp_path / "one" / RESULTS).read_bytes() == (tmp_path / "two" / RESULTS).read_bytes()
 
 
+def test_a_grown_grid_reuses_cells_and_equals_a_fresh_run(tmp_path):
+    small = parse_spec(SMALL.replace("gamma = [0.05, 0.3, 1.0]", "gamma = [0.3, 1.0]"))
+    grown = parse_spec(SMALL)
+    run_sweep(small, tmp_path / "grown", workers=1)
+    report = run_sweep(grown, tmp_path / "grown", workers=1)
+    assert report.reused == len(small.cells) and report.computed == len(grown.cells) - len(small.cells)
+    run_sweep(grown, tmp_path / "fresh", workers=1)
+    assert (tmp_path / "grown" / RESULTS).read_bytes() == (tmp_path / "fresh" / RESULTS).read_bytes()
+
+
+def test_cells_that_do_not_fit_are_reported_and_not_stored(tmp_path):
+    spec = parse_spec(SMALL.replace("runs = 40", "runs = 100000000000").replace("q = [1, 2]", "q = 1")
+                      .replace("seed = [0, 1]", "seed = 0").replace("gamma = [0.05, 0.3, 1.0]", "gamma = 0.3"))
+    report = run_sweep(spec, tmp_path, workers=1)
+    assert report.failures and all("needs about" in err for _, err in report.failures)
+    assert not (tmp_path / STREAM).exists() or all(
+        r["result"]["status"] != "unfit" for r in _lines(tmp_path / STREAM))
+
+
 def test_unreachable_scheduler_and_conflicting_options(monkeypatch, tmp_path):
     spec = parse_spec(SMALL)
     monkeypatch.setattr(runner_mod, "CONNECT_TIMEOUT", "1s")
@@ -248,37 +337,56 @@ def test_unreachable_scheduler_and_conflicting_options(monkeypatch, tmp_path):
         run_sweep(spec, tmp_path, scheduler="tcp://127.0.0.1:9", workers=2)
 
 
+def _start_and_stop(tmp_path: Path, at_lines: int, sig: int) -> subprocess.CompletedProcess | int:
+    """Start ``isttheory sweep slow.toml`` in its own process group; once the stream has ``at_lines``
+    lines, send ``sig`` to the whole group (as a terminal's Ctrl-C does, or a kill of everything)."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    proc = subprocess.Popen([ISTTHEORY, "sweep", "slow.toml", "--out", "out", "--workers", "2", "--quiet"],
+                            cwd=tmp_path, env=env, start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    stream = tmp_path / "out" / STREAM
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if stream.exists() and stream.read_bytes().count(b"\n") >= at_lines:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, sig)
+    out, err = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
 @pytest.mark.skipif(ISTTHEORY is None, reason="console script not installed")
-def test_killed_sweep_resumes_without_losing_or_recomputing_cells(tmp_path):
+def test_interrupted_and_killed_sweep_resumes_without_losing_or_recomputing_cells(tmp_path):
     (tmp_path / "slow.toml").write_text(SLOW)
     spec = parse_spec(SLOW)
     out = tmp_path / "out"
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    proc = subprocess.Popen([ISTTHEORY, "sweep", "slow.toml", "--out", "out", "--workers", "2", "--quiet"],
-                            cwd=tmp_path, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
     stream = out / STREAM
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        if stream.exists() and stream.read_bytes().count(b"\n") >= 4:
-            break
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)  # the CLI, the cluster and its workers
-    proc.wait()
+    # 1. Ctrl-C: exit 130, one line, finished cells kept
+    first = _start_and_stop(tmp_path, 3, signal.SIGINT)
+    assert first.returncode == 130, first.stderr
+    assert first.stderr.strip().splitlines() == [
+        "isttheory: interrupted; finished cells are saved in out; run the same command to resume"]
+    after_ctrl_c = _lines(stream)
+    assert 3 <= len(after_ctrl_c) < len(spec.cells)
+    # 2. resumed, then SIGKILL to the CLI, its cluster and workers
+    _start_and_stop(tmp_path, len(after_ctrl_c) + 3, signal.SIGKILL)
     before = _lines(stream)
-    assert 4 <= len(before) < len(spec.cells), "the sweep was not interrupted midway"
+    assert before[: len(after_ctrl_c)] == after_ctrl_c
+    assert len(after_ctrl_c) + 3 <= len(before) < len(spec.cells), "the sweep was not interrupted midway"
     assert not (out / RESULTS).exists()
     with open(stream, "ab") as fh:  # and as if the kill had torn the next write
         fh.write(b'{"id":"' + spec.cells[-1].id.encode() + b'","result":{"sta')
+    # 3. resumed to the end
     resumed = run("sweep", "slow.toml", "--out", "out", "--workers", "2", "--json", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     counts = json.loads(resumed.stdout)
     assert counts["reused"] == len(before) and counts["computed"] == len(spec.cells) - len(before)
-    assert counts["dropped_partial_lines"] == 1
+    assert counts["dropped_partial_lines"] == 1 and counts["duplicate_lines"] == 0
     after = _lines(stream)
-    assert after[: len(before)] == before  # finished cells kept exactly, with their first session
+    assert after[: len(before)] == before  # finished cells kept exactly, with their sessions
     assert sorted(r["id"] for r in after) == sorted(c.id for c in spec.cells)  # none lost, none twice
-    assert len({r["provenance"]["session"] for r in after}) == 2
+    assert len({r["provenance"]["session"] for r in after}) == 3
     # and the resumed sweep's results equal a straight run's, cell for cell
     straight = run_sweep(spec, tmp_path / "straight", workers=1)
     assert (out / RESULTS).read_bytes() == (tmp_path / "straight" / RESULTS).read_bytes()

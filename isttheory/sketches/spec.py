@@ -38,39 +38,54 @@ def _number(text: str, what: str) -> float:
     return v
 
 
-def parse_sketch(spec: str, problem: QuadraticProblem) -> Sketch:
-    """Build the sketch named by ``spec`` for ``problem``'s ``n`` and ``d``."""
+def check_sketch_spec(spec: str) -> tuple[str, str | None]:
+    """Check a spec's syntax without a problem: ``(name, parameter or None)``, or
+    :class:`SketchSpecError` naming what is wrong. Shapes are checked by :func:`parse_sketch`."""
+    if not isinstance(spec, str):
+        raise SketchSpecError(f"a sketch spec is a string; got {spec!r}")
     name, sep, param = spec.strip().partition(":")
-    n, d = problem.n, problem.d
-    if name in ("identity", "perm", "precond-perm", "perm-blocks", "perm-clients") and sep and name != "precond-perm":
+    if name in ("identity", "perm", "perm-blocks", "perm-clients") and sep:
         raise SketchSpecError(f"sketch {name!r} takes no parameter; got {spec!r}")
-    if name == "identity":
-        return Identity(n, d)
-    if name == "perm":
-        return Permutation(n, d)
-    if name == "scaled-perm":
-        return Permutation(n, d, scale=_number(param, "scaled-perm scale S") if sep else math.sqrt(n))
-    if name == "precond-perm":
-        if sep and param != "printed":
-            raise SketchSpecError(f"precond-perm takes no parameter except 'printed'; got {spec!r}")
-        return PreconditionedPerm.from_problem(problem, "printed" if sep else "diagonal")
-    if name == "rand":
+    if name == "scaled-perm" and sep:
+        _number(param, "scaled-perm scale S")
+    elif name == "precond-perm" and sep and param != "printed":
+        raise SketchSpecError(f"precond-perm takes no parameter except 'printed'; got {spec!r}")
+    elif name == "rand":
         if not sep:
             raise SketchSpecError("rand needs the number of coordinates: rand:Q")
         q = _number(param, "rand:Q")
         if q != int(q):
             raise SketchSpecError(f"rand:Q needs an integer Q; got {param!r}")
-        return RandQ(n, d, int(q))
+    elif name == "finite" and not param:
+        raise SketchSpecError("finite needs a file: finite:PATH")
+    elif name not in ("identity", "perm", "scaled-perm", "precond-perm", "rand", "perm-blocks", "perm-clients",
+                      "finite"):
+        raise SketchSpecError(f"unknown sketch {spec!r}; known: {', '.join(SPECS)}")
+    return name, (param if sep else None)
+
+
+def parse_sketch(spec: str, problem: QuadraticProblem) -> Sketch:
+    """Build the sketch named by ``spec`` for ``problem``'s ``n`` and ``d``."""
+    name, param = check_sketch_spec(spec)
+    n, d = problem.n, problem.d
+    if name == "identity":
+        return Identity(n, d)
+    if name == "perm":
+        return Permutation(n, d)
+    if name == "scaled-perm":
+        return Permutation(n, d, scale=_number(param, "scaled-perm scale S") if param is not None else math.sqrt(n))
+    if name == "precond-perm":
+        return PreconditionedPerm.from_problem(problem, "printed" if param is not None else "diagonal")
+    if name == "rand":
+        assert param is not None
+        return RandQ(n, d, int(_number(param, "rand:Q")))
     if name == "perm-blocks":
         return PermBlocks(n, d)
     if name == "perm-clients":
         return PermClients(n, d)
-    if name == "finite":
-        if not param:
-            raise SketchSpecError("finite needs a file: finite:PATH")
-        sk = FiniteSketch.read(param)
-        if (sk.n, sk.d) != (n, d):
-            raise SketchSpecError(
-                f"sketch file {param} is for n = {sk.n}, d = {sk.d}; the problem has n = {n}, d = {d}")
-        return sk
-    raise SketchSpecError(f"unknown sketch {spec!r}; known: {', '.join(SPECS)}")
+    assert param is not None
+    sk = FiniteSketch.read(param)
+    if (sk.n, sk.d) != (n, d):
+        raise SketchSpecError(
+            f"sketch file {param} is for n = {sk.n}, d = {sk.d}; the problem has n = {n}, d = {d}")
+    return sk

@@ -10,7 +10,7 @@ import math
 from typing import Any
 
 from .. import generators
-from ..errors import ISTError
+from ..errors import ISTError, ResourceError
 from ..problem import QuadraticProblem
 from ..simulate import simulate
 from ..sketches import parse_sketch
@@ -42,18 +42,30 @@ def _num(x: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def run_cell(params: dict[str, Any], mc_seed: int, runs: int, iters: int, max_d: int) -> dict[str, Any]:
-    """Compute one cell. Returns ``{"status": "ok"|"invalid", ...}``.
+UNFIT = "unfit"
+"""Status of a cell that did not fit this machine's memory: reported, never stored (a rerun on a
+bigger machine or another worker tries again), since it depends on the machine, not the parameters."""
 
-    ``invalid`` means this combination of parameters is not a valid instance (e.g. Perm-q with
-    ``d`` not a multiple of ``n``); the message is the one-line error a user would see.
+
+def run_cell(params: dict[str, Any], mc_seed: int, runs: int, iters: int, max_d: int) -> dict[str, Any]:
+    """Compute one cell. Returns ``{"status": "ok" | "invalid" | "unfit", ...}``.
+
+    ``invalid``: the parameters do not make a valid computation (e.g. Perm-q with ``d`` not a
+    multiple of ``n``, or a step size that overflows); ``error`` is the one-line message a user
+    would see. ``unfit``: estimated not to fit in memory (:data:`UNFIT`).
     Constants and exact dynamics are computed for dense problems with ``d ≤ max_d``.
     """
     try:
-        problem = build_problem(params)
-        sketch = parse_sketch(params["sketch"], problem)  # type: ignore[arg-type]
-    except ISTError as exc:
-        return {"status": "invalid", "error": f"{type(exc).__name__}: {exc}"}
+        return _compute(params, mc_seed, runs, iters, max_d)
+    except (ResourceError, MemoryError) as exc:
+        return {"status": UNFIT, "error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
+    except (ISTError, OverflowError) as exc:
+        return {"status": "invalid", "error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
+
+
+def _compute(params: dict[str, Any], mc_seed: int, runs: int, iters: int, max_d: int) -> dict[str, Any]:
+    problem = build_problem(params)
+    sketch = parse_sketch(params["sketch"], problem)  # type: ignore[arg-type]
     gamma, form, steps = float(params["gamma"]), str(params["form"]), int(params["local_steps"])
     out: dict[str, Any] = {"status": "ok", "constants": None, "exact": None,
                            "f_star": _num(problem.f_star) if problem.is_L_bar_positive_definite else None}

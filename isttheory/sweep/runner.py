@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ParameterError, SchedulerError
-from .cell import run_cell
+from .cell import UNFIT, run_cell
 from .spec import Cell, SweepSpec
 from .store import FIGURE, SUMMARY, CellStore, dumps
 
@@ -36,6 +38,7 @@ class SweepReport:
     reused: int
     computed: int
     dropped: int
+    duplicates: int = 0
     records: list[dict[str, Any]] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
@@ -45,7 +48,8 @@ class SweepReport:
         diverged = sum(1 for r in self.records if r["result"].get("monte_carlo", {}).get("diverged"))
         return {"cells": self.total, "reused": self.reused, "computed": self.computed,
                 "ok": status.count("ok"), "invalid": status.count("invalid"), "diverged": diverged,
-                "failed": len(self.failures), "dropped_partial_lines": self.dropped}
+                "failed": len(self.failures), "dropped_partial_lines": self.dropped,
+                "duplicate_lines": self.duplicates}
 
 
 def timed_cell(params: dict[str, Any], mc_seed: int, runs: int, iters: int, max_d: int) -> dict[str, Any]:
@@ -78,22 +82,64 @@ def dask_client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
         return
     n = workers or os.cpu_count() or 1
     # no dashboard; the scheduler's HTTP endpoint (health, metrics) on a free port rather than 8787
-    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},
-                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+    with _workers_ignore_ctrl_c(), _quiet_shutdown():
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},
+                               silence_logs=logging.ERROR)
+    with _quiet_shutdown(), cluster, Client(cluster) as client:
         yield client
+
+
+@contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Worker processes inherit SIGINT ignored: a terminal's Ctrl-C (sent to the whole process group)
+    then reaches only this process, which shuts the cluster down in order."""
+    main = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        yield
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, old)
+
+
+@contextmanager
+def _quiet_shutdown() -> Iterator[None]:
+    """Dask logs cancelled tasks and closed connections when a cluster stops early; after a Ctrl-C those
+    are expected, and the CLI's one line says what happened."""
+    loggers = [logging.getLogger(name) for name in ("distributed", "tornado", "asyncio")]
+    levels = [lg.level for lg in loggers]
+    try:
+        yield
+    except BaseException:
+        for lg in loggers:
+            lg.setLevel(logging.CRITICAL + 1)
+        raise
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
 
 
 def run_sweep(spec: SweepSpec, out: str | Path, scheduler: str | None = None, workers: int | None = None,
               on_cell: Callable[[int, int], None] | None = None) -> SweepReport:
     """Run (or resume) ``spec`` into the folder ``out``; see :mod:`isttheory.sweep`."""
-    from distributed import as_completed
-
     start = time.perf_counter()
     store = CellStore(out, spec)
+    try:
+        return _run(spec, store, scheduler, workers, on_cell, start)
+    finally:
+        store.close()
+
+
+def _run(spec: SweepSpec, store: CellStore, scheduler: str | None, workers: int | None,
+         on_cell: Callable[[int, int], None] | None, start: float) -> SweepReport:
+    from distributed import as_completed
+
+    out = store.out
     done = store.load()
     pending: list[Cell] = [c for c in spec.cells if c.id not in done]
-    report = SweepReport(total=len(spec.cells), reused=len(done), computed=0, dropped=store.dropped)
+    report = SweepReport(total=len(spec.cells), reused=len(done), computed=0, dropped=store.dropped,
+                         duplicates=store.duplicates)
     session = uuid.uuid4().hex[:12]
     if pending:
         with dask_client(scheduler, workers) as client:
@@ -111,7 +157,10 @@ def run_sweep(spec: SweepSpec, out: str | Path, scheduler: str | None = None, wo
                 except Exception as exc:  # a bug or a lost worker: reported, not stored (a rerun retries it)
                     report.failures.append((c.id, f"{type(exc).__name__}: {exc}".splitlines()[0]))
                     continue
-                rec = {"index": c.index, "id": c.id, "params": c.params, "mc_seed": c.mc_seed,
+                if got["result"]["status"] == UNFIT:  # depends on the machine: reported, not stored
+                    report.failures.append((c.id, got["result"]["error"]))
+                    continue
+                rec = {"id": c.id, "params": c.params, "mc_seed": c.mc_seed,
                        "result": got["result"],
                        "provenance": {"session": session, "elapsed_s": round(got["elapsed_s"], 3),
                                       "pid": got["pid"]}}
@@ -122,7 +171,8 @@ def run_sweep(spec: SweepSpec, out: str | Path, scheduler: str | None = None, wo
                     on_cell(len(done), len(spec.cells))
     report.records = store.finish(done)
     summary = {"digest": spec.digest, **{k: v for k, v in report.counts().items()
-                                         if k not in ("reused", "computed", "dropped_partial_lines")}}
+                                         if k not in ("reused", "computed", "dropped_partial_lines",
+                                                      "duplicate_lines")}}
     from ..io import atomic_write_bytes
     from .figure import neighbourhood_figure
 

@@ -25,7 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import SweepSpecError
+from .. import __version__
+from ..errors import SketchSpecError, SweepSpecError
+from ..sketches.spec import check_sketch_spec
 
 EXAMPLE = """\
 [sweep]
@@ -67,6 +69,10 @@ AXES: dict[str, tuple[type, ...]] = {
 }
 DEFAULTS: dict[str, Any] = {"form": "sgd", "local_steps": 1, "seed": 0, "noise": 0.0}
 REQUIRED = ("generator", "n", "sketch", "gamma")
+GENERATOR_AXES_ALL = frozenset(a for axes in GENERATOR_AXES.values() for a in axes)
+RESULT_FORMAT = 1
+"""Version of a cell's result layout; with the package version it enters :attr:`SweepSpec.settings_digest`,
+so cells computed by other code are never reused."""
 MAX_CELLS = 100_000
 
 
@@ -94,9 +100,10 @@ class SweepSpec:
 
     @property
     def settings_digest(self) -> str:
-        """Hash of what a cell's result depends on besides its parameters (seed, runs, iterations, max_d)."""
-        canon = json.dumps({"seed": self.seed, "runs": self.runs, "iters": self.iters, "max_d": self.max_d},
-                           sort_keys=True)
+        """Hash of what a cell's result depends on besides its parameters: seed, runs, iterations, max_d,
+        and the code (package version, result format)."""
+        canon = json.dumps({"seed": self.seed, "runs": self.runs, "iters": self.iters, "max_d": self.max_d,
+                            "version": __version__, "format": RESULT_FORMAT}, sort_keys=True)
         return hashlib.sha256(canon.encode()).hexdigest()[:16]
 
     @property
@@ -192,10 +199,21 @@ def _grid(g: dict[str, Any], where: str) -> dict[str, list[Any]]:
         for v in out.get(key, []):
             if v < lo:
                 raise SweepSpecError(f"{where}: grid.{key} values must be >= {lo}; got {v!r}")
-    for key in ("gamma", "cond"):
-        for v in out.get(key, []):
-            if v <= 0:
-                raise SweepSpecError(f"{where}: grid.{key} values must be positive; got {v!r}")
+    for v in out.get("gamma", []):
+        if v <= 0:
+            raise SweepSpecError(f"{where}: grid.gamma values must be positive; got {v!r}")
+    for v in out.get("cond", []):
+        if v < 1:
+            raise SweepSpecError(f"{where}: grid.cond values must be >= 1 (a condition number); got {v!r}")
+    for v in out["sketch"]:
+        try:
+            check_sketch_spec(v)
+        except SketchSpecError as exc:
+            raise SweepSpecError(f"{where}: grid.sketch: {exc}") from None
+    taken = {a for g in out["generator"] for a in GENERATOR_AXES[g]}
+    for key in sorted(set(out) & GENERATOR_AXES_ALL - taken):
+        raise SweepSpecError(f"{where}: grid.{key} is not a parameter of generator(s) "
+                             f"{', '.join(out['generator'])}")
     for v in out.get("heterogeneity", []):
         if not 0 <= v <= 1:
             raise SweepSpecError(f"{where}: grid.heterogeneity values must lie in [0, 1]; got {v!r}")
@@ -227,7 +245,11 @@ def expand(spec: SweepSpec) -> list[Cell]:
         params = {k: v for k, v in raw.items() if k not in GENERATOR_AXES_ALL or k in takes}
         if "q" in params:
             params["d"] = params.pop("q") * params["n"]
-        params = {k: (float(v) if AXES[k] == (int, float) else v) for k, v in params.items()}
+        if params["form"] == "sgd":
+            params["local_steps"] = 1  # local steps belong to Algorithm 1 (form "ist")
+        if str(params["sketch"]).startswith("finite:"):
+            params["sketch_sha256"] = _file_digest(str(params["sketch"])[len("finite:"):])
+        params = {k: (float(v) if AXES.get(k) == (int, float) else v) for k, v in params.items()}
         cid, spawn = cell_key(params)
         if cid in seen:
             continue
@@ -237,4 +259,9 @@ def expand(spec: SweepSpec) -> list[Cell]:
     return cells
 
 
-GENERATOR_AXES_ALL = frozenset(a for axes in GENERATOR_AXES.values() for a in axes)
+def _file_digest(path: str) -> str:
+    """A finite sketch's file enters the cell id by its content, not only its name."""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError as exc:
+        raise SweepSpecError(f"sketch file {path!r} cannot be read: {exc.strerror}") from None

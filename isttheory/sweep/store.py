@@ -13,12 +13,14 @@ Layout of the output folder:
 
 A kill can at worst leave the stream's last line incomplete; :meth:`CellStore.load`
 drops such a line (and rewrites the stream atomically without it), so that cell is
-computed again while every complete line is kept. Every other file is written
+computed again while every complete line is kept. One sweep at a time writes into a
+folder (an exclusive ``flock`` on ``.lock``; a second one is refused). Every other file is written
 atomically (temporary file, then rename).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from pathlib import Path
@@ -49,6 +51,18 @@ class CellStore:
             self.out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise SweepSpecError(f"cannot create output folder {str(self.out)!r}: {exc.strerror}") from None
+        self._lock = self._acquire_lock()
+        try:
+            self._check_manifest()
+        except BaseException:
+            self.close()
+            raise
+        self.dropped = 0
+        self.duplicates = 0
+
+    def _check_manifest(self) -> None:
+        """Refuse a folder of other settings; record this spec and its settings digest."""
+        spec = self.spec
         manifest = self.out / MANIFEST
         if manifest.exists():
             try:
@@ -57,14 +71,30 @@ class CellStore:
             except (ValueError, KeyError, TypeError, OSError):
                 raise SweepSpecError(f"{manifest} is not a sweep manifest; use an empty --out folder") from None
             if digest != spec.settings_digest:
-                raise SweepSpecError(f"{self.out} holds cells computed with other settings (seed, runs, iters or "
-                                     "max_d differ); use another --out folder")
+                raise SweepSpecError(f"{self.out} holds cells computed with other settings (seed, runs, iters, max_d "
+                                     "or the isttheory version differ); use another --out folder")
         elif (self.out / STREAM).exists():
             raise SweepSpecError(f"{self.out} holds a cell stream without a manifest; use an empty --out folder")
         atomic_write_bytes(self.out / SPEC, spec.text.encode())
         atomic_write_bytes(manifest, (dumps({"settings_digest": spec.settings_digest, "digest": spec.digest,
                                              "cells": len(spec.cells)}) + "\n").encode())
-        self.dropped = 0
+
+    def _acquire_lock(self) -> int:
+        """One sweep at a time per folder: an exclusive ``flock`` on ``.lock``, held until :meth:`close`."""
+        fd = os.open(self.out / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise SweepSpecError(f"another sweep is running into {self.out}; wait for it or use another --out") \
+                from None
+        return fd
+
+    def close(self) -> None:
+        """Release the folder's lock."""
+        if self._lock >= 0:
+            os.close(self._lock)  # closing the descriptor releases the flock
+            self._lock = -1
 
     def load(self) -> dict[str, dict[str, Any]]:
         """Finished cells of this grid by id. Complete lines of cells outside the grid (an earlier,
@@ -84,17 +114,21 @@ class CellStore:
             try:
                 rec = json.loads(raw)
                 cid = rec["id"]
-                ok = isinstance(rec, dict) and isinstance(cid, str) and isinstance(rec.get("result"), dict)
-            except (ValueError, KeyError, TypeError):
+                ok = (isinstance(cid, str) and isinstance(rec.get("params"), dict)
+                      and isinstance(rec.get("result"), dict) and isinstance(rec["result"].get("status"), str))
+            except (ValueError, KeyError, TypeError, AttributeError):
                 ok = False
-            if not ok or cid in seen:
+            if not ok:
                 self.dropped += 1
+                continue
+            if cid in seen:
+                self.duplicates += 1
                 continue
             seen.add(cid)
             good.append(raw)
             if cid in ids:
                 keep[cid] = rec
-        if self.dropped:
+        if self.dropped or self.duplicates:
             atomic_write_bytes(path, b"".join(line + b"\n" for line in good))
         return keep
 
@@ -112,7 +146,7 @@ class CellStore:
 
     def finish(self, records: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         """Write ``results.jsonl`` (grid order, no provenance) atomically; return its records."""
-        rows = [{k: v for k, v in records[c.id].items() if k != "provenance"}
+        rows = [{**{k: v for k, v in records[c.id].items() if k not in ("provenance", "index")}, "index": c.index}
                 for c in self.spec.cells if c.id in records]
         atomic_write_bytes(self.out / RESULTS, "".join(dumps(r) + "\n" for r in rows).encode())
         return rows
