@@ -148,13 +148,15 @@ def _cmd_sketches(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(path: str, x0_text: str | None) -> tuple[Any, np.ndarray]:
+def _load(path: str, x0_text: str | None, dense_for: str | None = None) -> tuple[Any, np.ndarray]:
+    """The problem and starting point of a file; ``dense_for`` names a command that needs dense ``L_i``."""
     from .io import parse_vector, read_problem
 
     pf = read_problem(path)
+    problem = pf.problem if dense_for is None else pf.dense(dense_for)
     if x0_text is not None:
-        return pf.problem, parse_vector(x0_text, pf.problem.d)
-    return pf.problem, pf.x0 if pf.x0 is not None else np.ones(pf.problem.d)
+        return problem, parse_vector(x0_text, problem.d)
+    return problem, pf.x0 if pf.x0 is not None else np.ones(problem.d)
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
@@ -208,7 +210,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         _load_plugin(path)
     settings = Settings(fast=not args.full, seed=args.seed)
     if args.problem:
-        problem, x0 = _load(args.problem, None)
+        problem, x0 = _load(args.problem, None, "verify")
         instances = [Instance(args.problem, problem, x0, description="user problem")]
     else:
         instances = default_instances()
@@ -258,7 +260,7 @@ def _cmd_constants(args: argparse.Namespace) -> int:
 
     if args.gamma is not None and args.gamma <= 0:
         raise ParameterError(f"--gamma must be positive; got {args.gamma}")
-    problem, _ = _load(args.problem, None)
+    problem, _ = _load(args.problem, None, "constants")
     problem.require_positive_definite("constants (x*, h, the rate of (16))")
     out = constants_summary(problem, parse_sketch(args.sketch, problem), args.form, args.gamma)
     if args.json:
@@ -279,7 +281,7 @@ def _cmd_exact(args: argparse.Namespace) -> int:
 
     if args.gamma <= 0:
         raise ParameterError(f"--gamma must be positive; got {args.gamma}")
-    problem, x0 = _load(args.problem, args.x0)
+    problem, x0 = _load(args.problem, args.x0, "exact")
     problem.require_positive_definite("exact (E‖x^K − x*‖²_L̄ and the bounds)")
     out = exact_summary(problem, parse_sketch(args.sketch, problem), args.gamma, args.iters, args.form,
                         args.local_steps, x0)

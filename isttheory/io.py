@@ -3,6 +3,8 @@
 JSON: ``{"L": n×d×d, "b": n×d (optional, zeros), "x0": d (optional)}``.
 NPZ: arrays named ``L``, optionally ``b`` and ``x0``; loaded with
 ``allow_pickle=False`` so an object array is refused, not executed.
+Structured NPZ (large problems, :class:`~isttheory.structured.LowRankDiagonalProblem`):
+``D`` (n×d diagonals) instead of ``L``, optionally ``b``, ``V`` (d×r₀), ``U`` (n×d×r), ``x0``.
 
 Every failure raises :class:`~isttheory.errors.ProblemFileError` or a
 :class:`~isttheory.errors.ProblemError` subclass, with a one-line message.
@@ -25,6 +27,7 @@ from numpy.typing import NDArray
 from .errors import ProblemFileError, ShapeError
 from .interrupts import raise_if_interrupted
 from .problem import QuadraticProblem, _check_finite
+from .structured import LowRankDiagonalProblem
 
 _MAX_DEPTH = 4
 
@@ -33,8 +36,15 @@ _MAX_DEPTH = 4
 class ProblemFile:
     """A problem together with the starting point stored beside it (if any)."""
 
-    problem: QuadraticProblem
+    problem: QuadraticProblem | LowRankDiagonalProblem
     x0: NDArray[np.float64] | None
+
+    def dense(self, command: str) -> QuadraticProblem:
+        """The problem, if it is dense; else a one-line :class:`ProblemFileError` naming ``command``."""
+        if not isinstance(self.problem, QuadraticProblem):
+            raise ProblemFileError(f"{command} needs a dense problem file (array L); this file holds a structured "
+                                   "problem (D, V, U), which only 'simulate' accepts")
+        return self.problem
 
 
 def _numeric_tree(obj: Any, name: str, depth: int = 0) -> Any:
@@ -127,11 +137,15 @@ def _read_npz(p: Path) -> ProblemFile:
     try:
         with np.load(p, allow_pickle=False) as z:
             names = set(z.files)
-            if "L" not in names:
-                raise ProblemFileError(f"{p}: NPZ archive has no array 'L'")
-            unknown = names - {"L", "b", "x0"}
+            structured = "D" in names and "L" not in names
+            if "L" not in names and not structured:
+                raise ProblemFileError(f"{p}: NPZ archive has no array 'L' (dense) or 'D' (structured)")
+            allowed = {"D", "b", "V", "U", "x0"} if structured else {"L", "b", "x0"}
+            unknown = names - allowed
             if unknown:
-                raise ProblemFileError(f"{p}: NPZ archive has unknown arrays {sorted(unknown)}")
+                raise ProblemFileError(f"{p}: NPZ archive has unknown arrays {sorted(unknown)} "
+                                       f"(a {'structured' if structured else 'dense'} problem has "
+                                       f"{', '.join(sorted(allowed))})")
             arrays = {k: z[k] for k in names}
     except ProblemFileError:
         raise
@@ -148,6 +162,16 @@ def _read_npz(p: Path) -> ProblemFile:
             raise ProblemFileError(f"{p}: member {k!r} of the NPZ archive is not a .npy array")
         if a.dtype.kind not in "biuf":
             raise ProblemFileError(f"{p}: array {k!r} has dtype {a.dtype}, not a real number type")
+    if "D" in arrays:
+        D = arrays["D"].astype(np.float64)
+        if D.ndim != 2:
+            raise ShapeError(f"D must be a 2-dimensional array (n, d); got shape {D.shape}")
+        b = arrays["b"].astype(np.float64) if "b" in arrays else np.zeros(D.shape)
+        V = arrays["V"].astype(np.float64) if "V" in arrays else None
+        U = arrays["U"].astype(np.float64) if "U" in arrays else None
+        sp = LowRankDiagonalProblem(D, b, V, U)
+        x0 = arrays.get("x0")
+        return ProblemFile(sp, None if x0 is None else _x0_array(x0.astype(np.float64), sp.d))
     L = arrays["L"].astype(np.float64)
     if L.ndim != 3:
         raise ShapeError(f"L must be a 3-dimensional array; got shape {L.shape}")
@@ -194,18 +218,26 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_problem(path: str | os.PathLike[str], problem: QuadraticProblem,
+def write_problem(path: str | os.PathLike[str], problem: QuadraticProblem | LowRankDiagonalProblem,
                   x0: NDArray[np.float64] | None = None) -> None:
-    """Write a problem file; ``.npz`` suffix gives NPZ, anything else JSON. Atomic."""
-    p = Path(path)
-    if p.suffix.lower() == ".npz":
-        import io as _io
+    """Write a problem file; ``.npz`` suffix gives NPZ, anything else JSON (dense problems only). Atomic."""
+    import io as _io
 
+    p = Path(path)
+    extra: dict[str, Any] = {} if x0 is None else {"x0": np.asarray(x0, dtype=float)}
+    if isinstance(problem, LowRankDiagonalProblem):
+        if p.suffix.lower() != ".npz":
+            raise ProblemFileError(f"a structured problem is written as NPZ; name the file *.npz, not {p.name}")
+        assert problem.V is not None
+        arrays: dict[str, Any] = {"D": problem.D, "b": problem.b, "V": problem.V, **extra}
+        if problem.U is not None:
+            arrays["U"] = problem.U
         buf = _io.BytesIO()
-        if x0 is None:
-            np.savez(buf, L=problem.L, b=problem.b)
-        else:
-            np.savez(buf, L=problem.L, b=problem.b, x0=np.asarray(x0, dtype=float))
+        np.savez(buf, **arrays)
+        atomic_write_bytes(p, buf.getvalue())
+    elif p.suffix.lower() == ".npz":
+        buf = _io.BytesIO()
+        np.savez(buf, **{"L": problem.L, "b": problem.b, **extra})
         atomic_write_bytes(p, buf.getvalue())
     else:
         atomic_write_bytes(p, json.dumps(problem_to_dict(problem, x0)).encode())

@@ -7,6 +7,8 @@ Tolerance 1e-12 relative: same draws, different summation order only.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -221,3 +223,58 @@ def test_bad_thread_count_is_refused(threads):
 
     with pytest.raises(ParameterError, match="threads"):
         simulate(generators.low_rank_diagonal(2, 2, seed=0), Permutation(2, 2), 0.1, 2, threads=threads)
+
+
+# --------------------------------------------------------------------------- problem files
+@pytest.mark.parametrize("client_rank", [0, 2])
+def test_structured_problem_files_round_trip(tmp_path, client_rank):
+    from isttheory.io import read_problem, write_problem
+
+    p = generators.low_rank_diagonal(3, 6, 0.5, seed=2, client_rank=client_rank)
+    write_problem(tmp_path / "p.npz", p, x0=np.arange(6.0))
+    back = read_problem(tmp_path / "p.npz")
+    assert isinstance(back.problem, LowRankDiagonalProblem)
+    for name in ("D", "b", "V", "U"):
+        a, b = getattr(p, name), getattr(back.problem, name)
+        assert (a is None and b is None) or np.array_equal(a, b)
+    np.testing.assert_array_equal(back.x0, np.arange(6.0))
+
+
+def test_structured_problem_file_errors(tmp_path):
+    from isttheory.errors import ProblemFileError
+    from isttheory.io import read_problem, write_problem
+
+    p = generators.low_rank_diagonal(2, 3, seed=0)
+    with pytest.raises(ProblemFileError, match="written as NPZ"):
+        write_problem(tmp_path / "p.json", p)
+    np.savez(tmp_path / "both.npz", L=np.ones((2, 3, 3)), D=np.ones((2, 3)))
+    with pytest.raises(ProblemFileError, match="unknown arrays"):
+        read_problem(tmp_path / "both.npz")
+    np.savez(tmp_path / "flat.npz", D=np.ones(3))
+    with pytest.raises(ShapeError, match="D must be a 2-dimensional"):
+        read_problem(tmp_path / "flat.npz")
+    np.savez(tmp_path / "obj.npz", D=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ProblemFileError, match="pickle"):
+        read_problem(tmp_path / "obj.npz")
+    np.savez(tmp_path / "neg.npz", D=np.ones((2, 3)), V=np.full((3, 1), 2.0))
+    with pytest.raises(NotPSDError):
+        read_problem(tmp_path / "neg.npz")
+
+
+def test_cli_simulates_a_structured_file_and_the_dense_commands_refuse_it(tmp_path):
+    from isttheory.io import write_problem
+    from tests.cli_harness import ISTTHEORY, run
+
+    if ISTTHEORY is None:
+        pytest.skip("console script not installed")
+    write_problem(tmp_path / "big.npz", generators.low_rank_diagonal(64, 64, 0.5, seed=0))
+    ok = run("simulate", "big.npz", "--sketch", "perm", "--gamma", "0.001", "--iters", "5", "--runs", "3", "--json",
+             cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["settings"]["d"] == 64
+    for args in (("constants", "big.npz", "--sketch", "perm"),
+                 ("exact", "big.npz", "--sketch", "perm", "--gamma", "0.1", "--iters", "2"),
+                 ("verify", "--problem", "big.npz", "--quiet")):
+        proc = run(*args, cwd=tmp_path)
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+        assert "needs a dense problem file" in proc.stderr
