@@ -58,6 +58,9 @@ def neighbourhood_figure(records: list[dict[str, Any]], path: Path) -> Path:
     else:
         ax.set_yscale("log")
         ax.legend(fontsize=7)
+        gammas = [float(r["params"]["gamma"]) for r in records]
+        if max(gammas) >= 20 * min(gammas):  # step sizes spanning decades
+            ax.set_xscale("log")
     if drawn == MAX_LINES and len(groups) > MAX_LINES:
         ax.set_title(f"first {MAX_LINES} of {len(groups)} parameter combinations", fontsize=9)
     ax.set_xlabel("step size γ")

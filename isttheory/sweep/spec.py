@@ -40,7 +40,7 @@ heterogeneity = [0.0, 0.5, 1.0]
 n = 4
 q = [1, 2]                   # d = q·n (or give d directly, not both)
 sketch = ["perm", "precond-perm"]
-gamma = [0.1, 0.3, 0.6, 1.0]
+gamma = [0.01, 0.05, 0.3, 1.0]        # perm needs small steps; precond-perm takes up to 1
 form = "sgd"                 # or "ist" (Algorithm 1, merge (6))
 local_steps = 1
 seed = [0, 1]                # problem-instance seeds
