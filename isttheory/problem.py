@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import scipy.linalg as sla
@@ -52,8 +52,78 @@ def _readonly(a: NDArray[Any]) -> NDArray[Any]:
     return a
 
 
+class _QuadraticData(Protocol):
+    """What :class:`QuadraticMethods` needs from a problem class (a self type for the mixin)."""
+
+    @property
+    def n(self) -> int: ...
+    @property
+    def d(self) -> int: ...
+    @property
+    def b(self) -> FloatArray: ...
+    @property
+    def D(self) -> FloatArray: ...
+    @property
+    def x_star(self) -> FloatArray: ...
+    @property
+    def b_bar(self) -> FloatArray: ...
+    def L_bar_apply(self, x: ArrayLike) -> FloatArray: ...
+    def _solve_columns(self, v: FloatArray) -> FloatArray: ...
+
+
+class QuadraticMethods:
+    """What a dense and a structured quadratic (12) share, written once: everything derived from
+    ``b``, the diagonals ``D``, products ``L̄x`` and solves ``L̄⁻¹v``.
+
+    A subclass provides ``n``, ``d``, ``b``, ``D`` (n, d), ``x_star``, ``L_bar_apply(x)`` and
+    ``_solve_columns(v)`` (``L̄⁻¹`` applied to the columns of a (d, k) array).
+    """
+
+    @cached_property
+    def is_interpolation(self: _QuadraticData) -> bool:
+        """Interpolation case: every ``b_i = 0`` (then ``x* = 0``)."""
+        return not bool(np.any(self.b))
+
+    @cached_property
+    def b_bar(self: _QuadraticData) -> FloatArray:
+        """``b̄ = (1/n) Σ b_i``."""
+        return _readonly(self.b.mean(axis=0))
+
+    @cached_property
+    def D_bar(self: _QuadraticData) -> FloatArray:
+        """``D̄ = (1/n) Σ D_i`` as a length-d vector (its diagonal)."""
+        return _readonly(self.D.mean(axis=0))
+
+    def solve_L_bar(self: _QuadraticData, v: ArrayLike) -> FloatArray:
+        """``L̄⁻¹ v`` for ``v`` of shape (..., d); needs ``L̄ ≻ 0``."""
+        v = np.asarray(v, dtype=float)
+        return self._solve_columns(v.reshape(-1, self.d).T).T.reshape(v.shape)
+
+    @cached_property
+    def f_star(self: _QuadraticData) -> float:
+        """``f(x*) = −½ b̄ᵀ x*``."""
+        return float(-0.5 * self.b_bar @ self.x_star)
+
+    def f(self: _QuadraticData, x: ArrayLike) -> FloatArray:
+        """``f(x) = ½ xᵀ L̄ x − b̄ᵀ x`` (12), batched over leading axes."""
+        x = np.asarray(x, dtype=float)
+        return 0.5 * np.einsum("...i,...i->...", x, self.L_bar_apply(x)) - x @ self.b_bar
+
+    def grad(self: _QuadraticData, x: ArrayLike) -> FloatArray:
+        """``∇f(x) = L̄ x − b̄``, batched over leading axes."""
+        return self.L_bar_apply(x) - self.b_bar
+
+    def client_diagonal(self: _QuadraticData, coords: NDArray[np.intp]) -> FloatArray:
+        """``(L_i)_{jj}`` at ``coords`` of shape (..., n, m): (..., n, m)."""
+        return np.take(self.D.reshape(-1), coords + (np.arange(self.n) * self.d)[:, None])
+
+    def client_b(self: _QuadraticData, coords: NDArray[np.intp]) -> FloatArray:
+        """``(b_i)_j`` at ``coords`` of shape (..., n, m): (..., n, m)."""
+        return np.take(self.b.reshape(-1), coords + (np.arange(self.n) * self.d)[:, None])
+
+
 @dataclass(frozen=True, eq=False)
-class QuadraticProblem:
+class QuadraticProblem(QuadraticMethods):
     """The distributed quadratic (12): ``L`` of shape (n, d, d), ``b`` of shape (n, d).
 
     Construct it with validated data; every derived quantity (``L̄``, ``b̄``,
@@ -124,11 +194,6 @@ class QuadraticProblem:
         return bool(np.array_equal(self.L, np.broadcast_to(self.L[:1], self.L.shape))
                     and np.array_equal(self.b, np.broadcast_to(self.b[:1], self.b.shape)))
 
-    @cached_property
-    def is_interpolation(self) -> bool:
-        """Interpolation case: every ``b_i = 0`` (then ``x* = 0``)."""
-        return not bool(np.any(self.b))
-
     # --- averages and diagonals ------------------------------------------
     @cached_property
     def L_bar(self) -> FloatArray:
@@ -136,19 +201,9 @@ class QuadraticProblem:
         return _readonly(self.L.mean(axis=0))
 
     @cached_property
-    def b_bar(self) -> FloatArray:
-        """``b̄ = (1/n) Σ b_i``."""
-        return _readonly(self.b.mean(axis=0))
-
-    @cached_property
     def D(self) -> FloatArray:
         """Diagonals ``D_i = Diag(L_i)`` stored as an (n, d) array."""
         return _readonly(np.ascontiguousarray(np.diagonal(self.L, axis1=1, axis2=2)))
-
-    @cached_property
-    def D_bar(self) -> FloatArray:
-        """``D̄ = (1/n) Σ D_i`` as a length-d vector (its diagonal)."""
-        return _readonly(self.D.mean(axis=0))
 
     # --- spectrum, solution ------------------------------------------------
     @cached_property
@@ -176,11 +231,8 @@ class QuadraticProblem:
         self.require_positive_definite("L_bar^{-1}")
         return sla.cho_factor(self.L_bar)
 
-    def solve_L_bar(self, v: ArrayLike) -> FloatArray:
-        """``L̄⁻¹ v`` for ``v`` of shape (..., d); needs ``L̄ ≻ 0``."""
-        v = np.asarray(v, dtype=float)
-        flat = v.reshape(-1, self.d).T
-        return sla.cho_solve(self._cho_L_bar, flat).T.reshape(v.shape)
+    def _solve_columns(self, v: FloatArray) -> FloatArray:
+        return sla.cho_solve(self._cho_L_bar, v)
 
     @cached_property
     def x_star(self) -> FloatArray:
@@ -188,26 +240,12 @@ class QuadraticProblem:
         self.require_positive_definite("x*")
         return _readonly(self.solve_L_bar(self.b_bar))
 
-    @cached_property
-    def f_star(self) -> float:
-        """``f(x*) = −½ b̄ᵀ x*``."""
-        return float(-0.5 * self.b_bar @ self.x_star)
-
     # --- objective --------------------------------------------------------
-    def f(self, x: ArrayLike) -> FloatArray:
-        """``f(x) = ½ xᵀ L̄ x − b̄ᵀ x`` (12), batched over leading axes."""
-        x = np.asarray(x, dtype=float)
-        return 0.5 * np.einsum("...i,...i->...", x, x @ self.L_bar) - x @ self.b_bar
-
     def f_clients(self, x: ArrayLike) -> FloatArray:
         """``f_i(x)`` for every client: shape (..., n)."""
         x = np.asarray(x, dtype=float)
         Lx = np.einsum("nij,...j->...ni", self.L, x)
         return 0.5 * np.einsum("...ni,...i->...n", Lx, x) - np.einsum("ni,...i->...n", self.b, x)
-
-    def grad(self, x: ArrayLike) -> FloatArray:
-        """``∇f(x) = L̄ x − b̄``, batched over leading axes."""
-        return np.asarray(x, dtype=float) @ self.L_bar - self.b_bar
 
     def grad_clients(self, x: ArrayLike) -> FloatArray:
         """``∇f_i(x) = L_i x − b_i`` for every client: shape (..., n, d)."""
@@ -234,14 +272,6 @@ class QuadraticProblem:
     def L_bar_apply(self, x: ArrayLike) -> FloatArray:
         """``L̄ x`` batched over leading axes."""
         return np.asarray(x, dtype=float) @ self.L_bar
-
-    def client_diagonal(self, coords: NDArray[np.intp]) -> FloatArray:
-        """``(L_i)_{jj}`` at ``coords`` of shape (..., n, m): (..., n, m)."""
-        return np.take(self.D.reshape(-1), coords + (np.arange(self.n) * self.d)[:, None])
-
-    def client_b(self, coords: NDArray[np.intp]) -> FloatArray:
-        """``(b_i)_j`` at ``coords`` of shape (..., n, m): (..., n, m)."""
-        return np.take(self.b.reshape(-1), coords + (np.arange(self.n) * self.d)[:, None])
 
     # --- misc ---------------------------------------------------------------
     def __repr__(self) -> str:

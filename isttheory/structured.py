@@ -29,14 +29,22 @@ import scipy.linalg as sla
 from numpy.typing import ArrayLike, NDArray
 
 from .errors import NotPSDError, ShapeError, SingularError
-from .problem import PSD_RTOL, SINGULAR_RTOL, QuadraticProblem, _as_float_array, _check_finite, _readonly
+from .problem import (
+    PSD_RTOL,
+    SINGULAR_RTOL,
+    QuadraticMethods,
+    QuadraticProblem,
+    _as_float_array,
+    _check_finite,
+    _readonly,
+)
 
 FloatArray = NDArray[np.float64]
 ClientOperator = Callable[[FloatArray], FloatArray]
 
 
 @dataclass(frozen=True, eq=False)
-class LowRankDiagonalProblem:
+class LowRankDiagonalProblem(QuadraticMethods):
     """The quadratic (12) with ``L_i = Diag(δ_i) + V Vᵀ + U_i U_iᵀ``.
 
     ``D`` (n, d) holds the full diagonals ``(L_i)_{jj}``; ``V`` (d, r₀) the
@@ -103,22 +111,7 @@ class LowRankDiagonalProblem:
         """Bytes held by the stored arrays."""
         return int(sum(a.nbytes for a in (self.D, self.b, self.V, self.U) if a is not None))
 
-    @cached_property
-    def is_interpolation(self) -> bool:
-        """Every ``b_i = 0`` (then ``x* = 0``)."""
-        return not bool(np.any(self.b))
-
-    # --- averages -------------------------------------------------------------
-    @cached_property
-    def b_bar(self) -> FloatArray:
-        """``b̄ = (1/n) Σ b_i``."""
-        return _readonly(self.b.mean(axis=0))
-
-    @cached_property
-    def D_bar(self) -> FloatArray:
-        """``D̄ = (1/n) Σ D_i`` (a length-d vector)."""
-        return _readonly(self.D.mean(axis=0))
-
+    # --- L̄ = Diag(δ̄) + W Wᵀ ------------------------------------------------------
     @cached_property
     def W(self) -> FloatArray:
         """The low-rank factor of ``L̄ = Diag(δ̄) + W Wᵀ``: ``[V, U_1/√n, …, U_n/√n]``."""
@@ -178,41 +171,15 @@ class LowRankDiagonalProblem:
 
         return woodbury
 
-    def solve_L_bar(self, v: ArrayLike) -> FloatArray:
-        """``L̄⁻¹ v`` for ``v`` of shape (..., d) (Woodbury); needs ``L̄ ≻ 0``."""
-        v = np.asarray(v, dtype=float)
-        flat = v.reshape(-1, self.d).T
-        return self._solver(flat).T.reshape(v.shape)
+    def _solve_columns(self, v: FloatArray) -> FloatArray:
+        return self._solver(v)  # Woodbury (or a dense factor when k >= d)
 
     @cached_property
     def x_star(self) -> FloatArray:
         """``x* = L̄⁻¹ b̄`` (Setting)."""
         return _readonly(self.solve_L_bar(self.b_bar))
 
-    @cached_property
-    def f_star(self) -> float:
-        """``f(x*) = −½ b̄ᵀ x*``."""
-        return float(-0.5 * self.b_bar @ self.x_star)
-
-    # --- objective ------------------------------------------------------------
-    def f(self, x: ArrayLike) -> FloatArray:
-        """``f(x) = ½ xᵀ L̄ x − b̄ᵀ x`` (12), batched."""
-        x = np.asarray(x, dtype=float)
-        return 0.5 * np.einsum("...i,...i->...", x, self.L_bar_apply(x)) - x @ self.b_bar
-
-    def grad(self, x: ArrayLike) -> FloatArray:
-        """``∇f(x) = L̄ x − b̄``, batched."""
-        return self.L_bar_apply(x) - self.b_bar
-
-    # --- index-form access (the simulator's seam) --------------------------------
-    def client_diagonal(self, coords: NDArray[np.intp]) -> FloatArray:
-        """``(L_i)_{jj}`` at ``coords`` (..., n, m)."""
-        return np.take(self.D.reshape(-1), coords + (np.arange(self.n) * self.d)[:, None])
-
-    def client_b(self, coords: NDArray[np.intp]) -> FloatArray:
-        """``(b_i)_j`` at ``coords`` (..., n, m)."""
-        return np.take(self.b.reshape(-1), coords + (np.arange(self.n) * self.d)[:, None])
-
+    # --- index-form access (the simulator's seam; client_diagonal, client_b inherited) ----
     def client_operator(self, coords: NDArray[np.intp]) -> ClientOperator:
         """``u ↦ L_i[S_i, S_i] u`` for index sets ``coords`` (..., n, m), without forming the blocks:
         ``(D_i − rowsq)∘u + V_S(V_Sᵀu) + U_{iS}(U_{iS}ᵀu)``."""

@@ -82,12 +82,22 @@ def dask_client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
         return
     n = workers or os.cpu_count() or 1
     # no dashboard; the scheduler's HTTP endpoint (health, metrics) on a free port rather than 8787
-    with _workers_ignore_ctrl_c(), _quiet_shutdown():
+    with _workers_ignore_ctrl_c():
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                                dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},
                                silence_logs=logging.ERROR)
-    with _quiet_shutdown(), cluster, Client(cluster) as client:
-        yield client
+    previous = logging.root.manager.disable
+    try:
+        with cluster, Client(cluster) as client:
+            try:
+                yield client
+            except BaseException:
+                # stopping early (Ctrl-C, an error): Dask's complaints about cancelled tasks and closed
+                # connections while the cluster shuts down are expected; the CLI's one line says what happened
+                logging.disable(logging.CRITICAL)
+                raise
+    finally:
+        logging.disable(previous)
 
 
 @contextmanager
@@ -101,23 +111,6 @@ def _workers_ignore_ctrl_c() -> Iterator[None]:
     finally:
         if main:
             signal.signal(signal.SIGINT, old)
-
-
-@contextmanager
-def _quiet_shutdown() -> Iterator[None]:
-    """Dask logs cancelled tasks and closed connections when a cluster stops early; after a Ctrl-C those
-    are expected, and the CLI's one line says what happened."""
-    loggers = [logging.getLogger(name) for name in ("distributed", "tornado", "asyncio")]
-    levels = [lg.level for lg in loggers]
-    try:
-        yield
-    except BaseException:
-        for lg in loggers:
-            lg.setLevel(logging.CRITICAL + 1)
-        raise
-    finally:
-        for lg, level in zip(loggers, levels, strict=True):
-            lg.setLevel(level)
 
 
 def run_sweep(spec: SweepSpec, out: str | Path, scheduler: str | None = None, workers: int | None = None,
