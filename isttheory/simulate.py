@@ -141,7 +141,7 @@ def estimate_bytes(problem: ProblemLike, sketch: Sketch, runs: int, chunk: int) 
             rank = problem.V.shape[1] + (0 if problem.U is None else problem.U.shape[2])
             per_iter += 3 * runs * n * m * rank * 8
         draws = chunk * runs * n * m * 16
-        if _fused_applies(sketch, probe, 0.0):
+        if _fused_shape(sketch, probe, 0.0):
             draws += n * d * 16 + 2 * min(n, AFFINE_ROWS) * d * 8  # the affine table and its row-block temporaries
     return int(per_iter + draws + runs * d * 8 * 6)
 
@@ -150,19 +150,26 @@ AFFINE_ROWS = 1024
 """Clients per block when building the affine table of the fused Perm-1 path (bounds temporaries)."""
 
 
-def _fused_applies(sketch: Sketch, probe: IndexDraw | TableDraw, noise: float) -> bool:
-    """The fused path applies to one-coordinate-per-client draws that partition the coordinates
-    (Perm-1, its scaled and preconditioned versions) without gradient noise."""
-    if not (noise == 0 and isinstance(sketch, DiagonalSketch) and isinstance(probe, IndexDraw)
-            and probe.coords.shape[-1] == 1 and probe.disjoint and probe.covers):
-        return False
-    # the affine table is built from scale_table(): it must be the scale every draw uses
+def _fused_shape(sketch: Sketch, probe: IndexDraw | TableDraw, noise: float) -> bool:
+    """One-coordinate-per-client draws that partition the coordinates (Perm-1, its scaled and
+    preconditioned versions), without gradient noise: the shape the fused path needs."""
+    return (noise == 0 and isinstance(sketch, DiagonalSketch) and isinstance(probe, IndexDraw)
+            and probe.coords.shape[-1] == 1 and probe.disjoint and probe.covers)
+
+
+def _fused_scales(sketch: Sketch, probe: IndexDraw | TableDraw, noise: float) -> FloatArray | None:
+    """The sketch's scale table (n, d) when the fused path applies, else ``None``. The affine table is
+    built from it, so it must be the scale the draws use (checked on the probe draw)."""
+    if not _fused_shape(sketch, probe, noise):
+        return None
+    assert isinstance(sketch, DiagonalSketch) and isinstance(probe, IndexDraw)
+    scales = sketch.scale_table()
     coords = probe.coords.reshape(-1, sketch.n)
-    table = sketch.scale_table()[np.arange(sketch.n), coords]
-    return bool(np.array_equal(np.broadcast_to(probe.scales, probe.coords.shape).reshape(coords.shape), table))
+    drawn = np.broadcast_to(probe.scales, probe.coords.shape).reshape(coords.shape)
+    return scales if np.array_equal(drawn, scales[np.arange(sketch.n), coords]) else None
 
 
-def affine_table(problem: ProblemLike, sketch: DiagonalSketch, gamma: float, form: str,
+def affine_table(problem: ProblemLike, scales: FloatArray, gamma: float, form: str,
                  steps: int) -> FloatArray:
     """Perm-1-type draws make one iteration affine per coordinate: when client ``i`` owns
     coordinate ``j`` (scale ``s = s_ij``), ``x_j ← α_ij x_j + β_ij`` with
@@ -171,11 +178,11 @@ def affine_table(problem: ProblemLike, sketch: DiagonalSketch, gamma: float, for
     * Algorithm 1 with ``t`` local steps: ``z ← a z + γ s b_ij`` from ``z = s x_j``
       with ``a = 1 − γ s (L_i)_jj``, then merge (6): ``α = aᵗ s / n``, ``β = c_t / n``.
 
-    Returns the pairs ``(α_ij, β_ij)`` as an ``(n·d, 2)`` array (row ``i·d + j``), so
-    one gather per coordinate fetches both. Built in blocks of :data:`AFFINE_ROWS` clients.
+    ``scales`` is the sketch's scale table ``s_ij`` (n, d). Returns the pairs ``(α_ij, β_ij)`` as an
+    ``(n·d, 2)`` array (row ``i·d + j``), so one gather per coordinate fetches both. Built in blocks
+    of :data:`AFFINE_ROWS` clients.
     """
     n, d = problem.n, problem.d
-    scales = sketch.scale_table()
     table = np.empty((n, d, 2))
     for lo in range(0, n, AFFINE_ROWS):
         hi = min(n, lo + AFFINE_ROWS)
@@ -245,8 +252,8 @@ def simulate(problem: ProblemLike, sketch: Sketch, gamma: float, iters: int, run
     sketch_rngs = [np.random.Generator(np.random.PCG64(s)) for s, _ in streams]
     noise_rngs = [np.random.Generator(np.random.PCG64(s)) for _, s in streams]
 
-    table = (affine_table(problem, sketch, gamma, form, local_steps)
-             if _fused_applies(sketch, probe, noise) and isinstance(sketch, DiagonalSketch) else None)
+    scales = _fused_scales(sketch, probe, noise)
+    table = None if scales is None else affine_table(problem, scales, gamma, form, local_steps)
     pool = RunPool(runs, _default_threads(runs * d) if threads is None else threads)
     x = np.tile(x0v, (runs, 1))
     rec_pos = {int(k): j for j, k in enumerate(rec)}

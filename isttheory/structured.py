@@ -180,20 +180,21 @@ class LowRankDiagonalProblem(QuadraticMethods):
         return _readonly(self.solve_L_bar(self.b_bar))
 
     # --- index-form access (the simulator's seam; client_diagonal, client_b inherited) ----
+    def _factor_rows(self, coords: NDArray[np.intp]) -> FloatArray:
+        """The rows of ``[V, U_i]`` at ``coords`` (..., n, m): (..., n, m, r₀ + r), the low-rank part of
+        ``L_i[S, S] = (rows)(rows)ᵀ`` off the diagonal."""
+        assert self.V is not None
+        Vs = self.V[coords]
+        if self.U is None:
+            return Vs
+        flat = coords + (np.arange(self.n) * self.d)[:, None]
+        return np.concatenate([Vs, self.U.reshape(self.n * self.d, -1)[flat]], axis=-1)
+
     def client_operator(self, coords: NDArray[np.intp]) -> ClientOperator:
         """``u ↦ L_i[S_i, S_i] u`` for index sets ``coords`` (..., n, m), without forming the blocks:
-        ``(D_i − rowsq)∘u + V_S(V_Sᵀu) + U_{iS}(U_{iS}ᵀu)``."""
-        assert self.V is not None
-        diag = self.client_diagonal(coords)
-        Vs = self.V[coords]  # (..., n, m, r0)
-        Us = None
-        if self.U is not None:
-            flat = coords + (np.arange(self.n) * self.d)[:, None]
-            Us = self.U.reshape(self.n * self.d, -1)[flat]  # (..., n, m, r)
-            factors = np.concatenate([Vs, Us], axis=-1)
-        else:
-            factors = Vs
-        rest = diag - np.einsum("...mr,...mr->...m", factors, factors)
+        ``(D_i − rowsq)∘u + F(Fᵀu)`` with ``F`` the factor rows."""
+        factors = self._factor_rows(coords)
+        rest = self.client_diagonal(coords) - np.einsum("...mr,...mr->...m", factors, factors)
 
         def apply(u: FloatArray) -> FloatArray:
             return rest * u + np.einsum("...mr,...r->...m", factors, np.einsum("...mr,...m->...r", factors, u))
@@ -202,13 +203,8 @@ class LowRankDiagonalProblem(QuadraticMethods):
 
     def client_blocks(self, coords: NDArray[np.intp]) -> FloatArray:
         """``L_i[S, S]`` for ``coords`` (..., n, m): (..., n, m, m)."""
-        assert self.V is not None
-        Vs = self.V[coords]
-        blocks = Vs @ np.swapaxes(Vs, -1, -2)
-        if self.U is not None:
-            flat = coords + (np.arange(self.n) * self.d)[:, None]
-            Us = self.U.reshape(self.n * self.d, -1)[flat]
-            blocks += Us @ np.swapaxes(Us, -1, -2)
+        factors = self._factor_rows(coords)
+        blocks = factors @ np.swapaxes(factors, -1, -2)
         m = coords.shape[-1]
         blocks[..., np.arange(m), np.arange(m)] = self.client_diagonal(coords)
         return blocks

@@ -75,3 +75,26 @@ def test_perturbing_a_lemma_constant_breaks_its_notebook(tmp_path):
     mod.write_text(text.replace("table = math.sqrt(n) / np.sqrt(D)", "table = n / np.sqrt(D)"))
     with pytest.raises(CellExecutionError):
         _run_with_package(nb_path, bad)
+
+
+@pytest.mark.skipif(not (ROOT / "notebooks" / "08_sweeps.ipynb").exists(), reason="notebook not written")
+def test_the_paper_norm_of_h_breaks_the_sweep_notebook(tmp_path):
+    """Measure ‖h‖² in the L̄² norm printed in the paper (ERRATA thm2-norm) in a copy of the library:
+    notebook 08's check of the corrected Theorem 2 limit on every sweep cell must fail (its Dask
+    workers import the copy too); the unperturbed copy passes."""
+    from nbclient.exceptions import CellExecutionError
+
+    nb_path = ROOT / "notebooks" / "08_sweeps.ipynb"
+    good = tmp_path / "good"
+    shutil.copytree(ROOT / "isttheory", good / "isttheory")
+    _run_with_package(nb_path, good)
+
+    bad = tmp_path / "bad"
+    shutil.copytree(ROOT / "isttheory", bad / "isttheory")
+    mod = bad / "isttheory" / "summary.py"
+    text = mod.read_text()
+    right = 'out["h_norm2_L"] = float(mo.h @ problem.L_bar @ mo.h)'
+    assert right in text
+    mod.write_text(text.replace(right, 'out["h_norm2_L"] = float(mo.h @ problem.L_bar @ problem.L_bar @ mo.h)'))
+    with pytest.raises(CellExecutionError):
+        _run_with_package(nb_path, bad)

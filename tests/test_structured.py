@@ -75,7 +75,7 @@ def test_simulate_structured_equals_dense(n, d, sketch, form, steps):
 
 
 def _general_path(monkeypatch):
-    monkeypatch.setattr(sim_mod, "_fused_applies", lambda *a: False)
+    monkeypatch.setattr(sim_mod, "_fused_scales", lambda *a: None)
 
 
 @pytest.mark.parametrize("make", [lambda p: Permutation(p.n, p.d), lambda p: Permutation(p.n, p.d, scale=3.0),
@@ -112,8 +112,8 @@ def test_fused_path_refused_when_draw_scales_differ_from_the_scale_table(monkeyp
     sk = Permutation(4, 4)
     monkeypatch.setattr(sk, "scale_table", lambda: np.full((4, 4), 2.0))
     probe = sk.sample(np.random.default_rng(0), 1)
-    assert not sim_mod._fused_applies(sk, probe, 0.0)
-    assert sim_mod._fused_applies(Permutation(4, 4), probe, 0.0)
+    assert sim_mod._fused_scales(sk, probe, 0.0) is None
+    assert sim_mod._fused_scales(Permutation(4, 4), probe, 0.0) is not None
 
 
 def test_a_wrong_affine_table_is_detected(monkeypatch):
@@ -123,8 +123,8 @@ def test_a_wrong_affine_table_is_detected(monkeypatch):
     good = simulate(p, sk, 0.05, 10, runs=3, seed=0, keep_iterates=True)
     real = sim_mod.affine_table
 
-    def wrong(problem, sketch, gamma, form, steps):
-        t = real(problem, sketch, gamma, form, steps).copy()
+    def wrong(problem, scales, gamma, form, steps):
+        t = real(problem, scales, gamma, form, steps).copy()
         t[:, 0] = 1 - (1 - t[:, 0]) / 2.0
         return t
 
@@ -138,7 +138,7 @@ def test_affine_table_closed_form_for_local_steps():
     p = generators.heterogeneous(3, 3, 0.5, seed=2)
     sk = Permutation(3, 3)
     g, t = 0.07, 5
-    tab = affine_table(p, sk, g, "ist", t).reshape(3, 3, 2)
+    tab = affine_table(p, sk.scale_table(), g, "ist", t).reshape(3, 3, 2)
     a = 1 - g * 3 * p.D
     np.testing.assert_allclose(tab[..., 0], a**t * 3 / 3, rtol=1e-14)
     np.testing.assert_allclose(tab[..., 1], g * 3 * p.b * (1 - a**t) / (1 - a) / 3, rtol=1e-12)

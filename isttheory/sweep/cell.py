@@ -15,6 +15,7 @@ from ..problem import QuadraticProblem
 from ..simulate import simulate
 from ..sketches import parse_sketch
 from ..structured import LowRankDiagonalProblem
+from .spec import GENERATOR_AXES
 
 MC_METRICS = ("dist2_L", "f")
 """Recorded at iteration K and, exactly, in the limit: ``E‖x − x*‖²_{L̄}`` (the neighbourhood of
@@ -23,8 +24,6 @@ Theorem 2 / (30), which equals ``E‖∇f‖²_{L̄⁻¹}``) and ``E f(x)``."""
 
 def build_problem(params: dict[str, Any]) -> QuadraticProblem | LowRankDiagonalProblem:
     """The cell's instance from its generator and the axes that generator takes."""
-    from .spec import GENERATOR_AXES
-
     name = params["generator"]
     kw = {k: params[k] for k in GENERATOR_AXES[name] if k in params}
     for k in ("rank", "shared_rank", "client_rank"):
