@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ParameterError, SchedulerError
+from ..io import atomic_write_bytes
 from .cell import UNFIT, run_cell
 from .spec import Cell, SweepSpec
 from .store import FIGURE, SUMMARY, CellStore, dumps
@@ -128,7 +129,6 @@ def _run(spec: SweepSpec, store: CellStore, scheduler: str | None, workers: int 
          on_cell: Callable[[int, int], None] | None, start: float) -> SweepReport:
     from distributed import as_completed
 
-    out = store.out
     done = store.load()
     pending: list[Cell] = [c for c in spec.cells if c.id not in done]
     report = SweepReport(total=len(spec.cells), reused=len(done), computed=0, dropped=store.dropped,
@@ -166,10 +166,9 @@ def _run(spec: SweepSpec, store: CellStore, scheduler: str | None, workers: int 
     summary = {"digest": spec.digest, **{k: v for k, v in report.counts().items()
                                          if k not in ("reused", "computed", "dropped_partial_lines",
                                                       "duplicate_lines")}}
-    from ..io import atomic_write_bytes
-    from .figure import neighbourhood_figure
+    from .figure import neighbourhood_figure  # matplotlib: imported only when a sweep finishes
 
-    atomic_write_bytes(Path(out) / SUMMARY, (dumps(summary) + "\n").encode())
-    neighbourhood_figure(report.records, Path(out) / FIGURE)
+    atomic_write_bytes(store.out / SUMMARY, (dumps(summary) + "\n").encode())
+    neighbourhood_figure(report.records, store.out / FIGURE)
     report.seconds = time.perf_counter() - start
     return report
