@@ -86,7 +86,7 @@ def dask_client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
     with _workers_ignore_ctrl_c():
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                                dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},
-                               silence_logs=logging.ERROR)
+                               silence_logs=logging.CRITICAL)  # task errors reach the client; worker chatter not
     previous = logging.root.manager.disable
     try:
         with cluster, Client(cluster) as client:
