@@ -59,7 +59,8 @@ DIVERGENCE_FACTOR = 1e10
 or ``x^k`` is not finite."""
 
 CHECK_EVERY = 8
-"""Divergence is checked every ``CHECK_EVERY`` iterations and at every recorded one."""
+"""Divergence is checked every ``CHECK_EVERY`` iterations, at every recorded one and at ``K``
+(so ``diverged_at`` is the first *checked* iteration past the threshold; see :func:`simulate`)."""
 
 DRAW_BUFFER_BYTES = 64 * 2**20
 
@@ -74,7 +75,9 @@ class Metric:
 
 @dataclass(frozen=True)
 class SimulationResult:
-    """Metrics at the recorded iterations ``iters``; ``x_mean[j]`` is the run mean of ``x^{iters[j]}``."""
+    """Metrics at the recorded iterations ``iters``; ``x_mean[j]`` is the run mean of ``x^{iters[j]}``.
+    After a divergence ``iters`` holds only the recorded iterations before ``diverged_at``
+    (the rule is in :func:`simulate`)."""
 
     iters: NDArray[np.int64]
     metrics: dict[str, Metric]
@@ -214,6 +217,14 @@ def simulate(problem: ProblemLike, sketch: Sketch, gamma: float, iters: int, run
     ``threads`` splits the runs over threads for sampling and the fused Perm-1 step
     (default: the machine's cores when a run-iteration batch is large, else 1); results
     do not depend on it, since every run has its own streams.
+
+    Divergence (the rule the dense oracle ``tests/oracle.py`` applies too), over all runs together:
+    iteration ``k ≥ 1`` is *checked* when it is a multiple of :data:`CHECK_EVERY`, a recorded
+    iteration or ``K``, and diverges when some ``|x^k_j|`` exceeds
+    ``DIVERGENCE_FACTOR · max(1, ‖x⁰‖_∞, ‖x*‖_∞)`` (``x*`` only when ``L̄ ≻ 0``) or is not finite;
+    a recorded iteration that passes the check diverges when a metric is not finite. The run stops
+    at the first such iteration, ``diverged_at``; the result holds the rows of the recorded
+    iterations ``k < diverged_at`` (the row at ``diverged_at`` is never recorded).
     """
     _check_params(gamma, iters, runs, seed, form, local_steps, noise, first_run)
     if (sketch.n, sketch.d) != (problem.n, problem.d):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -9,7 +11,8 @@ from hypothesis import strategies as st
 
 from isttheory import generators
 from isttheory.errors import ParameterError
-from isttheory.simulate import simulate
+from isttheory.problem import QuadraticProblem
+from isttheory.simulate import CHECK_EVERY, simulate
 from isttheory.sketches import (
     Identity,
     PermBlocks,
@@ -18,7 +21,7 @@ from isttheory.sketches import (
     PreconditionedPerm,
     RandQ,
 )
-from tests.oracle import dense_trajectories
+from tests.oracle import dense_simulation
 from tests.test_sketches import _finite
 
 RTOL = 1e-12  # same draws, same arithmetic up to summation order: round-off only
@@ -37,22 +40,40 @@ SHAPES = {
 }
 
 
-def _compare(problem, sketch, **kw):
+def case_seed(case: str) -> int:
+    """A problem seed from the case name that is the same in every process (``hash(str)`` is salted
+    per process by ``PYTHONHASHSEED``; CRC-32 is not)."""
+    return zlib.crc32(case.encode()) % 1000
+
+
+def _compare(problem, sketch, record=None, **kw):
+    """Fast simulator against the dense oracle on the same draws: the same iteration of divergence
+    (``None`` when the runs stay bounded), the same recorded iterations before it, and the same
+    run means of ``x`` and ``f`` there (round-off apart)."""
     K, R = kw.pop("iters", 7), kw.pop("runs", 3)
-    fast = simulate(problem, sketch, iters=K, runs=R, record=np.arange(K + 1), **kw)
-    ref = dense_trajectories(problem, sketch, iters=K, runs=R, **kw)
-    scale = max(1.0, np.abs(ref).max())
-    np.testing.assert_allclose(fast.x_mean, ref.mean(axis=0), rtol=RTOL, atol=RTOL * scale)
-    f_ref = problem.f(ref).mean(axis=0)
-    np.testing.assert_allclose(fast.metrics["f"].mean, f_ref, rtol=1e-10, atol=1e-10 * scale**2)
+    rec = np.arange(K + 1) if record is None else np.asarray(record)
+    fast = simulate(problem, sketch, iters=K, runs=R, record=rec, **kw)
+    ref = dense_simulation(problem, sketch, iters=K, runs=R, record=rec, **kw)
+    assert fast.diverged_at == ref.diverged_at, (fast.diverged_at, ref.diverged_at, fast.divergence_reason)
+    assert fast.diverged == (ref.diverged_at is not None)
+    np.testing.assert_array_equal(fast.iters, ref.iters)
+    rows = ref.trajectories[:, ref.iters]
+    scale = max(1.0, float(np.abs(rows).max())) if rows.size else 1.0
+    np.testing.assert_allclose(fast.x_mean, ref.x_mean, rtol=RTOL, atol=RTOL * scale)
+    np.testing.assert_allclose(fast.metrics["f"].mean, ref.f_mean, rtol=1e-10, atol=1e-10 * scale**2)
     return fast, ref
+
+
+def test_case_seeds_are_stable():
+    """Pinned values: the seeds do not depend on the process (nor on PYTHONHASHSEED)."""
+    assert [case_seed(c) for c in ("blocks-d<n", "perm-1", "finite")] == [405, 622, 578]
 
 
 @pytest.mark.parametrize("case", sorted(SHAPES))
 @pytest.mark.parametrize("form,steps", [("sgd", 1), ("ist", 1), ("ist", 3)])
 def test_fast_matches_oracle(case, form, steps):
     (n, d), make = SHAPES[case]
-    p = generators.heterogeneous(n, d, 0.7, seed=hash(case) % 1000)
+    p = generators.heterogeneous(n, d, 0.7, seed=case_seed(case))
     _compare(p, make(p), gamma=0.1, form=form, local_steps=steps, seed=5)
 
 
@@ -129,6 +150,53 @@ def test_divergence_is_reported_not_nan():
     for m in r.metrics.values():
         assert np.all(np.isfinite(m.mean))
     assert r.iters[-1] < r.diverged_at
+
+
+# --------------------------------------------------------------------------- divergence: simulator = oracle
+
+SPARSE_RECORD = [0, 3, 5, 11]  # with K: checks at 3, 5, 8, 11, 16, 24, ... (CHECK_EVERY = 8) and K
+
+
+@pytest.mark.parametrize("case", sorted(SHAPES))
+@pytest.mark.parametrize("form,steps", [("sgd", 1), ("ist", 2)])
+@pytest.mark.parametrize("sparse", [False, True], ids=["every-k", "sparse"])
+@pytest.mark.parametrize("noise", [0.0, 0.3])
+def test_diverging_runs_match_oracle(case, form, steps, sparse, noise):
+    """A step far beyond the stable region, on purpose: the fast simulator and the dense oracle
+    agree on the iteration of divergence and on every recorded row before it."""
+    (n, d), make = SHAPES[case]
+    p = generators.heterogeneous(n, d, 0.7, seed=case_seed(case))
+    K = 60
+    record = SPARSE_RECORD + [K] if sparse else None
+    fast, ref = _compare(p, make(p), record=record, gamma=3.0, form=form, local_steps=steps, seed=11,
+                         iters=K, runs=3, noise=noise)
+    assert fast.diverged and 0 < fast.diverged_at <= K
+    assert np.all(fast.iters < fast.diverged_at)
+    if sparse:
+        assert fast.diverged_at % CHECK_EVERY == 0 or fast.diverged_at in record
+        assert list(fast.iters) == [k for k in record if k < fast.diverged_at]
+    else:
+        assert list(fast.iters) == list(range(fast.diverged_at))
+
+
+@pytest.mark.parametrize("record, at, kept", [
+    (None, 11, list(range(11))),        # checked every iteration: |x^10| = 1e10 is not above 1e10, |x^11| is
+    ([0, 20], 16, [0]),                 # checked at 8, 16, 20 only
+    ([0, 5, 10, 20], 16, [0, 5, 10]),   # checked at 5, 8, 10, 16: x^10 is recorded, x^16 is not
+    ([0, 12, 20], 12, [0]),             # a recorded iteration past the threshold is the divergence, unrecorded
+])
+def test_divergence_rule_closed_form(record, at, kept):
+    """``x^{k+1} = (1 − γ)x^k = (−10)^{k+1}`` (d = n = 1, L = 1, b = 0, γ = 11, x⁰ = 1), computed exactly
+    in floating point; threshold ``1e10 · max(1, |x⁰|, |x*|) = 1e10``."""
+    p = QuadraticProblem(np.ones((1, 1, 1)), np.zeros((1, 1)))
+    K = 20
+    rec = np.arange(K + 1) if record is None else record
+    fast = simulate(p, Identity(1, 1), 11.0, K, runs=2, record=rec)
+    ref = dense_simulation(p, Identity(1, 1), 11.0, K, runs=2, record=rec)
+    assert fast.diverged_at == ref.diverged_at == at
+    assert fast.iters.tolist() == ref.iters.tolist() == kept
+    np.testing.assert_array_equal(fast.x_mean[:, 0], [(-10.0) ** k for k in kept])
+    np.testing.assert_array_equal(ref.x_mean[:, 0], [(-10.0) ** k for k in kept])
 
 
 def test_singular_L_bar_omits_solution_metrics():
