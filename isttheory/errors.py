@@ -71,3 +71,7 @@ class SweepSpecError(ISTError, ValueError):
 
 class SchedulerError(ISTError, ConnectionError):
     """The Dask scheduler given with ``--scheduler`` cannot be reached."""
+
+
+class LemmaError(ISTError, ValueError):
+    """A lemma file or statement is malformed: bad syntax, an unknown name, a bad range."""
