@@ -1,0 +1,362 @@
+"""Search a lemma's space for a counterexample, shrink it, and certify it in exact arithmetic.
+
+Three stages, all seeded (instance ``i`` of stage ``s`` draws from ``SeedSequence(seed, spawn_key=(s, i))``,
+so a given ``seed`` visits the same instances in the same order on any machine):
+
+1. **Random instances** from the space (:meth:`~isttheory.lemmas.space.Space.sample`), evaluated in float64
+   by the closed-form engines.
+2. **Local optimisation** of the normalised slack ``(allowed − violation)/(|lhs| + |rhs|)`` with SciPy's
+   Nelder–Mead from the tightest instances of stage 1, over the continuous parameters: the factors
+   ``A_i`` of ``L_i = A_iA_iᵀ`` (shared across clients for homogeneous problems), ``b_i`` (none for
+   interpolation), ``x⁰`` and ``log γ``. Minimising the slack also maximises the ratio lhs/rhs (the
+   worst case reported when nothing fails).
+3. **Shrinking** a violating instance: smaller ``K``, fewer clients and coordinates (principal
+   submatrices), a simpler ``γ``, and entries rounded to dyadic rationals with as few bits as keep the
+   violation. The shrunk instance is then **certified**: lhs, rhs and every hypothesis are recomputed
+   by the exact engine (rationals; 50-digit mpmath where an irrational scale or an eigenvalue enters).
+   Only a certified violation is reported as a counterexample.
+
+The time ``budget`` only decides where the search stops; ``max_instances`` gives a budget that does not
+depend on the machine (then the clock is ignored): half the instances for stage 1, the rest for stage 2.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.optimize import minimize
+
+from ..errors import ISTError, LemmaError
+from .engines import Engine, ExactEngine, FloatEngine, Undefined
+from .expr import Comparison, evaluate
+from .lemma import Lemma
+from .points import Point
+from .results import CheckResult, Counterexample, Outcome, Worst, write_point
+from .space import Range
+from .vocabulary import Evaluator
+
+STARTS = 4
+"""Stage 2 optimises from this many of the tightest stage-1 instances."""
+MAX_BITS = 24
+"""Rounding keeps at most this many fractional bits (then ``L = AAᵀ`` stays exact in float64 for d ≤ 12)."""
+
+
+@dataclass
+class Evaluation:
+    """One instance evaluated: ``status`` is "holds", "fails" or "skip" (with ``reason``)."""
+
+    status: str
+    reason: str = ""
+    lhs: Any = None
+    rhs: Any = None
+    margin: Any = None
+    slack: float = math.inf
+    ratio: float | None = None
+
+
+def _engine(point: Point, exact: bool) -> Engine:
+    return ExactEngine(point) if exact else FloatEngine(point)
+
+
+def _compare(c: Comparison, ev: Evaluator, lemma: Lemma) -> tuple[bool, Any, Any, Any, float]:
+    """(fails, lhs, rhs, lhs − rhs, normalised slack) of one comparison."""
+    ar = ev.arith
+    lhs, rhs = ar.lift(evaluate(c.lhs, ev), evaluate(c.rhs, ev))
+    if ar.exact is False and (math.isnan(lhs) or math.isnan(rhs)):
+        raise Undefined("a side evaluates to NaN")
+    finite = all(math.isfinite(float(v)) for v in (lhs, rhs))
+    if not finite:
+        ops = {"<=": lhs <= rhs, "<": lhs < rhs, ">=": lhs >= rhs, ">": lhs > rhs, "==": lhs == rhs}
+        fails = not ops[c.op]
+        return fails, lhs, rhs, (lhs - rhs if lhs != rhs else 0), (-1.0 if fails else 1.0)
+    allowed = lemma.tolerance.bound(lhs, rhs)
+    v = lhs - rhs if c.op in ("<=", "<") else rhs - lhs if c.op in (">=", ">") else abs(lhs - rhs)
+    fails = bool(v > allowed or (c.op in ("<", ">") and allowed == 0 and v >= 0))
+    scale = float(abs(lhs)) + float(abs(rhs)) + 1e-300
+    return fails, lhs, rhs, lhs - rhs, float(allowed - v) / scale
+
+
+def evaluate_point(lemma: Lemma, point: Point, exact: bool = False) -> Evaluation:
+    """The statement on one instance, after its hypotheses; any quantity that does not exist skips it."""
+    try:
+        ev = Evaluator(_engine(point, exact))
+    except ISTError as exc:
+        return Evaluation("skip", f"invalid instance: {exc}")
+    try:
+        for hyp in lemma.assume:
+            fails, *_ = _compare(hyp, ev, lemma)
+            if fails:
+                return Evaluation("skip", f"hypothesis unmet: {hyp.text}")
+        fails, lhs, rhs, margin, slack = _compare(lemma.statement, ev, lemma)
+    except Undefined as exc:
+        return Evaluation("skip", f"hypothesis unmet: {exc}")
+    except ISTError as exc:
+        return Evaluation("skip", f"invalid instance: {exc}")
+    except (np.linalg.LinAlgError, ZeroDivisionError, OverflowError, ValueError) as exc:
+        return Evaluation("skip", f"numerical failure: {type(exc).__name__}")
+    ratio = _ratio(lemma.statement.op, lhs, rhs)
+    return Evaluation("fails" if fails else "holds", "", lhs, rhs, margin, slack, ratio)
+
+
+def _ratio(op: str, lhs: Any, rhs: Any) -> float | None:
+    lf, rf = float(lhs), float(rhs)
+    if not (math.isfinite(lf) and math.isfinite(rf)):
+        return None
+    if op in ("<=", "<"):
+        return lf / rf if rf > 0 and lf >= 0 else None
+    if op in (">=", ">"):
+        return rf / lf if lf > 0 and rf >= 0 else None
+    return lf / rf if rf != 0 else None
+
+
+class _Search:
+    def __init__(self, lemma: Lemma, budget: float, seed: int, max_instances: int | None) -> None:
+        if not (isinstance(budget, (int, float)) and math.isfinite(budget) and budget > 0):
+            raise LemmaError(f"budget must be a positive number of seconds; got {budget!r}")
+        if max_instances is not None and (not isinstance(max_instances, int) or max_instances < 1):
+            raise LemmaError(f"max_instances must be a positive integer; got {max_instances!r}")
+        self.lemma, self.seed, self.cap = lemma, seed, max_instances
+        self.start = time.perf_counter()
+        self.deadline = math.inf if max_instances is not None else self.start + budget
+        self.budget = budget
+        self.tried = 0
+        self.skips: Counter[str] = Counter()
+        self.valid = 0
+        self.uncertified = 0
+        self.worst: tuple[float, Point, Evaluation] | None = None
+        self.pool: list[tuple[float, int, Point]] = []
+
+    def time_left(self, fraction: float = 1.0) -> bool:
+        return time.perf_counter() < self.start + fraction * (self.deadline - self.start)
+
+    def room(self, stage: int) -> bool:
+        if self.cap is not None:
+            return self.tried < (self.cap + 1) // 2 if stage == 1 else self.tried < self.cap
+        return self.time_left(0.5 if stage == 1 else 1.0)
+
+    def record(self, point: Point, e: Evaluation) -> None:
+        self.tried += 1
+        if e.status == "skip":
+            self.skips[_reason_key(e.reason)] += 1
+            return
+        self.valid += 1
+        if e.ratio is not None and (self.worst is None or e.ratio > self.worst[0]):
+            self.worst = (e.ratio, point, e)
+
+    # ---------------------------------------------------------------- stage 1
+    def random_stage(self) -> Counterexample | None:
+        i = 0
+        while self.room(1):
+            rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(1, i)))
+            point = self.lemma.space.sample(rng)
+            e = evaluate_point(self.lemma, point)
+            self.record(point, e)
+            if e.status != "skip":
+                self.pool.append((e.slack, i, point))
+                self.pool.sort(key=lambda t: (t[0], t[1]))
+                del self.pool[STARTS:]
+            if e.status == "fails":
+                cx = self.shrink_and_certify(point)
+                if cx is not None:
+                    return cx
+            i += 1
+        return None
+
+    # ---------------------------------------------------------------- stage 2
+    def optimise_stage(self) -> Counterexample | None:
+        for slack0, _, start in list(self.pool):
+            if not self.room(2):
+                break
+            if not math.isfinite(slack0):
+                continue
+            codec = _Codec(self.lemma, start)
+            found: list[Point] = []
+
+            def objective(vec: np.ndarray) -> float:
+                if found or not self.room(2):
+                    raise _Stop
+                p = codec.decode(vec)
+                e = evaluate_point(self.lemma, p)
+                self.record(p, e)
+                if e.status == "fails":
+                    found.append(p)
+                    raise _Stop
+                return 2.0 if e.status == "skip" else e.slack
+
+            x = codec.encode(start)
+            try:
+                minimize(objective, x, method="Nelder-Mead",
+                         options={"maxfev": 400, "xatol": 1e-10, "fatol": 1e-14, "adaptive": True})
+            except _Stop:
+                pass
+            if found:
+                cx = self.shrink_and_certify(found[0])
+                if cx is not None:
+                    return cx
+        return None
+
+    # ---------------------------------------------------------------- stage 3
+    def fails(self, p: Point) -> bool:
+        return self.lemma.space.allows(p) and evaluate_point(self.lemma, p).status == "fails"
+
+    def shrink_and_certify(self, point: Point) -> Counterexample | None:
+        p = _shrink(point, self.fails)
+        for bits in range(MAX_BITS + 1):
+            q = _rounded(p, bits)
+            if not self.fails(q):
+                continue
+            e = evaluate_point(self.lemma, q, exact=True)
+            if e.status == "fails":
+                kind = ExactEngine(q).certificate_kind
+                return Counterexample(q, e.lhs, e.rhs, e.margin, True, kind)
+        self.uncertified += 1
+        return None
+
+    def result(self, cx: Counterexample | None, out: Path | None) -> CheckResult:
+        lemma = self.lemma
+        verdict = Outcome.REFUTED if cx else Outcome.SURVIVED if self.valid else Outcome.INAPPLICABLE
+        worst = None
+        if self.worst is not None:
+            r, p, e = self.worst
+            worst = Worst(r, p, float(e.lhs), float(e.rhs))
+        res = CheckResult(lemma.id, lemma.statement.text + (f"  [assuming {', '.join(a.text for a in lemma.assume)}]"
+                                                             if lemma.assume else ""),
+                          verdict, self.tried, sum(self.skips.values()), time.perf_counter() - self.start, cx, worst,
+                          lemma.expect, dict(self.skips), self.uncertified, lemma.latex())
+        if out is not None:
+            meta = {"lemma": lemma.id, "statement": lemma.statement.text, "assume": [a.text for a in lemma.assume],
+                    "seed": self.seed}
+            if cx is not None:
+                cx.file = write_point(out, "counterexample", cx.point,
+                                      {**meta, **{k: v for k, v in cx.to_dict().items() if k != "file"}})
+            if worst is not None:
+                worst.file = write_point(out, "worst", worst.point, {**meta, "ratio": worst.ratio, "lhs": worst.lhs,
+                                                                     "rhs": worst.rhs})
+        return res
+
+
+class _Stop(Exception):
+    """Ends a local optimisation (a violation found, or the budget spent)."""
+
+
+def _reason_key(reason: str) -> str:
+    return reason.split(" (")[0][:120]
+
+
+class _Codec:
+    """The continuous parameters of an instance as one vector (respecting the problem family)."""
+
+    def __init__(self, lemma: Lemma, p: Point) -> None:
+        self.p = p
+        self.gamma_range = lemma.space.gamma if isinstance(lemma.space.gamma, Range) else None
+        self.shared = p.family == "homogeneous"
+        self.with_b = p.family != "interpolation"
+        self.with_x0 = lemma.space.x0 == "random"
+
+    def encode(self, p: Point) -> np.ndarray:
+        A = np.asarray(p.factors, dtype=np.float64)
+        b = np.asarray(p.b, dtype=np.float64)
+        parts = [np.log([float(p.gamma)])] if self.gamma_range else []
+        parts.append((A[:1] if self.shared else A).ravel())
+        if self.with_b:
+            parts.append((b[:1] if self.shared else b).ravel())
+        if self.with_x0:
+            parts.append(np.asarray(p.x0, dtype=np.float64))
+        return np.concatenate(parts)
+
+    def decode(self, v: np.ndarray) -> Point:
+        p = self.p
+        n, d, r = p.factors.shape
+        i = 0
+        gamma = p.gamma
+        if self.gamma_range:
+            g = self.gamma_range
+            gamma = float(np.clip(math.exp(float(np.clip(v[0], -700, 700))), g.lo, g.hi))
+            i = 1
+        na = (1 if self.shared else n) * d * r
+        A = np.broadcast_to(v[i:i + na].reshape(-1, d, r), (n, d, r)).copy()
+        i += na
+        b = np.zeros((n, d))
+        if self.with_b:
+            nb = (1 if self.shared else n) * d
+            b = np.broadcast_to(v[i:i + nb].reshape(-1, d), (n, d)).copy()
+            i += nb
+        x0 = v[i:i + d].copy() if self.with_x0 else np.asarray(p.x0, dtype=np.float64)
+        return p.with_(factors=A, b=b, x0=x0, gamma=gamma)
+
+
+def _drop(p: Point, client: int | None, coord: int | None) -> Point:
+    A, rho, b, x0 = (np.asarray(a) for a in (p.factors, p.ridge, p.b, p.x0))
+    if client is not None:
+        keep = [i for i in range(p.n) if i != client]
+        A, rho, b = A[keep], rho[keep], b[keep]
+    if coord is not None:
+        keep = [j for j in range(p.d) if j != coord]
+        A, b, x0 = A[:, keep, :], b[:, keep], x0[keep]
+    return p.with_(factors=A, ridge=rho, b=b, x0=x0)
+
+
+def _shrink(p: Point, fails: Any) -> Point:
+    """Smaller ``K``, then fewer clients/coordinates, then a simpler ``γ``, while ``fails`` stays true."""
+    for K in range(0, p.K):
+        q = p.with_(K=K)
+        if fails(q):
+            p = q
+            break
+    changed = True
+    while changed:
+        changed = False
+        for client, coord in ([(i, None) for i in range(p.n)] + [(None, j) for j in range(p.d)]
+                              + [(i, j) for i in range(p.n) for j in range(p.d)]):
+            if (client is not None and p.n <= 1) or (coord is not None and p.d <= 1):
+                continue
+            q = _drop(p, client, coord)
+            if fails(q):
+                p, changed = q, True
+                break
+    g = float(p.gamma)
+    simple = [Fraction(1), Fraction(1, 2), Fraction(1, 4), Fraction(1, 10), Fraction(1, 100)]
+    simple += [Fraction(round(g * 2**k), 2**k) for k in range(0, 40) if round(g * 2**k) > 0]
+    for cand in simple:
+        q = p.with_(gamma=cand)
+        if fails(q):
+            return q
+    return p.with_(gamma=Fraction(g))
+
+
+def _round_array(a: Any, bits: int) -> np.ndarray:
+    arr = np.asarray(a, dtype=np.float64)
+    out = np.empty(arr.shape, dtype=object)
+    scale = 2**bits
+    for idx, v in np.ndenumerate(arr):
+        out[idx] = Fraction(round(float(v) * scale), scale)
+    return out
+
+
+def _rounded(p: Point, bits: int) -> Point:
+    """Entries of ``A_i``, ``ρ_i``, ``b_i`` and ``x⁰`` rounded to multiples of ``2^-bits`` (``L`` stays PSD)."""
+    gamma = p.gamma if isinstance(p.gamma, Fraction) else Fraction(float(p.gamma))
+    return p.with_(factors=_round_array(p.factors, bits), ridge=_round_array(p.ridge, bits),
+                   b=_round_array(p.b, bits), x0=_round_array(p.x0, bits), gamma=gamma)
+
+
+def check(lemma: Lemma, budget: float = 30.0, seed: int = 0, max_instances: int | None = None,
+          out: str | Path | None = None) -> CheckResult:
+    """Search ``lemma``'s space for a certified counterexample.
+
+    REFUTED: a shrunk counterexample whose violation is certified in exact arithmetic (files
+    ``counterexample.json`` and ``.meta.json`` in ``out``). SURVIVED: none found within the budget —
+    never "verified" — with the worst ratio lhs/rhs and its instance (``worst.json``). INAPPLICABLE: no
+    instance met the hypotheses. ``out=None`` writes no files."""
+    s = _Search(lemma, budget, seed, max_instances)
+    cx = s.random_stage()
+    if cx is None:
+        cx = s.optimise_stage()
+    return s.result(cx, None if out is None else Path(out))
