@@ -45,6 +45,7 @@ def _converter(cast: type, ok: Callable[[Any], bool], what: str) -> Callable[[st
 _positive_int = _converter(int, lambda v: v >= 1, "a positive integer")
 _nonneg_int = _converter(int, lambda v: v >= 0, "an integer >= 0")
 _finite_float = _converter(float, lambda v: bool(np.isfinite(v)), "a finite number")
+_positive_float = _converter(float, lambda v: bool(np.isfinite(v)) and v > 0, "a positive number")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,6 +106,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     er = sub.add_parser("errata", help="print ERRATA.md (generated from isttheory/errata.py)")
     er.add_argument("--out", metavar="FILE", help="write it here")
+
+    ck = sub.add_parser("check", help="search lemma files for a certified counterexample (or the worst case)")
+    ck.add_argument("lemmas", metavar="LEMMA.toml|DIR", nargs="*",
+                    help="lemma files, or folders of them (every *.toml inside); see README 'Check your own lemma'")
+    ck.add_argument("--paper", action="store_true", help="also check the paper's lemma files shipped with isttheory")
+    ck.add_argument("--budget", type=_positive_float, default=30.0, metavar="SECONDS", help="per lemma (default 30)")
+    ck.add_argument("--max-instances", type=_positive_int, metavar="N",
+                    help="a budget in instances that does not depend on the machine (the clock is then ignored)")
+    ck.add_argument("--seed", type=_nonneg_int, default=0, metavar="N")
+    ck.add_argument("--out", metavar="DIR",
+                    help="where counterexample and worst-case files go (default: ./<lemma id>/ for each lemma)")
+    ck.add_argument("--json", action="store_true", help="print machine-readable output only")
+    ck.add_argument("--vocabulary", action="store_true", help="print every quantity a statement may use, and exit")
 
     sw = sub.add_parser("sweep", help="run a parameter grid on Dask (resumable; results streamed to --out)")
     sw.add_argument("spec", metavar="SPEC.toml", help="the grid; see 'isttheory sweep --example'",
@@ -290,13 +304,18 @@ def _cmd_exact(args: argparse.Namespace) -> int:
         return 0
     _print_summary(out, ["sketch", "form", "gamma", "iters", "dist2_L", "grad2_Linv", "f", "limit_dist2_L",
                          "limit_grad2_Linv", "ms_rate", "mean_rate", "bound_thm1", "bound_thm2",
-                         "bound_thm2_corrected", "diverged_at"])
+                         "bound_thm2_corrected", "diverged", "diverged_at"])
+    for name, reason in out["bound_notes"].items():
+        print(f"{name} is null: {reason}")
     for name, t in out["tightness"].items():
         if t:
             ratios = {k: v for k, v in t.items() if k.startswith("ratio") and v is not None}
             print(f"tightness {name}: " + ", ".join(f"{k} = {v:.4g}" for k, v in ratios.items()))
-    if out["limit_dist2_L"] is None and out["ms_rate"] >= 1:
-        print(f"the recursion diverges in mean square (rate {out['ms_rate']:.4g} >= 1): no limit")
+    if out["ms_rate"] >= 1:  # diverging, whether or not a value has overflowed by K
+        print(f"the recursion diverges in mean square (rate {out['ms_rate']:.6g}): "
+              "E||x^k - x*||^2 grows without bound, no limit")
+    if out["diverged_at"] is not None:
+        print(f"the exact moments overflowed at iteration {out['diverged_at']}: no values at K")
     return 0
 
 
@@ -430,7 +449,44 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return EXIT_REFUTED if report.failures else 0
 
 
-COMMANDS = {"verify": _cmd_verify, "simulate": _cmd_simulate, "sketches": _cmd_sketches, "latex": _cmd_latex,
+def _cmd_check(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .lemmas import Lemma, check, lemma_paths, paper_lemma_paths
+    from .lemmas.vocabulary import describe
+    from .report.table import format_table
+
+    if args.vocabulary:
+        print(format_table(["name", "meaning", "equation"], describe(), max_width=110))
+        return 0
+    paths = lemma_paths(args.lemmas) + (paper_lemma_paths() if args.paper else [])
+    if not paths:
+        raise ParameterError("check needs lemma files or folders (or --paper); see 'isttheory check --help'")
+    lemmas = [Lemma.from_toml(p) for p in paths]  # every file parsed before any search starts
+    seen: set[str] = set()
+    for lem in lemmas:
+        if lem.id in seen:
+            raise ParameterError(f"two lemma files have the id {lem.id!r}")
+        seen.add(lem.id)
+    results = []
+    for lem in lemmas:
+        out = Path(args.out) / lem.id if args.out else Path.cwd() / lem.id
+        res = check(lem, budget=args.budget, seed=args.seed, max_instances=args.max_instances, out=out)
+        results.append(res)
+        if not args.json:
+            print(res.summary(), flush=True)
+    if args.json:
+        print(json.dumps({"lemmas": [r.to_dict() for r in results]}, allow_nan=False))
+    else:
+        bad = [r.lemma_id for r in results if not r.matches_expect]
+        counts = {v: sum(r.verdict.value == v for r in results) for v in ("REFUTED", "SURVIVED", "INAPPLICABLE")}
+        print("summary: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+              + (f"; differs from expect: {', '.join(bad)}" if bad else ""))
+    return EXIT_REFUTED if any(not r.matches_expect for r in results) else 0
+
+
+COMMANDS = {"check": _cmd_check, "verify": _cmd_verify, "simulate": _cmd_simulate, "sketches": _cmd_sketches,
+            "latex": _cmd_latex,
             "errata": _cmd_errata, "constants": _cmd_constants, "exact": _cmd_exact, "sweep": _cmd_sweep}
 
 

@@ -123,7 +123,7 @@ class ExactArith:
 
     def scalar(self, v: Any) -> Any:
         if isinstance(v, (float, np.floating)):
-            v = fraction_of(v)
+            v = fraction_of(float(v))
         elif isinstance(v, (int, np.integer)) and not isinstance(v, bool):
             v = Fraction(int(v))
         return to_mpf(v) if self.mp and isinstance(v, Fraction) else v

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..dynamics import ExactDynamics
-from ..errors import EnumerationTooLargeError, ISTError
+from ..errors import EnumerationTooLargeError, IncompatibleSketchError, ISTError
 from ..moments import SketchMoments
 from ..problem import QuadraticProblem
 from ..sketches import parse_sketch
@@ -157,7 +157,7 @@ def exact_scales(sketch: Sketch, L: np.ndarray) -> np.ndarray | None:
     Perm-q ``n`` (7) (or the given scale, ``√n`` for §4's scaled Perm-1), Rand-q ``d/q`` (4), blocks
     ``n``, clients ``d``, (23) ``√n (L_i)_{jj}^{-1/2}`` (or the printed ``√n [L_i^{-1/2}]_{jj}``), from the
     exact ``L_i``. ``None`` for a sketch given by an explicit table of matrices."""
-    from ..sketches import Identity, Permutation, PermBlocks, PermClients, PreconditionedPerm, RandQ
+    from ..sketches import Identity, PermBlocks, PermClients, Permutation, PreconditionedPerm, RandQ
 
     n, d = sketch.n, sketch.d
     one: Any
@@ -182,10 +182,11 @@ def exact_scales(sketch: Sketch, L: np.ndarray) -> np.ndarray | None:
         import mpmath
 
         for i in range(n):
-            Li = mpmath.matrix([[to_mpf(v) for v in row] for row in L[i]])
-            root = mpmath.inverse(mpmath.sqrtm(Li))
-            for j in range(d):
-                T[i, j] = mpmath.sqrt(n) * mpmath.re(root[j, j])
+            w, V = mpmath.eigsy(mpmath.matrix([[to_mpf(v) for v in row] for row in L[i]]))
+            if min(w) <= 0:
+                raise IncompatibleSketchError("the printed variant of (23) needs every L_i positive definite")
+            for j in range(d):  # [L_i^{-1/2}]_jj = Σ_k V_jk² / √w_k
+                T[i, j] = mpmath.sqrt(n) * mpmath.fsum(V[j, k] ** 2 / mpmath.sqrt(w[k]) for k in range(d))
         return T
     else:
         return None
@@ -248,6 +249,8 @@ class _ExactDynamics(Dynamics):
 
 class ExactEngine(Engine):
     """Exact values by enumerating the sketch's support (rationals; mpmath where a scale is irrational)."""
+
+    arith: ExactArith
 
     def __init__(self, point: Point) -> None:
         self.point = point
@@ -318,7 +321,7 @@ class ExactEngine(Engine):
         return probs, Cs
 
     @cached_property
-    def _B_c_P(self) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    def _B_c_P(self) -> tuple[list[Any], list[Any], list[Any]]:
         """Per outcome ``B̄ = (1/n)ΣC_iL_iC_i``, ``(Cb)‾ = (1/n)ΣC_ib_i``, ``P̄ = (1/n)ΣC_i`` (26)."""
         _, Cs = self._outcomes
         n = self.n
@@ -373,8 +376,8 @@ class ExactEngine(Engine):
         else:
             t = self.point.local_steps
             for mats in Cs:
-                Asum = np.full((d, d), self.arith.scalar(0), dtype=object)
-                vsum = np.full(d, self.arith.scalar(0), dtype=object)
+                Asum: Any = np.full((d, d), self.arith.scalar(0), dtype=object)  # type: ignore[type-var]
+                vsum: Any = np.full(d, self.arith.scalar(0), dtype=object)  # type: ignore[type-var]
                 for i in range(n):
                     M = eye - g * (mats[i] @ self.L[i])
                     Cb = mats[i] @ self.b[i]

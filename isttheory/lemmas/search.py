@@ -34,9 +34,10 @@ import numpy as np
 from scipy.optimize import minimize
 
 from ..errors import ISTError, LemmaError
+from .arith import DIGITS, is_exact
 from .engines import Engine, ExactEngine, FloatEngine, Undefined
 from .expr import Comparison, evaluate
-from .lemma import Lemma
+from .lemma import Lemma, Tolerance
 from .points import Point
 from .results import CheckResult, Counterexample, Outcome, Worst, write_point
 from .space import Range
@@ -44,6 +45,7 @@ from .vocabulary import Evaluator
 
 STARTS = 4
 """Stage 2 optimises from this many of the tightest stage-1 instances."""
+EXACT = Tolerance(0.0, 0.0)
 MAX_BITS = 24
 """Rounding keeps at most this many fractional bits (then ``L = AAᵀ`` stays exact in float64 for d ≤ 12)."""
 
@@ -65,7 +67,7 @@ def _engine(point: Point, exact: bool) -> Engine:
     return ExactEngine(point) if exact else FloatEngine(point)
 
 
-def _compare(c: Comparison, ev: Evaluator, lemma: Lemma) -> tuple[bool, Any, Any, Any, float]:
+def _compare(c: Comparison, ev: Evaluator, tolerance: Tolerance) -> tuple[bool, Any, Any, Any, float]:
     """(fails, lhs, rhs, lhs − rhs, normalised slack) of one comparison."""
     ar = ev.arith
     lhs, rhs = ar.lift(evaluate(c.lhs, ev), evaluate(c.rhs, ev))
@@ -76,7 +78,7 @@ def _compare(c: Comparison, ev: Evaluator, lemma: Lemma) -> tuple[bool, Any, Any
         ops = {"<=": lhs <= rhs, "<": lhs < rhs, ">=": lhs >= rhs, ">": lhs > rhs, "==": lhs == rhs}
         fails = not ops[c.op]
         return fails, lhs, rhs, (lhs - rhs if lhs != rhs else 0), (-1.0 if fails else 1.0)
-    allowed = lemma.tolerance.bound(lhs, rhs)
+    allowed = tolerance.bound(lhs, rhs)
     v = lhs - rhs if c.op in ("<=", "<") else rhs - lhs if c.op in (">=", ">") else abs(lhs - rhs)
     fails = bool(v > allowed or (c.op in ("<", ">") and allowed == 0 and v >= 0))
     scale = float(abs(lhs)) + float(abs(rhs)) + 1e-300
@@ -91,10 +93,10 @@ def evaluate_point(lemma: Lemma, point: Point, exact: bool = False) -> Evaluatio
         return Evaluation("skip", f"invalid instance: {exc}")
     try:
         for hyp in lemma.assume:
-            fails, *_ = _compare(hyp, ev, lemma)
+            fails, *_ = _compare(hyp, ev, EXACT)  # hypotheses hold exactly, with no tolerance
             if fails:
                 return Evaluation("skip", f"hypothesis unmet: {hyp.text}")
-        fails, lhs, rhs, margin, slack = _compare(lemma.statement, ev, lemma)
+        fails, lhs, rhs, margin, slack = _compare(lemma.statement, ev, lemma.tolerance)
     except Undefined as exc:
         return Evaluation("skip", f"hypothesis unmet: {exc}")
     except ISTError as exc:
@@ -176,31 +178,34 @@ class _Search:
                 break
             if not math.isfinite(slack0):
                 continue
-            codec = _Codec(self.lemma, start)
-            found: list[Point] = []
-
-            def objective(vec: np.ndarray) -> float:
-                if found or not self.room(2):
-                    raise _Stop
-                p = codec.decode(vec)
-                e = evaluate_point(self.lemma, p)
-                self.record(p, e)
-                if e.status == "fails":
-                    found.append(p)
-                    raise _Stop
-                return 2.0 if e.status == "skip" else e.slack
-
-            x = codec.encode(start)
-            try:
-                minimize(objective, x, method="Nelder-Mead",
-                         options={"maxfev": 400, "xatol": 1e-10, "fatol": 1e-14, "adaptive": True})
-            except _Stop:
-                pass
-            if found:
-                cx = self.shrink_and_certify(found[0])
+            found = self._optimise(_Codec(self.lemma, start), start)
+            if found is not None:
+                cx = self.shrink_and_certify(found)
                 if cx is not None:
                     return cx
         return None
+
+    def _optimise(self, codec: _Codec, start: Point) -> Point | None:
+        """Nelder–Mead on the normalised slack from ``start``; the first violating point, if any."""
+        found: list[Point] = []
+
+        def objective(vec: np.ndarray) -> float:
+            if found or not self.room(2):
+                raise _Stop
+            p = codec.decode(vec)
+            e = evaluate_point(self.lemma, p)
+            self.record(p, e)
+            if e.status == "fails":
+                found.append(p)
+                raise _Stop
+            return 2.0 if e.status == "skip" else e.slack
+
+        try:
+            minimize(objective, codec.encode(start), method="Nelder-Mead",
+                     options={"maxfev": 400, "xatol": 1e-10, "fatol": 1e-14, "adaptive": True})
+        except _Stop:
+            pass
+        return found[0] if found else None
 
     # ---------------------------------------------------------------- stage 3
     def fails(self, p: Point) -> bool:
@@ -214,7 +219,7 @@ class _Search:
                 continue
             e = evaluate_point(self.lemma, q, exact=True)
             if e.status == "fails":
-                kind = ExactEngine(q).certificate_kind
+                kind = "exact rational" if is_exact(e.lhs) and is_exact(e.rhs) else f"mpmath {DIGITS} digits"
                 return Counterexample(q, e.lhs, e.rhs, e.margin, True, kind)
         self.uncertified += 1
         return None
