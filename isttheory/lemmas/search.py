@@ -134,6 +134,7 @@ class _Search:
         self.uncertified = 0
         self.worst: tuple[float, Point, Evaluation] | None = None
         self.pool: list[tuple[float, int, Point]] = []
+        self.next_i = 0
 
     def time_left(self, fraction: float = 1.0) -> bool:
         return time.perf_counter() < self.start + fraction * (self.deadline - self.start)
@@ -153,9 +154,11 @@ class _Search:
             self.worst = (e.ratio, point, e)
 
     # ---------------------------------------------------------------- stage 1
-    def random_stage(self) -> Counterexample | None:
-        i = 0
-        while self.room(1):
+    def random_stage(self, stage: int = 1) -> Counterexample | None:
+        """Random instances until the stage's share of the budget is spent (stage 2 continues the same
+        sequence when local optimisation has nothing left to do)."""
+        i = self.next_i
+        while self.room(stage):
             rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(1, i)))
             point = self.lemma.space.sample(rng)
             e = evaluate_point(self.lemma, point)
@@ -169,6 +172,7 @@ class _Search:
                 if cx is not None:
                     return cx
             i += 1
+            self.next_i = i
         return None
 
     # ---------------------------------------------------------------- stage 2
@@ -364,4 +368,6 @@ def check(lemma: Lemma, budget: float = 30.0, seed: int = 0, max_instances: int 
     cx = s.random_stage()
     if cx is None:
         cx = s.optimise_stage()
+    if cx is None:
+        cx = s.random_stage(2)
     return s.result(cx, None if out is None else Path(out))
