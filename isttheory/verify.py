@@ -41,16 +41,19 @@ class VerifyRun:
         }
 
 
-def run_verify(instances: list[Instance], settings: Settings, progress: Any = None) -> VerifyRun:
-    """Run every applicable claim on every instance (``progress`` gets ``update(1)`` per pair)."""
+def run_verify(instances: list[Instance], settings: Settings, progress: Any = None,
+               only: set[str] | None = None) -> VerifyRun:
+    """Run every applicable claim (or those whose ids are in ``only``) on every instance (``progress`` gets
+    ``update(1)`` per pair)."""
     out: list[tuple[Claim, Finding]] = []
-    for claim in claims():
+    chosen = [c for c in claims() if only is None or c.id in only]
+    for claim in chosen:
         if claim.scope == "global":
             out += [(claim, f) for f in claim.run(GLOBAL_INSTANCE, settings)]
             if progress is not None:
                 progress.update(1)
     for inst in instances:
-        for claim in claims():
+        for claim in chosen:
             if claim.scope != "global" and claim.applies(inst):
                 out += [(claim, f) for f in claim.run(inst, settings)]
             if progress is not None and claim.scope != "global":

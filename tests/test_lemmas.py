@@ -18,7 +18,7 @@ from isttheory.constants import rate, theta_eigen
 from isttheory.dynamics import ExactDynamics
 from isttheory.errors import LemmaError
 from isttheory.io import read_problem
-from isttheory.lemmas import Lemma, Outcome, PAPER_DIR, evaluate_point, paper_lemma_paths
+from isttheory.lemmas import PAPER_DIR, Lemma, Outcome, evaluate_point, paper_lemma_paths
 from isttheory.lemmas.engines import ExactEngine, FloatEngine
 from isttheory.lemmas.expr import parse_comparison
 from isttheory.lemmas.points import Point, factor_of

@@ -68,7 +68,7 @@ PAPER_CLAIMS: tuple[PaperClaim, ...] = (
 )
 
 
-_PRECEDENCE = (Verdict.VERIFIED, Verdict.CORRECTED, Verdict.INCONCLUSIVE, Verdict.REFUTED)
+_PRECEDENCE = (Verdict.VERIFIED, Verdict.SURVIVED, Verdict.CORRECTED, Verdict.INCONCLUSIVE, Verdict.REFUTED)
 
 
 def roll_up(findings: Sequence[tuple[Claim, Finding]]) -> list[dict[str, Any]]:
@@ -95,4 +95,25 @@ def roll_up(findings: Sequence[tuple[Claim, Finding]]) -> list[dict[str, Any]]:
         verdict = worst if seen else Verdict.INCONCLUSIVE
         rows.append({"id": pc.id, "equations": pc.equations, "statement": pc.statement, "verdict": verdict.value,
                      "findings": counts, "verifiers": sorted({s.claim for s in pc.sources})})
+    covered = {s.claim for pc in PAPER_CLAIMS for s in pc.sources}
+    extra: dict[str, list[Finding]] = {}
+    claim_of: dict[str, Claim] = {}
+    for c, f in findings:  # lemma files and plugin claims: one row each
+        if c.id not in covered:
+            extra.setdefault(c.id, []).append(f)
+            claim_of[c.id] = c
+    for cid, fs in extra.items():
+        counts = {}
+        worst = Verdict.VERIFIED
+        for f in fs:
+            expected = f.verdict is Verdict.REFUTED and not claim_of[cid].unexpected(f)
+            key = "REFUTED (expected)" if expected else f.verdict.value
+            counts[key] = counts.get(key, 0) + 1
+            effective = Verdict.CORRECTED if expected else f.verdict
+            if _PRECEDENCE.index(effective) > _PRECEDENCE.index(worst):
+                worst = effective
+        c = claim_of[cid]
+        rows.append({"id": cid, "equations": ", ".join(c.equations), "statement": c.statement,
+                     "verdict": "REFUTED (expected)" if counts.get("REFUTED (expected)") and worst is
+                     Verdict.CORRECTED else worst.value, "findings": counts, "verifiers": [cid]})
     return rows

@@ -29,9 +29,11 @@ from .instances import Instance
 class Verdict(str, enum.Enum):
     """VERIFIED: holds on the instance; REFUTED: fails (counterexample recorded);
     CORRECTED: the paper's version fails, a corrected one holds (see ERRATA.md);
+    SURVIVED: a search for a counterexample found none (evidence, never a proof);
     INCONCLUSIVE: could not be decided (reason recorded)."""
 
     VERIFIED = "VERIFIED"
+    SURVIVED = "SURVIVED"
     REFUTED = "REFUTED"
     CORRECTED = "CORRECTED"
     INCONCLUSIVE = "INCONCLUSIVE"
@@ -43,6 +45,8 @@ class Settings:
 
     fast: bool = True
     seed: int = 0
+    problem: Instance | None = None
+    """``verify --problem``: instance-dependent checks run on this problem (or say why they cannot)."""
 
 
 @dataclass

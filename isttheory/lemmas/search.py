@@ -371,3 +371,39 @@ def check(lemma: Lemma, budget: float = 30.0, seed: int = 0, max_instances: int 
     if cx is None:
         cx = s.random_stage(2)
     return s.result(cx, None if out is None else Path(out))
+
+
+def check_on_problem(lemma: Lemma, L: np.ndarray, b: np.ndarray, x0: np.ndarray | None, seed: int = 0,
+                     max_instances: int = 40) -> CheckResult:
+    """The lemma on one given problem: its space's other axes (sketch, form, local steps, ``γ``, ``K``) are
+    searched, the problem is not changed (no shrinking or rounding). A violation is certified in exact
+    arithmetic on the problem's own float64 entries. A problem whose ``n`` or ``d`` the space excludes is
+    INAPPLICABLE, with that reason in ``skip_reasons``."""
+    from .points import factor_of
+
+    s = _Search(lemma, 1.0, seed, max_instances)
+    n, d = L.shape[0], L.shape[1]
+    sp = lemma.space
+    if not (sp.n.contains(n) and sp.d_allows(n, d)):
+        s.skips[f"hypothesis unmet: the lemma's space excludes n = {n}, d = {d}"] += 1
+        return s.result(None, None)
+    A, ridge = factor_of(L)
+    cx = None
+    for i in range(max_instances):
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(3, i)))
+        drawn = sp.sample(rng)
+        start = drawn.x0 if x0 is None else np.asarray(x0, dtype=np.float64)
+        p = Point("given", A, ridge, np.asarray(b, dtype=np.float64), start, drawn.sketch, drawn.form,
+                  drawn.local_steps, drawn.gamma, drawn.K)
+        e = evaluate_point(lemma, p)
+        s.record(p, e)
+        if e.status == "fails":
+            # certified on L_i = A_iA_iᵀ with A_i the float64 square root of the given L_i (equal to it up
+            # to round-off): the exact engine needs a factor to keep every L_i exactly PSD
+            e2 = evaluate_point(lemma, p.with_(gamma=Fraction(float(p.gamma))), exact=True)
+            if e2.status == "fails":
+                kind = "exact rational" if is_exact(e2.lhs) and is_exact(e2.rhs) else f"mpmath {DIGITS} digits"
+                cx = Counterexample(p, e2.lhs, e2.rhs, e2.margin, True, kind)
+                break
+            s.uncertified += 1
+    return s.result(cx, None)
