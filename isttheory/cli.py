@@ -507,11 +507,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"lemmas": [r.to_dict() for r in results]}, allow_nan=False))
     else:
-        bad = [r.lemma_id for r in results if not r.matches_expect]
+        bad = [r.lemma_id for r in results if r.differs_from_expect]
         counts = {v: sum(r.verdict.value == v for r in results) for v in ("REFUTED", "SURVIVED", "INAPPLICABLE")}
         print("summary: " + ", ".join(f"{k} {v}" for k, v in counts.items())
               + (f"; differs from expect: {', '.join(bad)}" if bad else ""))
-    return EXIT_REFUTED if any(not r.matches_expect for r in results) else 0
+    return EXIT_REFUTED if any(r.differs_from_expect for r in results) else 0
 
 
 COMMANDS = {"check": _cmd_check, "verify": _cmd_verify, "simulate": _cmd_simulate, "sketches": _cmd_sketches,

@@ -29,6 +29,7 @@ import numpy as np
 import scipy.sparse.linalg as spla
 from numpy.typing import ArrayLike, NDArray
 
+from . import quantities
 from .errors import EnumerationTooLargeError, ParameterError
 from .moments import SketchMoments
 from .problem import QuadraticProblem
@@ -157,16 +158,12 @@ class ExactDynamics:
 
     # ---------------------------------------------------------------- metrics
     def metrics(self, m: FloatArray, X: FloatArray) -> dict[str, float]:
-        """Exact ``E f``, ``E‖∇f‖²`` and, for ``L̄ ≻ 0``, ``E‖∇f‖²_{L̄⁻¹} = E‖x − x*‖²_{L̄}``."""
-        L, bb = self.problem.L_bar, self.problem.b_bar
-        out = {"f": float(0.5 * np.sum(L * X) - bb @ m),
-               "grad2": float(np.sum((L @ L) * X) - 2 * bb @ L @ m + bb @ bb)}
-        if self.problem.is_L_bar_positive_definite:
-            xs = self.problem.x_star
-            dist = float(np.sum(L * X) - 2 * xs @ L @ m + xs @ L @ xs)
-            out["dist2_L"] = dist
-            out["grad2_Linv"] = dist
-        return out
+        """Exact ``E f``, ``E‖∇f‖²`` and, for ``L̄ ≻ 0``, ``E‖∇f‖²_{L̄⁻¹} = E‖x − x*‖²_{L̄}``
+        (formulas in :func:`isttheory.quantities.moment_metrics`)."""
+        xs = self.problem.x_star if self.problem.is_L_bar_positive_definite else None
+        out = quantities.moment_metrics(np.asarray(self.problem.L_bar), np.asarray(self.problem.b_bar), xs, m, X)
+        keys = ("f", "grad2") if xs is None else ("f", "grad2", "dist2_L", "grad2_Linv")
+        return {k: float(out[k]) for k in keys}
 
     def run(self, iters: int, record: ArrayLike | None = None) -> ExactResult:
         """Exact metrics for ``k = 0 … iters`` (or at ``record``); stops when the moments blow up."""

@@ -19,6 +19,7 @@ from functools import cached_property
 import numpy as np
 from numpy.typing import NDArray
 
+from . import quantities
 from .errors import SingularError
 from .problem import QuadraticProblem
 from .sketches.base import DiagonalSketch, Sketch
@@ -98,8 +99,7 @@ class SketchMoments:
     @cached_property
     def W(self) -> FloatArray:
         """``W̄ = ½ E[L̄B̄ + B̄L̄]`` (Theorem 1)."""
-        L = self.problem.L_bar
-        return _sym(0.5 * (L @ self.expected_B + self.expected_B @ L))
+        return _sym(quantities.W_bar(np.asarray(self.problem.L_bar), self.expected_B))
 
     # -- second moments ------------------------------------------------------
     def BMB(self, Mat: FloatArray) -> FloatArray:
@@ -178,18 +178,17 @@ class SketchMoments:
         ev = np.linalg.eigvalsh(EB)
         if ev[0] <= 1e-12 * max(1.0, abs(ev[-1])):
             raise SingularError("E[B_bar] is singular: the mean recursion has no unique fixed point")
-        return np.asarray(np.linalg.solve(EB, self.expected_Cb), dtype=np.float64)
+        return np.asarray(quantities.fixed_point(EB, self.expected_Cb, np.linalg.solve), dtype=np.float64)
 
     @cached_property
     def h(self) -> FloatArray:
         """Bias ``h = x* − x^∞`` ((27): ``E[g] = E[B̄](x − x*) + E[B̄]h``; ``h = 0`` iff ``E[(Cb)‾] = E[B̄] x*``)."""
-        return self.problem.x_star - self.x_inf
+        return np.asarray(quantities.bias(self.problem.x_star, self.x_inf), dtype=np.float64)
 
     @cached_property
     def sigma2_at_x_star(self) -> float:
         """``E‖g(x*) − E g(x*)‖²_{L̄}`` with ``g(x) = B̄x − (Cb)‾`` (Theorem 2's σ² when constant in x)."""
         x = self.problem.x_star
-        L = self.problem.L_bar
-        second = x @ self.BMB(L) @ x - 2 * np.trace(L @ self.BmCb(x)) + np.trace(L @ self.CbCb)
-        mean = self.expected_B @ x - self.expected_Cb
-        return float(max(second - mean @ L @ mean, 0.0))
+        L = np.asarray(self.problem.L_bar)
+        s2 = quantities.sigma2(L, x, self.expected_B, self.expected_Cb, self.BMB(L), self.BmCb(x), self.CbCb)
+        return float(max(s2, 0.0))

@@ -135,6 +135,11 @@ class CheckResult:
             return self.verdict is not Outcome.REFUTED
         return self.verdict is (Outcome.SURVIVED if self.expect == "holds" else Outcome.REFUTED)
 
+    @property
+    def differs_from_expect(self) -> bool:
+        """The lemma states an ``expect`` and the outcome is another (``isttheory check`` then exits 1)."""
+        return self.expect is not None and not self.matches_expect
+
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.lemma_id, "statement": self.statement, "verdict": self.verdict.value,
                 "expect": self.expect, "matches_expect": self.matches_expect,
@@ -159,7 +164,7 @@ class CheckResult:
         if self.skip_reasons:
             top = sorted(self.skip_reasons.items(), key=lambda kv: -kv[1])[:3]
             lines.append("  skipped: " + "; ".join(f"{v} x {k}" for k, v in top))
-        if self.expect is not None and not self.matches_expect:
+        if self.differs_from_expect:
             lines.append(f"  UNEXPECTED: the lemma says it {self.expect}")
         return "\n".join(lines)
 
