@@ -79,9 +79,25 @@ def constants_summary(problem: QuadraticProblem, sketch: Sketch, form: str = "sg
     return out
 
 
+BOUNDS = ("bound_thm1", "bound_thm2", "bound_thm2_corrected")
+"""The bounds ``exact`` reports: Theorem 1's (16), Theorem 2's (30) as printed and corrected."""
+
+
+def _overflow_note(diverged_at: int | None) -> str:
+    """Why a bound whose hypotheses hold is nevertheless ``null``: its exact side overflowed."""
+    where = "" if diverged_at is None else f" at iteration {diverged_at}"
+    return f"the exact moments overflowed the floating-point range{where}"
+
+
 def exact_summary(problem: QuadraticProblem, sketch: Sketch, gamma: float, iters: int, form: str = "sgd",
                   local_steps: int = 1, x0: ArrayLike | None = None) -> dict[str, Any]:
-    """Exact metrics at iteration ``K``, their limits, the mean-square rate, and the tightness of (16), (30)."""
+    """Exact metrics at iteration ``K``, their limits, the mean-square rate, and the tightness of (16), (30).
+
+    ``diverged`` is true when the mean-square rate ``ms_rate`` is ``>= 1`` (the second moment
+    grows without bound; there is no limit), even if nothing has overflowed by ``K``, or when the
+    moments left the floating-point range (``diverged_at``, the iteration where they did).
+    ``bound_notes`` maps every ``null`` bound of :data:`BOUNDS` to the hypothesis it lacks
+    (:func:`tightness.theorem1_unmet`, :func:`tightness.theorem2_unmet`) or to the overflow."""
     dyn = ExactDynamics(problem, sketch, gamma, form, local_steps, x0)
     res = dyn.run(iters, record=[0, iters])
     out: dict[str, Any] = {"iters": iters, "gamma": gamma, "form": form, "local_steps": local_steps,
@@ -90,15 +106,23 @@ def exact_summary(problem: QuadraticProblem, sketch: Sketch, gamma: float, iters
     out["dist2_L"], out["grad2_Linv"], out["f"] = last.get("dist2_L"), last.get("grad2_Linv"), last.get("f")
     out["ms_rate"] = dyn.ms_rate
     out["mean_rate"] = dyn.mean_rate
+    out["diverged"] = bool(out["ms_rate"] >= 1.0 or res.diverged_at is not None)
     lim = dyn.limit_metrics()
     out["limit_dist2_L"] = None if lim is None else _finite(lim.get("dist2_L"))
     out["limit_grad2_Linv"] = None if lim is None else _finite(lim.get("grad2_Linv"))
-    bounds_apply = form == "sgd" and local_steps == 1 and res.diverged_at is None
-    t1 = tightness.theorem1(problem, sketch, gamma, iters, x0) if bounds_apply else None
-    t2 = tightness.theorem2(problem, sketch, gamma, iters, x0) if bounds_apply else None
+    finite = res.diverged_at is None
+    unmet1 = tightness.theorem1_unmet(problem, sketch, gamma, form, local_steps, iters, dyn.moments)
+    unmet2 = tightness.theorem2_unmet(problem, sketch, gamma, form, local_steps, iters)
+    t1 = tightness.theorem1(problem, sketch, gamma, iters, x0, dyn.moments) if finite and unmet1 is None else None
+    t2 = tightness.theorem2(problem, sketch, gamma, iters, x0) if finite and unmet2 is None else None
     out["bound_thm1"] = None if t1 is None else t1["bound16"]
     out["bound_thm2"] = None if t2 is None else t2["paper"]
     out["bound_thm2_corrected"] = None if t2 is None else t2["corrected"]
+    reasons = {"bound_thm1": unmet1, "bound_thm2_corrected": unmet2,
+               "bound_thm2": unmet2 if unmet2 is not None else
+               tightness.theorem2_unmet(problem, sketch, gamma, form, local_steps, iters, printed=True)}
+    out["bound_notes"] = {name: reasons[name] or _overflow_note(res.diverged_at)
+                          for name in BOUNDS if out[name] is None}
     out["tightness"] = {"thm1": t1, "thm2": t2,
                         "mean_recursion": tightness.mean_recursion(problem, sketch, gamma, iters, x0)
                         if res.diverged_at is None else None}

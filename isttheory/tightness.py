@@ -7,6 +7,10 @@
   that (29) admits) and the corrected bound, against the exact left side
   ``(1/K) Σ_{k<K} E‖∇f(x^k)‖²_{L̄⁻¹}``, and their neighbourhoods against the exact limit.
 * §4.1, (28): the closed-form mean against the exact mean recursion.
+
+Each theorem's hypotheses live in one function that says, in one line, which one is unmet
+(:func:`theorem1_unmet`, :func:`theorem2_unmet`, :func:`sketch23_unmet`); the bounds above and
+``isttheory exact``'s ``bound_notes`` both go through them.
 """
 
 from __future__ import annotations
@@ -29,17 +33,52 @@ def _ratio(bound: float, exact: float) -> float | None:
     return None if exact <= 0 or not math.isfinite(bound) else bound / exact
 
 
-def theorem1(problem: QuadraticProblem, sketch: Sketch, gamma: float, K: int,
-             x0: ArrayLike | None = None) -> dict[str, Any] | None:
-    """Tightness of (15)–(16) for the SGD form; ``None`` where Theorem 1 does not apply
-    (not interpolation, ``W̄`` not PSD, (14) infeasible, or ``γ > 1/θ*``), for ``K < 1``
-    (the bounds average over ``k < K``), or when the moments overflow."""
-    if K < 1 or not problem.is_interpolation or not problem.is_L_bar_positive_definite:
-        return None
-    mo = SketchMoments(problem, sketch)
+def _method_unmet(theorem: str, form: str, local_steps: int, iters: int | None) -> str | None:
+    """The hypotheses on the method both theorems share: form (2), one step, ``K ≥ 1``."""
+    if form != "sgd" or local_steps != 1:
+        return (f"{theorem} is for the SGD form (2) with one step; here form {form} with "
+                f"{local_steps} local step{'s' if local_steps != 1 else ''}")
+    if iters is not None and iters < 1:
+        return f"K = {iters}: the bounds are computed for K >= 1 ((15) and (30) average over k < K)"
+    return None
+
+
+def theorem1_unmet(problem: QuadraticProblem, sketch: Sketch, gamma: float, form: str = "sgd",
+                   local_steps: int = 1, iters: int | None = None,
+                   moments: SketchMoments | None = None) -> str | None:
+    """Why Theorem 1, (15)–(16), does not apply, in one line; ``None`` when it does.
+
+    Hypotheses, checked in this order: the SGD form (2) with one step and ``K ≥ 1`` (``iters``,
+    when given); ``L̄ ≻ 0``; interpolation (every ``b_i = 0``); (14) feasible, i.e. a ``θ*``
+    with ``θ*W̄ ⪰ E[B̄L̄B̄]`` (``W̄`` PSD, ``E[B̄L̄B̄]`` vanishing on ``ker W̄``); ``γ ≤ 1/θ*``.
+    ``moments`` reuses the problem's :class:`SketchMoments` (only ``W̄`` and ``E[B̄L̄B̄]`` are read,
+    and only when the cheaper hypotheses hold)."""
+    method = _method_unmet("Theorem 1", form, local_steps, iters)
+    if method is not None:
+        return method
+    if not problem.is_L_bar_positive_definite:
+        return "L_bar is not positive definite (Theorem 1 needs L_bar > 0)"
+    if not problem.is_interpolation:
+        return "not interpolation: b_i != 0 (Theorem 1 needs b_i = 0)"
+    mo = SketchMoments(problem, sketch) if moments is None else moments
     theta, _, status = theta_eigen(mo.W, mo.BLB)
-    if theta is None or not status.startswith("optimal") or gamma > 1.0 / max(theta, 1e-300):
+    if theta is None or not status.startswith("optimal"):
+        return f"(14) not met: {status.removeprefix('infeasible: ')} (Theorem 1 needs theta with theta W >= E[BLB])"
+    if gamma > 1.0 / max(theta, 1e-300):
+        return f"gamma > 1/theta* (gamma = {gamma:.6g}, 1/theta* = {1.0 / max(theta, 1e-300):.6g})"
+    return None
+
+
+def theorem1(problem: QuadraticProblem, sketch: Sketch, gamma: float, K: int,
+             x0: ArrayLike | None = None, moments: SketchMoments | None = None) -> dict[str, Any] | None:
+    """Tightness of (15)–(16) for the SGD form; ``None`` where Theorem 1 does not apply
+    (:func:`theorem1_unmet` says why), or when the moments overflow. ``moments`` reuses
+    the problem's :class:`SketchMoments`."""
+    mo = SketchMoments(problem, sketch) if moments is None else moments
+    if theorem1_unmet(problem, sketch, gamma, iters=K, moments=mo) is not None:
         return None
+    theta, _, _ = theta_eigen(mo.W, mo.BLB)
+    assert theta is not None
     L = problem.L_bar
     lam = rate(mo.W, L)
     dyn = ExactDynamics(problem, sketch, gamma, "sgd", 1, x0)
@@ -58,17 +97,56 @@ def theorem1(problem: QuadraticProblem, sketch: Sketch, gamma: float, K: int,
             "factor_ratio": _ratio(factor, rho)}
 
 
+def sketch23_unmet(problem: QuadraticProblem, sketch: Sketch) -> str | None:
+    """Why ``sketch`` is not the preconditioned Perm-1 (23) of ``problem``, in one line; ``None`` when it is:
+    :class:`PreconditionedPerm` with the diagonal scales ``√n (L_i)_{jj}^{-1/2}`` of this problem."""
+    if not (isinstance(sketch, PreconditionedPerm) and sketch.variant == "diagonal"):
+        return f"(23) not met: sketch is {sketch.spec}"
+    D = np.asarray(problem.D, dtype=float)
+    if np.any(D <= 0) or not np.allclose(sketch.table, math.sqrt(problem.n) / np.sqrt(np.maximum(D, 1e-300)),
+                                         rtol=1e-12, atol=0.0):
+        return "(23) not met: the scales are not sqrt(n) (L_i)_jj^(-1/2) of this problem"
+    return None
+
+
+def _printed_thm2_unmet(gamma: float) -> str | None:
+    """The printed bound (30) also needs a ``β > 0`` that (29) admits: ``γ < 1``."""
+    return None if gamma < 1 else "gamma = 1: (29) admits no beta > 0 (the printed (30) needs gamma < 1)"
+
+
+def theorem2_unmet(problem: QuadraticProblem, sketch: Sketch, gamma: float, form: str = "sgd",
+                   local_steps: int = 1, iters: int | None = None, printed: bool = False) -> str | None:
+    """Why Theorem 2, (30), does not apply, in one line; ``None`` when it does.
+
+    Hypotheses, checked in this order: the SGD form (2) with one step and ``K ≥ 1`` (``iters``,
+    when given); the sketch is (23) for this problem (:func:`sketch23_unmet`); ``L̄ ≻ 0``;
+    ``0 < γ ≤ 1``; and, for the bound as printed (``printed=True``), ``γ < 1``."""
+    method = _method_unmet("Theorem 2", form, local_steps, iters)
+    if method is not None:
+        return method
+    sk = sketch23_unmet(problem, sketch)
+    if sk is not None:
+        return sk
+    if not problem.is_L_bar_positive_definite:
+        return "L_bar is not positive definite (Theorem 2 needs L_bar > 0)"
+    if gamma > 1:
+        return f"gamma > 1 (gamma = {gamma:.6g}; Theorem 2 needs 0 < gamma <= 1)"
+    if gamma <= 0:
+        return f"gamma <= 0 (gamma = {gamma:.6g}; Theorem 2 needs 0 < gamma <= 1)"
+    return _printed_thm2_unmet(gamma) if printed else None
+
+
 def applies_theorem2(problem: QuadraticProblem, sketch: Sketch, gamma: float) -> bool:
-    """Theorem 2's hypotheses: sketches (23) (diagonal scale), ``L̄ ≻ 0``, ``0 < γ ≤ 1``."""
-    return (isinstance(sketch, PreconditionedPerm) and sketch.variant == "diagonal"
-            and problem.is_L_bar_positive_definite and 0 < gamma <= 1)
+    """Theorem 2's hypotheses (:func:`theorem2_unmet`): sketch (23), ``L̄ ≻ 0``, ``0 < γ ≤ 1``."""
+    return theorem2_unmet(problem, sketch, gamma) is None
 
 
 def theorem2(problem: QuadraticProblem, sketch: Sketch, gamma: float, K: int,
              x0: ArrayLike | None = None) -> dict[str, Any] | None:
-    """Tightness of (30), printed and corrected; ``None`` where Theorem 2 does not apply, for
-    ``K < 1``, or when the moments overflow."""
-    if K < 1 or not applies_theorem2(problem, sketch, gamma):
+    """Tightness of (30), printed and corrected; ``None`` where Theorem 2 does not apply
+    (:func:`theorem2_unmet` says why), or when the moments overflow. The printed bound and its
+    ratios are ``None`` at ``γ = 1``, where (29) admits no ``β``."""
+    if theorem2_unmet(problem, sketch, gamma, iters=K) is not None:
         return None
     mo = SketchMoments(problem, sketch)
     L = problem.L_bar
@@ -88,7 +166,7 @@ def theorem2(problem: QuadraticProblem, sketch: Sketch, gamma: float, K: int,
     lim = dyn.limit_metrics()
     out["limit"] = None if lim is None else lim["grad2_Linv"]
     out["neighbourhood_corrected"] = H + gamma * S
-    if gamma < 1:
+    if _printed_thm2_unmet(gamma) is None:
         beta = thm2_beta(gamma)
         out["beta"] = beta
         out["paper"] = thm2_paper_rhs(gamma, K, delta, H, S, beta)
@@ -108,8 +186,9 @@ def theorem2(problem: QuadraticProblem, sketch: Sketch, gamma: float, K: int,
 
 def mean_recursion(problem: QuadraticProblem, sketch: Sketch, gamma: float, K: int,
                    x0: ArrayLike | None = None) -> dict[str, Any] | None:
-    """(28): ``E[x^K] = (1−γ)^K x⁰ + (1 − (1−γ)^K) x^∞`` against the exact mean recursion."""
-    if not (isinstance(sketch, PreconditionedPerm) and sketch.variant == "diagonal"):
+    """(28): ``E[x^K] = (1−γ)^K x⁰ + (1 − (1−γ)^K) x^∞`` against the exact mean recursion;
+    ``None`` unless the sketch is (23) for this problem (:func:`sketch23_unmet`)."""
+    if sketch23_unmet(problem, sketch) is not None:
         return None
     dyn = ExactDynamics(problem, sketch, gamma, "sgd", 1, x0)
     m = dyn.x0.copy()
