@@ -180,6 +180,15 @@ def evaluate(node: Node, env: Environment) -> Any:
     raise TypeError(f"not an expression node: {node!r}")
 
 
+def _low(node: Node) -> bool:
+    """A sum or difference (lower precedence than a product)."""
+    return isinstance(node, Bin) and node.op in "+-"
+
+
+def _paren(text: str) -> str:
+    return rf"\left({text}\right)"
+
+
 def to_latex(node: Node, names_tex: Callable[[str], str]) -> str:
     """LaTeX of an expression (``names_tex`` maps a vocabulary name to its symbol)."""
     if isinstance(node, Num):
@@ -188,18 +197,25 @@ def to_latex(node: Node, names_tex: Callable[[str], str]) -> str:
     if isinstance(node, Name):
         return names_tex(node.name)
     if isinstance(node, Neg):
-        return "-" + to_latex(node.arg, names_tex)
+        inner = to_latex(node.arg, names_tex)
+        return "-" + (_paren(inner) if isinstance(node.arg, (Bin, Neg)) and _low(node.arg) else inner)
     if isinstance(node, Bin):
         a, b = to_latex(node.left, names_tex), to_latex(node.right, names_tex)
         if node.op == "/":
             return rf"\frac{{{a}}}{{{b}}}"
         if node.op == "**":
-            return f"{{{a}}}^{{{b}}}"
+            base = _paren(a) if isinstance(node.left, (Bin, Neg)) else a
+            return f"{{{base}}}^{{{b}}}"
         if node.op == "*":
+            a = _paren(a) if _low(node.left) else a
+            b = _paren(b) if _low(node.right) or isinstance(node.right, Neg) else b
             return f"{a}\\,{b}"
-        wrap = isinstance(node.right, Bin) and node.op == "-" and node.right.op in "+-"
-        return f"{a} {node.op} " + (f"\\left({b}\\right)" if wrap else b)
+        wrap = node.op == "-" and _low(node.right)
+        return f"{a} {node.op} " + (_paren(b) if wrap or isinstance(node.right, Neg) else b)
     if isinstance(node, Call):
         args = ", ".join(to_latex(a, names_tex) for a in node.args)
-        return rf"{names_tex(node.name)}\left({args}\right)"
+        tex = names_tex(node.name)
+        if "#" in tex:  # a template: '#' is where the argument goes (the iteration of a vocabulary quantity)
+            return tex.replace("#", args)
+        return rf"{tex}\left({args}\right)"
     raise TypeError(node)
