@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import dynamics as bench_dyn  # noqa: E402
+from benchmarks import lemmas as bench_lemmas  # noqa: E402
 from benchmarks import simulate as bench_sim  # noqa: E402
 from benchmarks.simulate import _best  # noqa: E402
 from isttheory import generators  # noqa: E402
@@ -233,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     lines += ["", "## Sweep on Dask: 1 worker vs 2 workers (LocalCluster, cluster start-up included)", "",
               "| cells | 1 worker s | 2 workers s | speedup | results identical |", "|---|---|---|---|---|",
               f"| {sw['cells']} | {sw['one_s']:.1f} | {sw['two_s']:.1f} | {sw['ratio']:.2f}× | {sw['identical']} |"]
+    lines += [""] + bench_lemmas.section(q)
     v = verify_fast_time()
     lines += ["", "## `isttheory verify --fast`", "", "| wall s | of which import s | exit code |", "|---|---|---|",
               f"| {v['verify_s']:.1f} | {v['import_s']:.1f} | {v['rc']} |", ""]

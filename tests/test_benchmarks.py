@@ -21,5 +21,5 @@ def test_run_all_quick_writes_benchmarks_md(tmp_path):
     assert run_all.main(["--quick", "--out", str(out)]) == 0
     text = out.read_text()
     for heading in ("dense oracle", "Python loop", "bandwidth", "Scale", "second-moment dynamics", "SDP",
-                    "verify --fast", "Sweep"):
+                    "verify --fast", "Sweep", "certified counterexample", "instances per second"):
         assert heading in text
