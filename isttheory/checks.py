@@ -29,6 +29,7 @@ import scipy.linalg as sla
 from scipy import stats as sst
 
 from . import generators
+from .bounds import thm1_eq16_rhs, thm2_corrected_rhs
 from .constants import rate, theta_eigen
 from .dynamics import ExactDynamics
 from .moments import SketchMoments
@@ -157,7 +158,7 @@ def check_eq16(runs: int, seed: int, K: int = 3, factor_power: float = 1.0, rate
     x0 = np.ones(p.d)
     res = simulate(p, sk, g, K, runs=runs, seed=seed, record=[K], keep_iterates=True)
     y = np.einsum("ri,ij,rj->r", _it(res)[-1], p.L_bar, _it(res)[-1])
-    bound = (1 - g * lam) ** (K * factor_power) * float(x0 @ p.L_bar @ x0)
+    bound = thm1_eq16_rhs(g, K * factor_power, lam, float(x0 @ p.L_bar @ x0))
     m, X = ExactDynamics(p, sk, g).trajectory(K)[-1]
     exact = _quad(p.L_bar, m, X, np.zeros(p.d))
     return _upper("(16)", "interpolation, perm", "‖x^K − x*‖²_L̄", y, bound, exact,
@@ -269,7 +270,7 @@ def check_eq30(runs: int, seed: int, K: int = 40, gamma: float = 0.5, h_coef: fl
     el = float(np.mean([_quad(p.L_bar, m, X, p.x_star) for m, X in traj[:K]]))
     ef = [0.5 * np.sum(p.L_bar * X) - p.b_bar @ m for m, X in traj]
     transient = float(2 * (ef[0] - ef[K]) / (gamma * K))
-    bound = h_coef * H + sigma_coef * gamma * S
+    bound = thm2_corrected_rhs(gamma, K, 0.0, h_coef * H, sigma_coef * S)  # its neighbourhood: Δ = 0
     return _upper("(30)", f"heterogeneous, (23), {instance}", "avg ‖∇f‖²_{L̄⁻¹} − 2(f(x⁰) − f(x^K))/(γK)", y,
                   bound, el - transient, {"gamma": gamma, "K": K, "h_coef": h_coef, "sigma_coef": sigma_coef},
                   (el, transient + bound))

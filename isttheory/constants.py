@@ -230,17 +230,6 @@ def thm2_beta(gamma: float) -> float:
     return (1 - gamma) / (2 * (1 + gamma))
 
 
-def thm2_paper_rhs(gamma: float, K: int, delta: float, H: float, sigma2: float, beta: float | None = None) -> float:
-    """(30) as printed (with ``‖h‖²`` in the corrected L̄ norm ``H``), ``delta ≥ f(x⁰) − E f(x^K)``."""
-    b = thm2_beta(gamma) if beta is None else beta
-    return 2 * delta / (gamma * K) + (2 * (1 - gamma) / b + gamma) * H + gamma * sigma2
-
-
-def thm2_corrected_rhs(gamma: float, K: int, delta: float, H: float, sigma2: float) -> float:
-    """Corrected (30): ``2Δ/(γK) + ‖h‖²_L̄ + γσ²`` for ``0 < γ ≤ 1`` (ERRATA: thm2-constants)."""
-    return 2 * delta / (gamma * K) + H + gamma * sigma2
-
-
 def thm2_best_step(K: int, delta: float, H: float, sigma2: float, corrected: bool = False) -> tuple[float, float]:
     """``(γ, β)`` minimising the whole bound for a given ``K`` with ``Δ = f(x⁰) − f*``.
 

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from scipy import stats as sst
 
 from . import generators
-from .constants import thm2_beta
+from .bounds import thm2_corrected_rhs, thm2_paper_rhs
 from .dynamics import ExactDynamics
 from .moments import SketchMoments
 from .problem import QuadraticProblem
@@ -87,8 +87,8 @@ def neighbourhood(problem: QuadraticProblem, gammas: FloatArray | None = None) -
     H, S = float(mo.h @ problem.L_bar @ mo.h), mo.sigma2_at_x_star
     limits = [ExactDynamics(problem, sk, float(x)).limit_metrics() for x in g]  # γ < 2: always convergent
     exact = np.array([np.nan if lm is None else lm["grad2_Linv"] for lm in limits])
-    corrected = H + g * S
-    paper = np.array([(2 * (1 - x) / thm2_beta(x) + x) * H + x * S for x in g])
+    corrected = np.array([thm2_corrected_rhs(x, 1, 0.0, H, S) for x in g])
+    paper = np.array([thm2_paper_rhs(x, 1, 0.0, H, S) for x in g])  # (30)'s neighbourhood (no transient)
     return Neighbourhood(g, exact, corrected, paper, H, S)
 
 

@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .constants import contraction, rate, theta_eigen, thm2_beta, thm2_corrected_rhs, thm2_paper_rhs
+from .bounds import thm1_eq16_rhs, thm2_corrected_rhs, thm2_paper_rhs, thm2_printed_rhs
+from .constants import contraction, rate, theta_eigen, thm2_beta
 from .dynamics import ExactDynamics
 from .moments import SketchMoments
 from .problem import QuadraticProblem
@@ -86,8 +87,8 @@ def theorem1(problem: QuadraticProblem, sketch: Sketch, gamma: float, K: int,
     dist = [float(np.sum(L * X)) for _, X in traj]  # x* = 0
     if not all(math.isfinite(v) for v in dist):
         return None
-    factor = 1 - gamma * lam
-    bound16 = factor**K * dist[0]
+    factor = thm1_eq16_rhs(gamma, 1, lam, 1.0)  # the one-step factor 1 − γλ of (16)
+    bound16 = thm1_eq16_rhs(gamma, K, lam, dist[0])
     lhs15 = float(np.mean([np.sum(mo.W * X) for _, X in traj[:K]]))  # E‖∇f‖²_{L̄⁻¹W̄L̄⁻¹} = E xᵀW̄x
     rhs15 = 2 * (0.5 * dist[0] - 0.5 * dist[K]) / (gamma * K)
     rho = contraction(gamma, L, mo.W, mo.BLB)
@@ -165,15 +166,15 @@ def theorem2(problem: QuadraticProblem, sketch: Sketch, gamma: float, K: int,
     out["ratio_corrected"] = _ratio(out["corrected"], lhs)
     lim = dyn.limit_metrics()
     out["limit"] = None if lim is None else lim["grad2_Linv"]
-    out["neighbourhood_corrected"] = H + gamma * S
+    out["neighbourhood_corrected"] = thm2_corrected_rhs(gamma, K, 0.0, H, S)
     if _printed_thm2_unmet(gamma) is None:
         beta = thm2_beta(gamma)
         out["beta"] = beta
-        out["paper"] = thm2_paper_rhs(gamma, K, delta, H, S, beta)
-        out["paper_printed_norm"] = thm2_paper_rhs(gamma, K, delta, H2, S, beta)
+        out["paper"] = thm2_paper_rhs(gamma, K, delta, H, S)
+        out["paper_printed_norm"] = thm2_printed_rhs(gamma, K, delta, H2, S)
         out["ratio_paper"] = _ratio(out["paper"], lhs)
         out["ratio_paper_printed_norm"] = _ratio(out["paper_printed_norm"], lhs)
-        out["neighbourhood_paper"] = (2 * (1 - gamma) / beta + gamma) * H + gamma * S
+        out["neighbourhood_paper"] = thm2_paper_rhs(gamma, K, 0.0, H, S)  # (30) without its transient
     else:  # (29) admits no β > 0 at γ = 1
         out.update(beta=None, paper=None, paper_printed_norm=None, ratio_paper=None,
                    ratio_paper_printed_norm=None, neighbourhood_paper=None)

@@ -48,7 +48,7 @@ import numpy as np
 import sympy as sp
 from IPython.display import Markdown, Math, display
 
-from isttheory import constants, experiments, generators, tightness
+from isttheory import bounds, constants, experiments, generators, tightness
 from isttheory.checks import check_eq30
 from isttheory.derivations import theorem2
 from isttheory.errata import ERRATA
@@ -288,10 +288,10 @@ rows = []
 for K in (10, 100, 1000):
     gp, bp = constants.thm2_best_step(K, delta, H, sigma2)
     gc, _ = constants.thm2_best_step(K, delta, H, sigma2, corrected=True)
-    paper_val = constants.thm2_paper_rhs(gp, K, delta, H, sigma2, bp)
-    corr_val = constants.thm2_corrected_rhs(gc, K, delta, H, sigma2)
-    paper_grid = min(constants.thm2_paper_rhs(g, K, delta, H, sigma2) for g in grid)
-    corr_grid = min(constants.thm2_corrected_rhs(g, K, delta, H, sigma2) for g in np.append(grid, 1.0))
+    paper_val = bounds.thm2_paper_rhs(gp, K, delta, H, sigma2)
+    corr_val = bounds.thm2_corrected_rhs(gc, K, delta, H, sigma2)
+    paper_grid = min(bounds.thm2_paper_rhs(g, K, delta, H, sigma2) for g in grid)
+    corr_grid = min(bounds.thm2_corrected_rhs(g, K, delta, H, sigma2) for g in np.append(grid, 1.0))
     rows.append((K, gp, bp, paper_val, gc, corr_val))
     assert np.isclose(bp, constants.thm2_beta(gp))
     assert paper_val <= paper_grid + 1e-9 and corr_val <= corr_grid + 1e-9   # they are the minimisers
@@ -305,10 +305,10 @@ gc, _ = constants.thm2_best_step(K, delta, H, sigma2, corrected=True)
 display(Math(rf"K={K}:\quad (\gamma,\beta)_{{\rm paper}} = ({gp:.4f},\ {bp:.4f}),"
              rf"\qquad \gamma_{{\rm corrected}} = {gc:.4f}"))
 fig, ax = plt.subplots(figsize=(7, 3.5))
-ax.plot(grid, [constants.thm2_paper_rhs(g, K, delta, H, sigma2) for g in grid], label="paper (30), best β")
-ax.plot(grid, [constants.thm2_corrected_rhs(g, K, delta, H, sigma2) for g in grid], label="corrected (30)")
-ax.plot([gp], [constants.thm2_paper_rhs(gp, K, delta, H, sigma2, bp)], "o", color="C0")
-ax.plot([gc], [constants.thm2_corrected_rhs(gc, K, delta, H, sigma2)], "o", color="C1")
+ax.plot(grid, [bounds.thm2_paper_rhs(g, K, delta, H, sigma2) for g in grid], label="paper (30), best β")
+ax.plot(grid, [bounds.thm2_corrected_rhs(g, K, delta, H, sigma2) for g in grid], label="corrected (30)")
+ax.plot([gp], [bounds.thm2_paper_rhs(gp, K, delta, H, sigma2)], "o", color="C0")
+ax.plot([gc], [bounds.thm2_corrected_rhs(gc, K, delta, H, sigma2)], "o", color="C1")
 ax.set_ylim(0, 6)
 ax.set_xlabel(r"$\gamma$")
 ax.set_ylabel(r"right side of (30), $\Delta = f(\mathbf{1}) - f^*$")

@@ -260,3 +260,19 @@ def test_cli_vocabulary_lists_every_name(capsys: pytest.CaptureFixture[str]) -> 
     ("avg_grad2_Linv(K) <= 2*(E_f(0) - E_f(K))/(gamma*K)", r"\frac{2\,\left(\mathbb{E}f(x^{0}) - ")])
 def test_latex_keeps_the_brackets_the_statement_needs(text: str, fragment: str) -> None:
     assert fragment in Lemma.create("x", text).latex()
+
+
+def test_search_finds_the_corrected_theorem2_tight_at_gamma_one() -> None:
+    """ERRATA thm2-constants: the corrected (30) is attained at γ = 1; the worst ratio the search reports is 1."""
+    res = _paper("thm2-corrected").check(max_instances=60, seed=0)
+    assert res.worst is not None and res.worst.ratio == pytest.approx(1.0, abs=1e-9)
+    assert float(res.worst.point.gamma) == 1.0
+
+
+def test_a_singular_client_matrix_is_not_certified_for_the_printed_scale() -> None:
+    """The printed (23) needs every L_i ≻ 0; the exact engine tests it exactly (an mpmath eigenvalue of a
+    singular rational matrix can come out as +1e-62), so such an instance is skipped, never certified."""
+    A = np.array([[[1.0, 0.0], [0.0, 1.0]], [[0.5, 0.0], [-1.5, 0.0]]])  # L_2 = [[1/4, -3/4], [-3/4, 9/4]]
+    p = Point("random", A, np.zeros(2), np.ones((2, 2)), np.ones(2), "precond-perm:printed", gamma=1.0)
+    ev = evaluate_point(_paper("precond-scale-printed"), p, exact=True)
+    assert ev.status == "skip" and "positive definite" in ev.reason

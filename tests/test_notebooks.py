@@ -71,8 +71,8 @@ def test_perturbing_a_lemma_constant_breaks_its_notebook(tmp_path):
     shutil.copytree(ROOT / "isttheory", bad / "isttheory")
     mod = bad / "isttheory" / "sketches" / "precond.py"
     text = mod.read_text()
-    assert "table = math.sqrt(n) / np.sqrt(D)" in text
-    mod.write_text(text.replace("table = math.sqrt(n) / np.sqrt(D)", "table = n / np.sqrt(D)"))
+    assert "return divide(sqrt(n), sqrt(L_jj))" in text  # scale_23, the one home of (23)'s scale
+    mod.write_text(text.replace("return divide(sqrt(n), sqrt(L_jj))", "return divide(n, sqrt(L_jj))"))
     with pytest.raises(CellExecutionError):
         _run_with_package(nb_path, bad)
 

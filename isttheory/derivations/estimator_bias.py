@@ -32,6 +32,7 @@ import sympy as sp
 from ..generators import heterogeneous
 from ..moments import SketchMoments
 from ..sketches import Permutation, PreconditionedPerm
+from ..sketches.precond import scale_23
 from ..symbolic import moments as MM
 from .base import Derivation, stack, symbolic_expectation, vector
 
@@ -59,7 +60,7 @@ def client_vectors(n: int, d: int, name: str = "b") -> list[sp.Matrix]:
 def precond_table(Ls: list[sp.Matrix]) -> np.ndarray:
     """Symbolic scale table of (23): ``T_ij = √n / √(L_i)_jj`` (n, d) object array."""
     n, d = len(Ls), Ls[0].shape[0]
-    return np.array([[sp.sqrt(n) / sp.sqrt(Ls[i][j, j]) for j in range(d)] for i in range(n)], dtype=object)
+    return np.array([[scale_23(n, Ls[i][j, j], sp.sqrt) for j in range(d)] for i in range(n)], dtype=object)
 
 
 def dtilde_b(Ls: list[sp.Matrix], bs: list[sp.Matrix]) -> sp.Matrix:

@@ -37,32 +37,37 @@ from ..generators import heterogeneous
 from ..moments import SketchMoments
 from ..problem import QuadraticProblem
 from ..sketches import PreconditionedPerm
+from ..sketches.precond import scale_23
 from .base import Derivation, Step, symmetric_matrix, vector
 
 g_, beta = sp.symbols("gamma beta", positive=True)
 F, H, S = sp.symbols("F H sigma2", nonnegative=True)
 ip = sp.Symbol("ip", real=True)  # ⟨∇f(x), h⟩
-ONE = sp.Integer(1)
+
+
+_K, _f0, _fK = sp.symbols("K f0 fK", positive=True)
+
+
+def lemma_coefficients(lemma_id: str = "thm2-corrected") -> tuple[sp.Expr, sp.Expr]:
+    """``(h_coef, sigma_coef)`` of a Theorem 2 lemma file's right side, read symbolically: the derivation
+    proves the very expression the tools evaluate (:mod:`isttheory.bounds`). The rest of the right side
+    must be ``2(f(x⁰) − E f(x^K))/(γK)``, or a ``ValueError`` says it is not of Theorem 2's shape."""
+    from ..bounds import symbolic
+
+    rhs = sp.expand(symbolic(lemma_id, "rhs", {"gamma": g_, "K": _K, "h_norm2_L": H, "sigma2": S},
+                             {"E_f": {0: _f0, _K: _fK}}))
+    h_c, s_c = sp.simplify(sp.diff(rhs, H)), sp.simplify(sp.diff(rhs, S))
+    rest = sp.simplify(rhs - h_c * H - s_c * S - 2 * (_f0 - _fK) / (g_ * _K))
+    if rest != 0 or h_c.has(H, S) or s_c.has(H, S):
+        raise ValueError(f"{lemma_id}: right side is not 2(f0 - fK)/(gamma K) + a H + b sigma2 (rest {rest})")
+    return h_c, s_c
 
 
 def exact_limit(H_val: float, S_val: float, gamma: float) -> float:
-    """``lim_k E‖∇f(x^k)‖²_{L̄⁻¹} = ‖h‖²_{L̄} + γσ²/(2 − γ)`` under (23)."""
-    return H_val + gamma * S_val / (2 - gamma)
+    """``lim_k E‖∇f(x^k)‖²_{L̄⁻¹} = ‖h‖²_{L̄} + γσ²/(2 − γ)`` under (23) (lemma ``thm2-limit``)."""
+    from ..bounds import thm2_limit
 
-
-def corrected_bound(f0_minus_fK: float, K: int, H_val: float, S_val: float, gamma: float) -> float:
-    """Right side of the corrected (30)."""
-    return 2 * f0_minus_fK / (gamma * K) + H_val + gamma * S_val
-
-
-def paper_bound(f0_minus_fK: float, K: int, h_norm2: float, S_val: float, gamma: float, beta_: float) -> float:
-    """Right side of (30) as printed, with the given ``‖h‖²`` (whatever norm)."""
-    return 2 * f0_minus_fK / (gamma * K) + (2 * (1 - gamma) / beta_ + gamma) * h_norm2 + gamma * S_val
-
-
-def paper_best_beta(gamma: float) -> float:
-    """The largest β that (29) admits, ``β = (1−γ)/(2(1+γ))`` (it minimises 2β⁻¹(1−γ))."""
-    return (1 - gamma) / (2 * (1 + gamma))
+    return thm2_limit(gamma, H_val, S_val)
 
 
 def exact_trajectory(problem: QuadraticProblem, sketch: PreconditionedPerm, gamma: float, K: int,
@@ -87,11 +92,21 @@ def exact_trajectory(problem: QuadraticProblem, sketch: PreconditionedPerm, gamm
             "h_L2": float(mo.h @ L @ L @ mo.h)}
 
 
-def derive(h_coef: sp.Expr = ONE, sigma_coef: sp.Expr = g_,
+def derive(h_coef: sp.Expr | None = None, sigma_coef: sp.Expr | None = None,
            limit_sigma_coef: sp.Expr | None = None, d: int = 3) -> Derivation:
-    """Check the corrected (30) with coefficients ``h_coef·‖h‖²_{L̄} + sigma_coef·σ²``
-    and the exact limit ``H + limit_sigma_coef·σ²`` (default ``γ/(2−γ)``)."""
-    lim = g_ / (2 - g_) if limit_sigma_coef is None else limit_sigma_coef
+    """Check the corrected (30) with coefficients ``h_coef·‖h‖²_{L̄} + sigma_coef·σ²`` (default: read from
+    the lemma file ``thm2-corrected``, the statement the tools evaluate) and the exact limit
+    ``H + limit_sigma_coef·σ²`` (default: from the lemma file ``thm2-limit``)."""
+    if h_coef is None or sigma_coef is None:
+        h_l, s_l = lemma_coefficients()
+        h_coef = h_l if h_coef is None else h_coef
+        sigma_coef = s_l if sigma_coef is None else sigma_coef
+    if limit_sigma_coef is None:
+        from ..bounds import symbolic
+
+        lim = sp.simplify(sp.diff(symbolic("thm2-limit", "rhs", {"gamma": g_, "h_norm2_L": H, "sigma2": S}), S))
+    else:
+        lim = limit_sigma_coef
     D = Derivation("Theorem 2", ("(26)", "(27)", "(29)", "(30)"),
                    constants={"h_coef": h_coef, "sigma_coef": sigma_coef, "limit_sigma_coef": lim})
 
@@ -113,7 +128,7 @@ def derive(h_coef: sp.Expr = ONE, sigma_coef: sp.Expr = g_,
         Bbar = sp.zeros(d, d)
         for i, j in enumerate(perm):
             Ct = sp.zeros(d, d)
-            Ct[j, j] = sp.sqrt(n) / sp.sqrt(Ls[i][j, j])
+            Ct[j, j] = scale_23(n, Ls[i][j, j], sp.sqrt)
             Bbar += Ct * Ls[i] * Ct
         ok = ok and all(sp.simplify(e) == 0 for e in (Bbar / n - sp.eye(d)))
     D.steps.append(Step(
@@ -210,7 +225,9 @@ def derive(h_coef: sp.Expr = ONE, sigma_coef: sp.Expr = g_,
     sk = PreconditionedPerm.from_problem(prob)
     gam = 0.5
     tr = exact_trajectory(prob, sk, gam, 2000, np.zeros(prob.d))
-    printed = paper_bound(tr["f0"] - tr["fK"], 2000, tr["h_L2"], tr["S"], gam, paper_best_beta(gam))
+    from ..bounds import thm2_printed_rhs
+
+    printed = thm2_printed_rhs(gam, 2000, tr["f0"] - tr["fK"], tr["h_L2"], tr["S"])
     D.numeric("printed (30) with ‖h‖²_{L̄²} is violated on a rescaled instance", "(30)",
               float(tr["grad"].mean()) > printed,
               f"LHS {tr['grad'].mean():.4g} > printed RHS {printed:.4g} (L_i scaled by 1e-2, γ = 0.5, best β)")

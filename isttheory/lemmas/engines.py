@@ -158,6 +158,7 @@ def exact_scales(sketch: Sketch, L: np.ndarray) -> np.ndarray | None:
     ``n``, clients ``d``, (23) ``√n (L_i)_{jj}^{-1/2}`` (or the printed ``√n [L_i^{-1/2}]_{jj}``), from the
     exact ``L_i``. ``None`` for a sketch given by an explicit table of matrices."""
     from ..sketches import Identity, PermBlocks, PermClients, Permutation, PreconditionedPerm, RandQ
+    from ..sketches.precond import scale_23
 
     n, d = sketch.n, sketch.d
     one: Any
@@ -175,13 +176,19 @@ def exact_scales(sketch: Sketch, L: np.ndarray) -> np.ndarray | None:
     elif isinstance(sketch, PreconditionedPerm):
         T = np.empty((n, d), dtype=object)
         if sketch.variant == "diagonal":
+            if any(L[i, j, j] <= 0 for i in range(n) for j in range(d)):
+                raise IncompatibleSketchError("(23) needs every diagonal entry (L_i)_jj positive")
+            div = ExactArith().binop
             for i in range(n):
                 for j in range(d):
-                    T[i, j] = exact_sqrt(Fraction(n) / L[i, j, j])
+                    T[i, j] = scale_23(Fraction(n), L[i, j, j], exact_sqrt, lambda a, b: div("/", a, b))
             return T
         import mpmath
 
         for i in range(n):
+            if all(isinstance(v, Fraction) for v in L[i].flat) and not _positive_definite(L[i]):
+                raise IncompatibleSketchError("the printed variant of (23) needs every L_i positive definite "
+                                              "(checked exactly)")
             w, V = mpmath.eigsy(mpmath.matrix([[to_mpf(v) for v in row] for row in L[i]]))
             if min(w) <= 0:
                 raise IncompatibleSketchError("the printed variant of (23) needs every L_i positive definite")
@@ -191,6 +198,13 @@ def exact_scales(sketch: Sketch, L: np.ndarray) -> np.ndarray | None:
     else:
         return None
     return np.full((n, d), one, dtype=object)
+
+
+def _positive_definite(M: np.ndarray) -> bool:
+    """Exact test of ``M ≻ 0`` for a rational symmetric matrix (SymPy, in rational arithmetic)."""
+    import sympy as sp
+
+    return bool(sp.Matrix([[sp.Rational(v.numerator, v.denominator) for v in row] for row in M]).is_positive_definite)
 
 
 class _ExactDynamics(Dynamics):

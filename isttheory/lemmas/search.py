@@ -4,7 +4,7 @@ Three stages, all seeded (instance ``i`` of stage ``s`` draws from ``SeedSequenc
 so a given ``seed`` visits the same instances in the same order on any machine):
 
 1. **Random instances** from the space (:meth:`~isttheory.lemmas.space.Space.sample`), evaluated in float64
-   by the closed-form engines.
+   by the closed-form engines; then the tightest of them again at both ends of the ``γ`` range.
 2. **Local optimisation** of the normalised slack ``(allowed − violation)/(|lhs| + |rhs|)`` with SciPy's
    Nelder–Mead from the tightest instances of stage 1, over the continuous parameters: the factors
    ``A_i`` of ``L_i = A_iA_iᵀ`` (shared across clients for homogeneous problems), ``b_i`` (none for
@@ -176,6 +176,25 @@ class _Search:
         return None
 
     # ---------------------------------------------------------------- stage 2
+    def corner_stage(self) -> Counterexample | None:
+        """The tightest instances again at the ends of the step-size range (bounds are often tight at an
+        end: the corrected (30) is attained at γ = 1)."""
+        g = self.lemma.space.gamma
+        if not isinstance(g, Range):
+            return None
+        for _, _, start in list(self.pool):
+            for end in (g.hi, g.lo):
+                if not self.room(2):
+                    return None
+                p = start.with_(gamma=end)
+                e = evaluate_point(self.lemma, p)
+                self.record(p, e)
+                if e.status == "fails":
+                    cx = self.shrink_and_certify(p)
+                    if cx is not None:
+                        return cx
+        return None
+
     def optimise_stage(self) -> Counterexample | None:
         for slack0, _, start in list(self.pool):
             if not self.room(2):
@@ -366,6 +385,8 @@ def check(lemma: Lemma, budget: float = 30.0, seed: int = 0, max_instances: int 
     instance met the hypotheses. ``out=None`` writes no files."""
     s = _Search(lemma, budget, seed, max_instances)
     cx = s.random_stage()
+    if cx is None:
+        cx = s.corner_stage()
     if cx is None:
         cx = s.optimise_stage()
     if cx is None:

@@ -10,7 +10,9 @@ shown to matter, but it is not the default (see ERRATA.md).
 from __future__ import annotations
 
 import math
-from typing import Literal
+import operator
+from collections.abc import Callable
+from typing import Any, Literal
 
 import numpy as np
 
@@ -21,6 +23,15 @@ from ..symbolic.inclusion import UniformPartition
 from .base import DiagonalSketch, FloatArray, IndexDraw, Support, all_permutations, random_permutations
 
 Variant = Literal["diagonal", "printed"]
+
+
+def scale_23(n: Any, L_jj: Any, sqrt: Callable[[Any], Any] = math.sqrt,
+             divide: Callable[[Any, Any], Any] = operator.truediv) -> Any:
+    """The scale of (23), ``√n ((L_i)_{jj})^{-1/2}`` (ERRATA precond-scale): its one home.
+
+    Generic over the number type: float arrays (``sqrt=np.sqrt``), SymPy (``sp.sqrt``) and the exact
+    engine of :mod:`isttheory.lemmas` (rationals, or mpmath where the root is irrational) all call it."""
+    return divide(sqrt(n), sqrt(L_jj))
 
 
 class PreconditionedPerm(DiagonalSketch):
@@ -54,7 +65,7 @@ class PreconditionedPerm(DiagonalSketch):
                 raise IncompatibleSketchError(
                     f"precond-perm needs D_i^(-1/2): diagonal entry (L_{i})_{j}{j} = {D[i, j]:.3g} is not positive"
                 )
-            table = math.sqrt(n) / np.sqrt(D)
+            table = scale_23(n, D, np.sqrt)
         elif variant == "printed":
             if not isinstance(problem, QuadraticProblem):
                 raise IncompatibleSketchError("the printed variant of (23) needs dense L_i (a QuadraticProblem)")
