@@ -408,6 +408,12 @@ def check_on_problem(lemma: Lemma, L: np.ndarray, b: np.ndarray, x0: np.ndarray 
     if not (sp.n.contains(n) and sp.d_allows(n, d)):
         s.skips[f"hypothesis unmet: the lemma's space excludes n = {n}, d = {d}"] += 1
         return s.result(None, None)
+    homogeneous = bool(np.array_equal(L, np.broadcast_to(L[:1], L.shape))
+                       and np.array_equal(b, np.broadcast_to(b[:1], b.shape)))
+    fits = {"heterogeneous": True, "random": True, "homogeneous": homogeneous, "interpolation": not np.any(b)}
+    if not any(fits[f] for f in sp.problem.values):
+        s.skips[f"hypothesis unmet: the lemma is stated for {' or '.join(sp.problem.values)} problems"] += 1
+        return s.result(None, None)
     A, ridge = factor_of(L)
     cx = None
     for i in range(max_instances):
