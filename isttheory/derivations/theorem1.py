@@ -42,7 +42,6 @@ from .base import Derivation, stack, symbolic_expectation, symmetric_matrix, vec
 g_ = sp.Symbol("gamma", positive=True)
 theta = sp.Symbol("theta", positive=True)
 lam = sp.Symbol("lambda_min", nonnegative=True)
-HALF = sp.Rational(1, 2)
 
 
 def _f(L: sp.Matrix, x: sp.Matrix) -> sp.Expr:
@@ -155,10 +154,31 @@ def _sketches(n: int, d: int) -> list[Sketch]:
     return out
 
 
-def derive(step_bound: sp.Expr | int = 1, descent: sp.Expr = HALF, rate: sp.Expr = g_) -> Derivation:
+def lemma_constants() -> tuple[sp.Expr, sp.Expr]:
+    """``(descent, rate)`` read symbolically from the lemma files ``thm1-eq15`` and ``thm1-eq16``, the
+    statements the tools evaluate (:mod:`isttheory.bounds`): (15)'s right side is
+    ``(f(x⁰) − E f(x^K))/(descent·γK)`` and (16)'s one-step factor is ``1 − rate·λ``."""
+    from ..bounds import symbolic
+
+    K, f0, fK, lam, d0 = sp.symbols("K f0 fK lambda d0", positive=True)
+    rhs15 = symbolic("thm1-eq15", "rhs", {"gamma": g_, "K": K}, {"E_f": {0: f0, K: fK}})
+    descent = sp.simplify((f0 - fK) / (g_ * K * rhs15))
+    factor = symbolic("thm1-eq16", "rhs", {"gamma": g_, "K": sp.Integer(1), "rate": lam}, {"E_dist2_L": {0: d0}}) / d0
+    rate = sp.simplify(-sp.diff(factor, lam))
+    if descent.has(f0, fK, K) or sp.simplify(factor - (1 - rate * lam)) != 0:
+        raise ValueError("thm1-eq15/thm1-eq16 are not of Theorem 1's shape")
+    return descent, rate
+
+
+def derive(step_bound: sp.Expr | int = 1, descent: sp.Expr | None = None, rate: sp.Expr | None = None) -> Derivation:
     """Check Theorem 1 (14)–(16) for ``0 < γ ≤ step_bound/θ``, per-step decrease
     ``descent·γ·‖∇f‖²_{L̄⁻¹W̄L̄⁻¹}`` (so (15) reads ``(f(x⁰) − E f(x^K))/(descent·γK)``) and the
-    (16) factor ``1 − rate·λ_min(L̄^{-1/2}W̄L̄^{-1/2})``. Paper: ``step_bound = 1``, ``descent = ½``, ``rate = γ``."""
+    (16) factor ``1 − rate·λ_min(L̄^{-1/2}W̄L̄^{-1/2})``. Paper: ``step_bound = 1``, ``descent = ½``, ``rate = γ``;
+    the defaults of ``descent`` and ``rate`` are read from the lemma files (:func:`lemma_constants`)."""
+    if descent is None or rate is None:
+        d_l, r_l = lemma_constants()
+        descent = d_l if descent is None else descent
+        rate = r_l if rate is None else rate
     step_bound, descent, rate = sp.sympify(step_bound), sp.sympify(descent), sp.sympify(rate)
     D = Derivation("Theorem 1", ("(14)", "(15)", "(16)"),
                    constants={"step_bound": step_bound, "descent": descent, "rate": rate})
