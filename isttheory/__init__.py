@@ -2,7 +2,7 @@
 
 Shulgin & Richtárik, *Towards a Better Theoretical Understanding of
 Independent Subnetwork Training* (ICML 2024). Equation numbers in docstrings
-follow the paper, restated in ``shared/paper/CLAIMS.md``.
+follow the paper, restated in ``docs/paper.md``.
 """
 
 from .errors import ISTError

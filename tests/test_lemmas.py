@@ -276,3 +276,11 @@ def test_a_singular_client_matrix_is_not_certified_for_the_printed_scale() -> No
     p = Point("random", A, np.zeros(2), np.ones((2, 2)), np.ones(2), "precond-perm:printed", gamma=1.0)
     ev = evaluate_point(_paper("precond-scale-printed"), p, exact=True)
     assert ev.status == "skip" and "positive definite" in ev.reason
+
+
+def test_the_paper_page_lists_every_paper_lemma_file() -> None:
+    """docs/paper.md is the repository's own restatement; its lemma table stays in step with the files."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "paper.md").read_text()
+    for p in paper_lemma_paths():
+        statement = tomllib.loads(p.read_text())["statement"]
+        assert f"`{p.name}`" in text and f"`{statement}`" in text, p.name

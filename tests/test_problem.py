@@ -1,7 +1,7 @@
 """QuadraticProblem (objective (1)/(12)) and the instance generators.
 
 Every derived quantity is checked against a direct formula from the Setting of
-CLAIMS.md, never against the implementation it tests.
+docs/paper.md, never against the implementation it tests.
 """
 
 from __future__ import annotations

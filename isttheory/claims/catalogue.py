@@ -1,4 +1,4 @@
-"""The claims of CLAIMS.md, each mapped to the registry verifiers that decide it.
+"""The claims of docs/paper.md, each mapped to the registry verifiers that decide it.
 
 A paper claim's verdict rolls up its verifiers' findings: REFUTED if any finding is an unexpected
 refutation; INCONCLUSIVE if any is inconclusive; CORRECTED if any proves a corrected statement

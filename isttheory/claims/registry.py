@@ -1,4 +1,4 @@
-"""The claims registry: each claim of CLAIMS.md is one :class:`Claim` object.
+"""The claims registry: each claim of docs/paper.md is one :class:`Claim` object.
 
 A claim names its equations, states itself in LaTeX, says which instances it
 applies to, and verifies itself on an instance, returning one
