@@ -30,6 +30,9 @@ from .points import Point
 
 MAX_EXACT_OUTCOMES = 50_000
 """Largest support the exact engine enumerates."""
+MAX_EXACT_WORK = 3_000_000
+"""Largest ``outcomes·d⁴`` (the exact second-moment operator's cost in rational operations, about a
+microsecond or more each) the exact engine accepts; beyond it a violation stays uncertified."""
 
 
 class Undefined(Exception):
@@ -270,10 +273,11 @@ class ExactEngine(Engine):
         self.point = point
         self.float_problem = point.problem()
         self.sketch = parse_sketch(point.sketch, self.float_problem)
-        if self.sketch.support_size() > MAX_EXACT_OUTCOMES:
+        size = self.sketch.support_size()
+        if size > MAX_EXACT_OUTCOMES or size * point.d**4 > MAX_EXACT_WORK:
             raise EnumerationTooLargeError(
-                f"{self.sketch.spec}: exact certification enumerates {self.sketch.support_size()} outcomes, "
-                f"more than {MAX_EXACT_OUTCOMES}")
+                f"{self.sketch.spec}: exact certification would enumerate {size} outcomes at d = {point.d} "
+                f"(limits: {MAX_EXACT_OUTCOMES} outcomes, outcomes x d^4 <= {MAX_EXACT_WORK})")
         L = point.exact_L()
         self.scales = exact_scales(self.sketch, L)
         irrational = self.scales is not None and not all(isinstance(v, Fraction) for v in self.scales.flat)

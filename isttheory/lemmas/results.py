@@ -161,6 +161,10 @@ class CheckResult:
         if self.worst is not None:
             lines.append(f"  worst ratio lhs/rhs = {self.worst.ratio:.6g} at {self.worst.point.describe()}"
                          + (f" ({self.worst.file})" if self.worst.file else ""))
+        if self.uncertified:
+            lines.append(f"  note: float64 says the statement fails on {self.uncertified} instance(s) that could "
+                         "not be certified in exact arithmetic (too large to enumerate exactly, or round-off); "
+                         "only certified counterexamples are reported")
         if self.skip_reasons:
             top = sorted(self.skip_reasons.items(), key=lambda kv: -kv[1])[:3]
             lines.append("  skipped: " + "; ".join(f"{v} x {k}" for k, v in top))
