@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import LemmaError
-from .lemma import Lemma, Tolerance
+from .expr import Tolerance
+from .lemma import Lemma
 from .results import CheckResult, Counterexample, Outcome, Worst
 from .search import check, evaluate_point
 

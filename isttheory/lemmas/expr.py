@@ -152,6 +152,21 @@ def parse_comparison(text: str, what: str = "statement") -> Comparison:
     return Comparison(_convert(tree.left, src), op, _convert(tree.comparators[0], src), src)
 
 
+@dataclass(frozen=True)
+class Tolerance:
+    """A statement fails on an instance only when it fails by more than ``rtol·max(|lhs|, |rhs|) + atol``."""
+
+    rtol: float = 1e-9
+    atol: float = 0.0
+
+    def bound(self, lhs: Any, rhs: Any) -> Any:
+        """The allowed slack, in the type of ``lhs``/``rhs`` (exact when they are)."""
+        big = max(abs(lhs), abs(rhs))
+        if isinstance(big, (int, Fraction)):
+            return Fraction(self.rtol) * big + Fraction(self.atol)
+        return self.rtol * big + self.atol
+
+
 class Environment(Protocol):
     """What an expression needs to evaluate: values of names and calls."""
 

@@ -19,33 +19,17 @@ import math
 import re
 import tomllib
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from ..errors import LemmaError
-from .expr import Call, Comparison, Name, Node, names, parse_comparison, to_latex
+from .expr import Call, Comparison, Name, Node, Tolerance, names, parse_comparison, to_latex
 from .space import Space
 from .vocabulary import FUNCTIONS, ITERATION_NAMES, VOCABULARY, latex_name
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 KEYS = ("id", "title", "equations", "statement", "assume", "expect", "tolerance", "space", "notes")
 MAX_FILE_BYTES = 100_000
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    """A statement fails on an instance only when it fails by more than ``rtol·max(|lhs|, |rhs|) + atol``."""
-
-    rtol: float = 1e-9
-    atol: float = 0.0
-
-    def bound(self, lhs: Any, rhs: Any) -> Any:
-        """The allowed slack, in the type of ``lhs``/``rhs`` (exact when they are)."""
-        big = max(abs(lhs), abs(rhs))
-        if isinstance(big, (int, Fraction)):
-            return Fraction(self.rtol) * big + Fraction(self.atol)
-        return self.rtol * big + self.atol
 
 
 @dataclass(frozen=True)

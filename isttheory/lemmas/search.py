@@ -28,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from scipy.optimize import minimize
@@ -36,12 +36,31 @@ from scipy.optimize import minimize
 from ..errors import ISTError, LemmaError
 from .arith import DIGITS, is_exact
 from .engines import Engine, ExactEngine, FloatEngine, Undefined
-from .expr import Comparison, evaluate
-from .lemma import Lemma, Tolerance
+from .expr import Comparison, Tolerance, evaluate
 from .points import Point
 from .results import CheckResult, Counterexample, Outcome, Worst, write_point
-from .space import Range
+from .space import Range, Space
 from .vocabulary import Evaluator
+
+
+class Lemma(Protocol):
+    """What the search needs of a lemma (:class:`isttheory.lemmas.lemma.Lemma` provides it; a structural
+    type, so that the search does not import the module that calls it)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def statement(self) -> Comparison: ...
+    @property
+    def assume(self) -> tuple[Comparison, ...]: ...
+    @property
+    def space(self) -> Space: ...
+    @property
+    def tolerance(self) -> Tolerance: ...
+    @property
+    def expect(self) -> str | None: ...
+    def latex(self) -> str: ...
+
 
 STARTS = 4
 """Stage 2 optimises from this many of the tightest stage-1 instances."""
