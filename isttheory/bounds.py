@@ -93,6 +93,16 @@ def thm1_eq16_rhs(gamma: float, K: float, rate: float, dist0: float) -> float:
     return side("thm1-eq16", "rhs", {"gamma": gamma, "K": K, "rate": rate}, {"E_dist2_L": {0: dist0}})
 
 
+def thm1_eq15_rhs(gamma: float, K: int, delta: float) -> float:
+    """(15): ``2(f(x⁰) − E f(x^K))/(γK)`` with ``Δ = f(x⁰) − E f(x^K)`` (lemma ``thm1-eq15``)."""
+    return side("thm1-eq15", "rhs", {"gamma": gamma, "K": K}, {"E_f": {0: delta, K: 0.0}})
+
+
+def eq24_rhs(gamma: float, K: int, lam: float, delta: float) -> float:
+    """(24): ``2λ_max(L̄)(f(x⁰) − E f(x^K))/(γK)`` under (23) (lemma ``eq24``; the paper's γ = 1)."""
+    return side("eq24", "rhs", {"gamma": gamma, "K": K, "lambda_max": lam}, {"E_f": {0: delta, K: 0.0}})
+
+
 def thm2_corrected_rhs(gamma: float, K: int, delta: float, H: float, sigma2: float) -> float:
     """Corrected (30): ``2Δ/(γK) + ‖h‖²_L̄ + γσ²`` with ``Δ = f(x⁰) − E f(x^K)`` (lemma ``thm2-corrected``)."""
     return side("thm2-corrected", "rhs", {"gamma": gamma, "K": K, "h_norm2_L": H, "sigma2": sigma2},

@@ -29,7 +29,7 @@ import scipy.linalg as sla
 from scipy import stats as sst
 
 from . import generators
-from .bounds import thm1_eq16_rhs, thm2_corrected_rhs
+from .bounds import eq24_rhs, thm1_eq15_rhs, thm1_eq16_rhs, thm2_corrected_rhs
 from .constants import rate, theta_eigen
 from .dynamics import ExactDynamics
 from .moments import SketchMoments
@@ -174,27 +174,28 @@ def check_eq15(runs: int, seed: int, K: int = 20, rhs_factor: float = 2.0) -> Bo
     it = _it(res)  # (K+1, R, d)
     w = np.einsum("kri,ij,krj->kr", it[:K], mo.W, it[:K]).mean(axis=0)
     f0, fK = p.f(it[0]), p.f(it[K])
-    y = w - rhs_factor * (f0 - fK) / (g * K)
+    y = w - (rhs_factor / 2) * thm1_eq15_rhs(g, K, 1.0) * (f0 - fK)  # linear in Δ; rhs_factor = 2 is (15)
     traj = ExactDynamics(p, sk, g).trajectory(K)
     ew = float(np.mean([np.sum(mo.W * X) for _, X in traj[:K]]))
     ef = [0.5 * np.sum(p.L_bar * X) for _, X in traj]
-    rhs = float(rhs_factor * (ef[0] - ef[K]) / (g * K))
+    rhs = float((rhs_factor / 2) * thm1_eq15_rhs(g, K, ef[0] - ef[K]))
     return _upper("(15)", "interpolation, perm", "avg ‖∇f‖²_{L̄⁻¹W̄L̄⁻¹} − RHS", y, 0.0, ew - rhs,
                   {"gamma": g, "K": K, "rhs_factor": rhs_factor}, (ew, rhs))
 
 
 def _gradient_average_check(eq: str, inst: str, p: QuadraticProblem, sk: Any, g: float, K: int, runs: int,
                             seed: int, lam: float) -> BoundCheck:
-    """``(1/K)Σ E‖∇f(x^k)‖² ≤ 2λ(f(x⁰) − E f(x^K))/(γ'K)`` with γ' = γ·(scale) folded into λ by the caller."""
+    """``(1/K)Σ E‖∇f(x^k)‖² ≤ 2λ(f(x⁰) − E f(x^K))/K``: the right side of (24) (lemma ``eq24``, its ``γ``
+    set to 1 as the paper states it; (22) has the same form in the preconditioned variables)."""
     res = simulate(p, sk, g, K, runs=runs, seed=seed, record=np.arange(K + 1), keep_iterates=True)
     it = _it(res)
     grad2 = np.einsum("kri,kri->kr", p.grad(it[:K]), p.grad(it[:K])).mean(axis=0)
-    y = grad2 - 2 * lam * (p.f(it[0]) - p.f(it[K])) / K
+    y = grad2 - eq24_rhs(1.0, K, lam, 1.0) * (p.f(it[0]) - p.f(it[K]))  # linear in Δ
     traj = ExactDynamics(p, sk, g).trajectory(K)
     L2 = p.L_bar @ p.L_bar
     eg = float(np.mean([np.sum(L2 * X) for _, X in traj[:K]]))  # interpolation: ∇f = L̄x
     ef = [0.5 * np.sum(p.L_bar * X) for _, X in traj]
-    rhs = float(2 * lam * (ef[0] - ef[K]) / K)
+    rhs = eq24_rhs(1.0, K, lam, float(ef[0] - ef[K]))
     return _upper(eq, inst, "avg ‖∇f‖² − 2λ(f(x⁰) − f(x^K))/K", y, 0.0, eg - rhs,
                   {"gamma": g, "K": K, "lambda": lam}, (eg, rhs))
 
