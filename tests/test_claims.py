@@ -106,11 +106,30 @@ def test_paper_claims_roll_up():
 
     run = run_verify(default_instances()[:5], Settings(fast=True, seed=0))
     rows = {r["id"]: r for r in roll_up(run.findings)}
-    assert set(rows) == {pc.id for pc in PAPER_CLAIMS}
+    lemma_rows = {c.id for c, _ in run.findings if c.id.startswith("lemma:")}
+    assert set(rows) == {pc.id for pc in PAPER_CLAIMS} | lemma_rows  # lemma files get rows of their own
+    assert len(lemma_rows) == 17
+    assert rows["lemma:thm2-printed"]["verdict"] == "REFUTED (expected)"
+    assert rows["lemma:thm2-corrected"]["verdict"] == "SURVIVED"
     assert rows["theorem2"]["verdict"] == "CORRECTED"
     assert rows["remark1"]["verdict"] == "VERIFIED"  # (14) fails on its instance, as Remark 1 claims
     assert rows["theorem1"]["findings"].get("REFUTED (expected)") == 1
     assert all(r["verdict"] != "REFUTED" for r in rows.values())
+
+
+def test_plugin_claim_gets_its_own_row_in_the_per_claim_table():
+    from isttheory.claims.catalogue import roll_up
+
+    def check(inst, settings):
+        return [Finding(Verdict.VERIFIED, {"x": 1.0}, method="exact")]
+
+    register(Claim(id="test-own-row", equations=("(A1)",), statement="x", verify=check))
+    try:
+        run = run_verify(default_instances()[:1], Settings(fast=True, seed=0), only={"test-own-row"})
+        rows = {r["id"]: r for r in roll_up(run.findings)}
+        assert rows["test-own-row"]["verdict"] == "VERIFIED" and rows["test-own-row"]["findings"] == {"VERIFIED": 1}
+    finally:
+        unregister("test-own-row")
 
 
 def test_plugin_example_registers_and_verifies(capsys):
@@ -125,3 +144,32 @@ def test_plugin_example_registers_and_verifies(capsys):
             [Verdict.VERIFIED]
     finally:
         unregister("my-one-step-contrast")
+
+
+def test_verify_only_runs_the_named_claims(capsys):
+    import json
+
+    assert cli.main(["verify", "--quiet", "--json", "--only", "lemma:thm2-corrected"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {f["claim"] for f in out["findings"]} == {"lemma:thm2-corrected"}
+    assert [r["id"] for r in out["paper_claims"]] == ["lemma:thm2-corrected"]
+    assert cli.main(["verify", "--quiet", "--only", "no-such-claim"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_verify_problem_checks_lemmas_on_that_problem_or_says_why_not(tmp_path, capsys):
+    import json
+
+    from isttheory.io import write_problem
+
+    f = tmp_path / "het.json"
+    write_problem(f, heterogeneous(4, 4, 0.5, seed=9))
+    code = cli.main(["verify", "--quiet", "--json", "--problem", str(f), "--only", "lemma:thm2-corrected",
+                     "--only", "lemma:eq17-homogeneous", "--only", "mc-bounds"])
+    out = json.loads(capsys.readouterr().out)
+    by = {x["claim"]: x for x in out["findings"]}
+    assert code == 0
+    assert by["lemma:thm2-corrected"]["verdict"] == "SURVIVED" and by["lemma:thm2-corrected"]["instance"] == str(f)
+    assert by["lemma:eq17-homogeneous"]["verdict"] == "INCONCLUSIVE"
+    assert "stated for homogeneous" in by["lemma:eq17-homogeneous"]["message"]
+    assert by["mc-bounds"]["verdict"] == "INCONCLUSIVE" and "not --problem" in by["mc-bounds"]["message"]
