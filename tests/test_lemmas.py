@@ -284,3 +284,19 @@ def test_the_paper_page_lists_every_paper_lemma_file() -> None:
     for p in paper_lemma_paths():
         statement = tomllib.loads(p.read_text())["statement"]
         assert f"`{p.name}`" in text and f"`{statement}`" in text, p.name
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "lemmas"
+
+
+def test_the_readme_example_lemmas() -> None:
+    """The README's lemma written from scratch is refuted (Algorithm 1 can be slower than (2) for Rand-2), and
+    the 'limit with γσ²/2' conjecture fails as it expects; with the exact constant 2 − γ it survives."""
+    rand2 = Lemma.from_toml(EXAMPLES / "lemma_rand2_merge.toml").check(max_instances=40, seed=0)
+    assert rand2.verdict is Outcome.REFUTED and rand2.counterexample is not None and rand2.counterexample.certified
+    half = Lemma.from_toml(EXAMPLES / "lemma_thm2_limit_upper.toml")
+    assert half.check(max_instances=40, seed=0).verdict is Outcome.REFUTED
+    data = tomllib.loads((EXAMPLES / "lemma_thm2_limit_upper.toml").read_text())
+    data["statement"] = data["statement"].replace("gamma*sigma2/2", "gamma*sigma2/(2 - gamma)")
+    data["tolerance"] = {"rtol": 1e-7}
+    assert Lemma.from_dict(data).check(max_instances=40, seed=0).verdict is Outcome.SURVIVED
