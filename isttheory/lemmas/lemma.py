@@ -27,7 +27,7 @@ from .expr import Call, Comparison, Name, Node, Tolerance, names, parse_comparis
 from .space import Space
 from .vocabulary import FUNCTIONS, ITERATION_NAMES, VOCABULARY, latex_name
 
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+ID_PATTERN = r"[a-z0-9][a-z0-9-]{0,63}"
 KEYS = ("id", "title", "equations", "statement", "assume", "expect", "tolerance", "space", "notes")
 MAX_FILE_BYTES = 100_000
 
@@ -91,7 +91,7 @@ class Lemma:
         if unknown:
             raise LemmaError(f"unknown key(s) {unknown}; allowed: {', '.join(KEYS)}")
         lid = data.get("id")
-        if not isinstance(lid, str) or not ID_PATTERN.match(lid):
+        if not isinstance(lid, str) or not re.fullmatch(ID_PATTERN, lid):
             raise LemmaError(f"id must be 1-64 lowercase letters, digits and '-' (starting with a letter or digit); "
                              f"got {lid!r}")
         if "statement" not in data:
