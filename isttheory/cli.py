@@ -132,6 +132,14 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--json", action="store_true", help="print the summary as JSON only")
     sw.add_argument("--quiet", action="store_true", help="no progress line")
     sw.add_argument("--example", action="store_true", help="print an example spec and exit")
+
+    rg = sub.add_parser("region", help="step sizes that converge in mean square and in mean (from the exact rates)")
+    rg.add_argument("problem", metavar="PROBLEM", help="problem file (JSON or NPZ)")
+    rg.add_argument("--sketch", required=True, metavar="S")
+    rg.add_argument("--form", choices=("sgd", "ist"), default="sgd",
+                    help="sgd: form (2) (default); ist: Algorithm 1 / (6)")
+    rg.add_argument("--local-steps", type=_positive_int, default=1, metavar="T", help="local steps (form ist)")
+    rg.add_argument("--json", action="store_true", help="print machine-readable output only")
     return parser
 
 
@@ -514,9 +522,31 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return EXIT_REFUTED if any(r.differs_from_expect for r in results) else 0
 
 
+def _cmd_region(args: argparse.Namespace) -> int:
+    from .region import convergence_region
+    from .report.table import format_table
+    from .sketches import parse_sketch
+
+    problem, _ = _load(args.problem, None, "region")  # the rates need no x*: L̄ may be singular
+    reg = convergence_region(problem, parse_sketch(args.sketch, problem), args.form, args.local_steps)
+    if args.json:
+        print(json.dumps(reg.to_dict(), allow_nan=False))
+        return 0
+    print(f"{problem!r}; sketch {reg.sketch}; form {reg.form}; local steps {reg.local_steps}")
+    rows = [(kind, " ∪ ".join(str(iv) for iv in ivs) or "empty: no step size converges")
+            for kind, ivs in (("mean square", reg.mean_square), ("mean", reg.mean))]
+    print(format_table(["kind", "step sizes gamma that converge (open intervals)"], rows, max_width=100))
+    print(f"ends accurate to {reg.tolerance:g} relative; {reg.evaluations} step sizes evaluated in "
+          f"{reg.seconds:.1f} s")
+    for note in reg.notes:
+        print(f"note: {note}")
+    return 0
+
+
 COMMANDS = {"check": _cmd_check, "verify": _cmd_verify, "simulate": _cmd_simulate, "sketches": _cmd_sketches,
             "latex": _cmd_latex,
-            "errata": _cmd_errata, "constants": _cmd_constants, "exact": _cmd_exact, "sweep": _cmd_sweep}
+            "errata": _cmd_errata, "constants": _cmd_constants, "exact": _cmd_exact, "sweep": _cmd_sweep,
+            "region": _cmd_region}
 
 
 if __name__ == "__main__":  # pragma: no cover
