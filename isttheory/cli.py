@@ -499,6 +499,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     paths = lemma_paths(args.lemmas) + (paper_lemma_paths() if args.paper else [])
     if not paths:
         raise ParameterError("check needs lemma files or folders (or --paper); see 'isttheory check --help'")
+    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ParameterError(f"--out {args.out} is a file, not a folder")
     lemmas = [Lemma.from_toml(p) for p in paths]  # every file parsed before any search starts
     seen: set[str] = set()
     for lem in lemmas:

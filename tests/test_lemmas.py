@@ -300,3 +300,78 @@ def test_the_readme_example_lemmas() -> None:
     data["statement"] = data["statement"].replace("gamma*sigma2/2", "gamma*sigma2/(2 - gamma)")
     data["tolerance"] = {"rtol": 1e-7}
     assert Lemma.from_dict(data).check(max_instances=40, seed=0).verdict is Outcome.SURVIVED
+
+
+# -------------------------------------------------------------------------------- from the adversarial review
+
+
+def test_round_off_in_mpmath_is_never_certified() -> None:
+    """The corrected (30) with no tolerance holds with equality at γ = 1: a 3e-61 'violation' of 50-digit
+    arithmetic must not be certified (precision doubling shrinks it)."""
+    data = tomllib.loads((PAPER_DIR / "thm2-corrected.toml").read_text())
+    data["tolerance"] = {"rtol": 0.0}
+    for seed in (0, 1):
+        assert Lemma.from_dict(data).check(max_instances=40, seed=seed).verdict is Outcome.SURVIVED
+    zero = Lemma.create("one-step", "E_dist2_L(1) == 0", space={"problem": ["interpolation"], "sketch":
+                        ["precond-perm"], "gamma": [1.0], "n": {"min": 2, "max": 3}})
+    assert zero.check(max_instances=20).verdict is Outcome.SURVIVED
+
+
+def test_division_by_zero_and_infinities_are_undefined_not_certified() -> None:
+    res = Lemma.create("pole", "1/(3*gamma - 3/10) <= 0", space={"sketch": ["perm"], "gamma": {"min": 0.01,
+                       "max": 1.0}}).check(max_instances=30)
+    cx = res.counterexample
+    assert cx is not None and math.isfinite(float(cx.lhs)) and cx.point.gamma != Fraction(1, 10)
+    taut = Lemma.create("taut", "lim_dist2_L < lim_dist2_L + 1", space={"sketch": ["perm"], "gamma":
+                        {"min": 0.5, "max": 3.0}})
+    assert taut.check(max_instances=30).verdict is not Outcome.REFUTED
+    neg = Lemma.create("neg", "(0 - 2)**0.5 <= 1", space={"sketch": ["perm"]})
+    assert neg.check(max_instances=5).verdict is Outcome.INAPPLICABLE
+
+
+def test_verify_problem_certifies_on_the_given_matrices() -> None:
+    from isttheory.lemmas.search import check_on_problem
+
+    L = np.stack([2 * np.eye(2)] * 2)
+    lem = Lemma.create("f0", "E_f(0) <= 2", tolerance={"rtol": 0.0}, space={"sketch": ["perm"], "x0": "ones",
+                       "n": [2], "d": [2]})
+    res = check_on_problem(lem, L, np.zeros((2, 2)), np.ones(2), max_instances=5)
+    assert res.verdict is Outcome.SURVIVED  # f(1, 1) = 2 exactly on L = 2I; a float square root made it 2 + 1e-16
+
+
+@pytest.mark.parametrize("space, statement, message", [
+    ({"d": "n/0"}, "gamma <= 1", "divides by zero"), ({"d": "n**1000000000000"}, "gamma <= 1", "powers"),
+    ({"d": "n**0.5"}, "gamma <= 1", "powers"), ({"local_steps": {"min": 100000000, "max": 1000000000}},
+                                                   "gamma <= 1", "at most"),
+    ({"K": {"min": 1, "max": 1000000000}}, "gamma <= 1", "at most"), ({}, "-" * 1990 + "gamma <= 1", "nested")])
+def test_hostile_lemmas_are_one_line_errors(space: dict[str, object], statement: str, message: str) -> None:
+    with pytest.raises(LemmaError, match=message):
+        Lemma.create("hostile", statement, space=space)
+
+
+def test_huge_values_do_not_hang_or_crash(tmp_path: Path) -> None:
+    tiny = Lemma.create("tiny", "theta >= (1/2)**(10**10)", space={"sketch": ["perm"], "n": [2], "d": [2]})
+    assert tiny.check(max_instances=3).verdict is Outcome.SURVIVED
+    long = Lemma.create("long", "E_dist2_L(3000) <= 0", space={"sketch": ["perm"], "problem": ["heterogeneous"],
+                        "n": [2], "d": [2], "gamma": [0.5]})
+    res = long.check(max_instances=2, out=tmp_path)
+    assert res.verdict is Outcome.REFUTED and res.to_dict()["counterexample"]["exact_margin"]
+
+
+def test_cli_out_that_is_a_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = _lemma_file(tmp_path, "gamma <= 2")
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    assert main(["check", str(f), "--out", str(blocker), "--max-instances", "2"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_verify_says_inconclusive_when_float_fails_but_nothing_is_certified() -> None:
+    from isttheory.claims import Settings
+    from isttheory.claims.lemmas import _verifier
+    from isttheory.claims.registry import Verdict
+
+    big = Lemma.create("big", "lim_grad2_Linv <= h_norm2_L", space={"sketch": ["precond-perm"], "n": [7], "d": "n",
+                       "problem": ["heterogeneous"]})
+    f = next(iter(_verifier(big)(None, Settings(fast=True))))  # type: ignore[arg-type]
+    assert f.verdict is Verdict.INCONCLUSIVE and "could not be certified" in f.message

@@ -34,13 +34,17 @@ def _verifier(lemma: Lemma):  # type: ignore[no-untyped-def]
             where = "search over the lemma's space"
         numbers: dict[str, float | int | str | bool | None] = {
             "instances": res.instances_tried, "skipped": res.skipped,
-            "worst_ratio": None if res.worst is None else res.worst.ratio}
+            "worst_ratio": None if res.worst is None else res.worst.ratio, "uncertified": res.uncertified}
         message = ""
         if res.verdict is Outcome.REFUTED and res.counterexample is not None:
             verdict = Verdict.REFUTED
             cx = res.counterexample
             numbers.update(margin=float(cx.margin), certified_by=cx.certified_by)
             message = f"counterexample: {cx.line()}"
+        elif res.verdict is Outcome.SURVIVED and res.uncertified:
+            verdict = Verdict.INCONCLUSIVE  # float64 saw it fail, exact arithmetic could not confirm: never SURVIVED
+            message = (f"float64 says the statement fails on {res.uncertified} instance(s) that could not be "
+                       "certified in exact arithmetic")
         elif res.verdict is Outcome.SURVIVED:
             verdict = Verdict.SURVIVED if lemma.expect != "fails" else Verdict.INCONCLUSIVE
             if lemma.expect == "fails":

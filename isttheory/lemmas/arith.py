@@ -17,12 +17,18 @@ import mpmath
 import numpy as np
 import scipy.linalg as sla
 
-from .expr import ARITH
+from ..errors import EnumerationTooLargeError
+from .expr import ARITH, Undefined
 
 DIGITS = 50
 """Significant digits of the mpmath numbers used where a quantity is irrational."""
 
 Number = Any
+MAX_EXACT_EXPONENT = 4096
+"""Largest integer exponent raised exactly (beyond it, mpmath: an exact power could have billions of digits)."""
+MAX_EXACT_EIG = 49
+"""Largest matrix whose spectral radius the exact engine computes (mpmath ``eig`` costs ``O(m³)`` at 60 digits:
+d ≤ 7 for a mean-square rate, whose operator is d²×d²)."""
 
 
 def is_exact(x: Any) -> bool:
@@ -91,15 +97,26 @@ class FloatArith:
         return math.exp(x)
 
     def power(self, a: float, b: float) -> float:
-        return float(a) ** float(b)
+        a, b = float(a), float(b)
+        if a < 0 and b != round(b):
+            raise Undefined(f"a negative number ({a:.3g}) to a non-integer power")
+        try:
+            return a**b
+        except OverflowError:
+            return math.inf
+        except ZeroDivisionError:
+            raise Undefined("zero to a negative power") from None
 
     def binop(self, op: str, a: Any, b: Any) -> Any:
-        """``a op b`` for ``op`` in ``+ - * / **`` (division by zero gives ±inf, as IEEE does)."""
+        """``a op b`` for ``op`` in ``+ - * / **``; a division by zero or a NaN is :class:`Undefined`."""
         if op == "**":
             return self.power(a, b)
         if op == "/" and b == 0:
-            return math.inf if a > 0 else -math.inf if a < 0 else math.nan
-        return ARITH[op](float(a), float(b))
+            raise Undefined("division by zero")
+        v = ARITH[op](float(a), float(b))
+        if math.isnan(v):
+            raise Undefined(f"{a!r} {op} {b!r} is not a number")
+        return v
 
     def lift(self, a: Any, b: Any) -> tuple[Any, Any]:
         return float(a), float(b)
@@ -151,13 +168,17 @@ class ExactArith:
         return to_mpf(a), to_mpf(b)
 
     def binop(self, op: str, a: Any, b: Any) -> Any:
-        """``a op b`` exactly when both are rational; otherwise in mpmath (division by zero gives ±inf)."""
+        """``a op b`` exactly when both are rational; otherwise in mpmath. A division by zero or a NaN is
+        :class:`Undefined` (never a certified infinity)."""
         if op == "**":
             return self.power(a, b)
         a, b = self.lift(a, b)
         if op == "/" and b == 0:
-            return mpmath.inf if a > 0 else -mpmath.inf if a < 0 else mpmath.nan
-        return ARITH[op](a, b)
+            raise Undefined("division by zero")
+        v = ARITH[op](a, b)
+        if not isinstance(v, Fraction) and mpmath.isnan(v):
+            raise Undefined(f"{op} of infinities is not a number")
+        return v
 
     def _mp(self, A: np.ndarray) -> Any:
         return mpmath.matrix([[to_mpf(v) for v in row] for row in np.atleast_2d(A)])
@@ -202,6 +223,10 @@ class ExactArith:
         return sorted(mpmath.eigsy(C, eigvals_only=True))
 
     def spectral_radius(self, A: np.ndarray) -> Any:
+        if A.shape[0] > MAX_EXACT_EIG:
+            raise EnumerationTooLargeError(
+                f"an exact spectral radius of a {A.shape[0]}x{A.shape[0]} matrix (d > {math.isqrt(MAX_EXACT_EIG)} "
+                f"for a mean-square rate) is beyond this engine's limit of {MAX_EXACT_EIG}")
         vals = mpmath.eig(self._mp(A), left=False, right=False)
         return max(abs(v) for v in vals)
 
@@ -215,11 +240,19 @@ class ExactArith:
         return mpmath.exp(to_mpf(x))
 
     def power(self, a: Any, b: Any) -> Any:
-        if isinstance(b, (int, Fraction)) and Fraction(b).denominator == 1 and isinstance(a, (int, Fraction)):
-            e = int(Fraction(b))
-            if e >= 0 or a != 0:
-                return Fraction(a) ** e
-        return to_mpf(a) ** to_mpf(b)
+        """``a**b``: exact for a rational base and an integer exponent up to :data:`MAX_EXACT_EXPONENT`,
+        otherwise in mpmath; a negative base to a non-integer power, or 0 to a negative one, is undefined."""
+        integer = isinstance(b, (int, Fraction)) and Fraction(b).denominator == 1
+        if integer and a == 0 and b < 0:
+            raise Undefined("zero to a negative power")
+        if integer and isinstance(a, (int, Fraction)) and abs(int(Fraction(b))) <= MAX_EXACT_EXPONENT:
+            return Fraction(a) ** int(Fraction(b))
+        if a < 0 and not integer:
+            raise Undefined(f"a negative number ({float(a):.3g}) to a non-integer power")
+        v = to_mpf(a) ** to_mpf(b)
+        if not isinstance(v, mpmath.mpf):
+            raise Undefined("the power is not a real number")
+        return v
 
     def to_float(self, x: Any) -> float:
         return float(x)

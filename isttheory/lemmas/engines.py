@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..dynamics import ExactDynamics
-from ..errors import EnumerationTooLargeError, IncompatibleSketchError, ISTError
+from ..errors import EnumerationTooLargeError, IncompatibleSketchError, ISTError, NotPSDError
 from ..moments import SketchMoments
 from ..problem import QuadraticProblem
 from ..sketches import parse_sketch
@@ -33,10 +33,6 @@ MAX_EXACT_OUTCOMES = 50_000
 MAX_EXACT_WORK = 3_000_000
 """Largest ``outcomes·d⁴`` (the exact second-moment operator's cost in rational operations, about a
 microsecond or more each) the exact engine accepts; beyond it a violation stays uncertified."""
-
-
-class Undefined(Exception):
-    """A quantity does not exist on this instance (say ``x*`` for a singular ``L̄``); the reason says why."""
 
 
 class Dynamics:
@@ -203,6 +199,14 @@ def exact_scales(sketch: Sketch, L: np.ndarray) -> np.ndarray | None:
     return np.full((n, d), one, dtype=object)
 
 
+def _positive_semidefinite(M: np.ndarray) -> bool:
+    """Exact test of ``M ⪰ 0`` for a rational symmetric matrix (SymPy, in rational arithmetic)."""
+    import sympy as sp
+
+    return bool(sp.Matrix([[sp.Rational(v.numerator, v.denominator) for v in row] for row in M])
+                .is_positive_semidefinite)
+
+
 def _positive_definite(M: np.ndarray) -> bool:
     """Exact test of ``M ≻ 0`` for a rational symmetric matrix (SymPy, in rational arithmetic)."""
     import sympy as sp
@@ -279,6 +283,11 @@ class ExactEngine(Engine):
                 f"{self.sketch.spec}: exact certification would enumerate {size} outcomes at d = {point.d} "
                 f"(limits: {MAX_EXACT_OUTCOMES} outcomes, outcomes x d^4 <= {MAX_EXACT_WORK})")
         L = point.exact_L()
+        if point.given_L is not None:  # a user's matrices: PSD within a tolerance in float64, here exactly
+            for i in range(point.n):
+                if not _positive_semidefinite(L[i]):
+                    raise NotPSDError(f"L_{i} is not exactly positive semidefinite (its float64 entries as "
+                                      "rationals): no certificate on it")
         self.scales = exact_scales(self.sketch, L)
         irrational = self.scales is not None and not all(isinstance(v, Fraction) for v in self.scales.flat)
         self.arith = ar = ExactArith(mp=irrational)

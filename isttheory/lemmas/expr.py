@@ -19,6 +19,12 @@ from typing import Any, Protocol
 from ..errors import LemmaError
 
 OPS = ("<=", "<", ">=", ">", "==")
+
+
+class Undefined(Exception):
+    """A value does not exist on this instance (``x*`` for a singular ``L̄``, a division by zero, a NaN);
+    the instance is skipped with this reason, never counted for or against the statement."""
+
 _CMP = {ast.LtE: "<=", ast.Lt: "<", ast.GtE: ">=", ast.Gt: ">", ast.Eq: "=="}
 _BIN = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 MAX_TEXT = 2000
@@ -130,6 +136,8 @@ def _tree(text: str, what: str) -> ast.AST:
         return ast.parse(text.strip(), mode="eval").body
     except SyntaxError as exc:
         raise LemmaError(f"{what} {text!r} is not a valid expression: {exc.msg}") from None
+    except (RecursionError, MemoryError):
+        raise LemmaError(f"{what} is nested too deeply") from None
 
 
 def parse_expression(text: str, what: str = "expression") -> Node:
@@ -137,7 +145,7 @@ def parse_expression(text: str, what: str = "expression") -> Node:
     tree = _tree(text, what)
     if isinstance(tree, ast.Compare):
         raise LemmaError(f"{what} {text!r} must be an expression, not a comparison")
-    return _convert(tree, text.strip())
+    return _guarded(lambda: _convert(tree, text.strip()), what)
 
 
 def parse_comparison(text: str, what: str = "statement") -> Comparison:
@@ -149,7 +157,14 @@ def parse_comparison(text: str, what: str = "statement") -> Comparison:
     op = _CMP.get(type(tree.ops[0]))
     if op is None:
         raise LemmaError(f"{what} {text!r}: the comparison must be one of {' '.join(OPS)}")
-    return Comparison(_convert(tree.left, src), op, _convert(tree.comparators[0], src), src)
+    return _guarded(lambda: Comparison(_convert(tree.left, src), op, _convert(tree.comparators[0], src), src), what)
+
+
+def _guarded(build: Callable[[], Any], what: str) -> Any:
+    try:
+        return build()
+    except RecursionError:
+        raise LemmaError(f"{what} is nested too deeply") from None
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,8 @@ class Point:
     local_steps: int = 1
     gamma: Any = 1.0
     K: int = 1
+    given_L: np.ndarray | None = None
+    """A user's own ``L_i`` (``verify --problem``): used as given, never rounded or refactored."""
 
     @property
     def n(self) -> int:
@@ -49,6 +51,8 @@ class Point:
 
     # ----------------------------------------------------------------- the problem
     def float_L(self) -> np.ndarray:
+        if self.given_L is not None:
+            return np.asarray(self.given_L, dtype=np.float64)
         A = np.asarray(self.factors, dtype=np.float64)
         L = np.einsum("nir,njr->nij", A, A)
         L += np.asarray(self.ridge, dtype=np.float64)[:, None, None] * np.eye(self.d)
@@ -61,6 +65,8 @@ class Point:
     def exact_L(self) -> np.ndarray:
         """``A_iA_iᵀ + ρ_iI`` in exact rationals: an (n, d, d) object array."""
         ar = ExactArith()
+        if self.given_L is not None:
+            return ar.array(self.given_L)
         A, rho = ar.array(self.factors), ar.array(self.ridge)
         eye = ar.eye(self.d)
         return np.stack([A[i] @ A[i].T + rho[i] * eye for i in range(self.n)])

@@ -26,10 +26,15 @@ class Outcome(str, enum.Enum):
 
 def exact_text(v: Any) -> str:
     """A value as text: ``17/64`` for a rational, 50 significant digits otherwise."""
-    if isinstance(v, Fraction):
-        return str(v)
-    if isinstance(v, int):
-        return str(v)
+    if isinstance(v, (Fraction, int)):
+        try:
+            return str(v)
+        except ValueError:  # more digits than Python prints (sys.get_int_max_str_digits)
+            import mpmath
+
+            f = Fraction(v)
+            return (f"{mpmath.nstr(mpmath.mpf(f.numerator) / f.denominator, 50)} (a rational of "
+                    f"{f.numerator.bit_length()}/{f.denominator.bit_length()} bits, too long to print)")
     try:
         import mpmath
 
@@ -50,6 +55,7 @@ class Counterexample:
     certified: bool
     certified_by: str
     file: str | None = None
+    file_is_exact: bool = True
 
     @property
     def problem(self) -> Any:
@@ -158,6 +164,9 @@ class CheckResult:
             lines.append(f"  counterexample: {self.counterexample.line()}")
             if self.counterexample.file:
                 lines.append(f"  written to {self.counterexample.file}")
+                if not self.counterexample.file_is_exact:
+                    lines.append("  note: the problem file holds the float64 rounding of the certified instance; its "
+                                 "exact entries are in the .meta.json")
         if self.worst is not None:
             lines.append(f"  worst ratio lhs/rhs = {self.worst.ratio:.6g} at {self.worst.point.describe()}"
                          + (f" ({self.worst.file})" if self.worst.file else ""))
@@ -199,18 +208,27 @@ def _short(v: Any) -> str:
     return f"{float(v):.12g} (exact: {len(t)} characters in the file)"
 
 
+def file_holds_exactly(point: Point) -> bool:
+    """Whether the float64 problem file of ``point`` is exactly its rational instance."""
+    return all(Fraction(float(v)) == v for v in point.exact_L().flat) and all(
+        Fraction(float(v)) == Fraction(v) for arr in (point.b, point.x0) for v in np.asarray(arr, dtype=object).flat)
+
+
 def write_point(folder: Path, stem: str, point: Point, meta: dict[str, Any]) -> str:
     """Write ``stem.json`` (a problem file ``isttheory exact``/``constants`` accept) and ``stem.meta.json``
     (sketch, form, step, K, the exact entries and how to reproduce). Returns the problem file's path."""
+    from ..errors import LemmaError
     from ..io import atomic_write_bytes
 
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LemmaError(f"cannot write to {folder}: {exc.strerror or exc}") from None
     L = point.float_L()
     problem = {"L": L.tolist(), "b": np.asarray(point.b, dtype=np.float64).tolist(),
                "x0": np.asarray(point.x0, dtype=np.float64).tolist()}
     exact_L = point.exact_L()
-    file_is_exact = all(Fraction(float(v)) == v for v in exact_L.flat) and all(
-        Fraction(float(v)) == Fraction(v) for arr in (point.b, point.x0) for v in np.asarray(arr, dtype=object).flat)
+    file_is_exact = file_holds_exactly(point)
     path = folder / f"{stem}.json"
     atomic_write_bytes(path, (json.dumps(problem, allow_nan=False) + "\n").encode())
     g = float(point.gamma)

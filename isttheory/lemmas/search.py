@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
@@ -35,10 +36,10 @@ from scipy.optimize import minimize
 
 from ..errors import ISTError, LemmaError
 from .arith import DIGITS, is_exact
-from .engines import Engine, ExactEngine, FloatEngine, Undefined
-from .expr import Comparison, Tolerance, evaluate
+from .engines import Engine, ExactEngine, FloatEngine
+from .expr import Comparison, Tolerance, Undefined, evaluate
 from .points import Point
-from .results import CheckResult, Counterexample, Outcome, Worst, write_point
+from .results import CheckResult, Counterexample, Outcome, Worst, file_holds_exactly, write_point
 from .space import Range, Space
 from .vocabulary import Evaluator
 
@@ -65,8 +66,12 @@ class Lemma(Protocol):
 STARTS = 4
 """Stage 2 optimises from this many of the tightest stage-1 instances."""
 EXACT = Tolerance(0.0, 0.0)
-MAX_BITS = 24
-"""Rounding keeps at most this many fractional bits (then ``L = AAᵀ`` stays exact in float64 for d ≤ 12)."""
+MAX_BITS = 23
+"""Rounding keeps at most this many significant bits below each array's largest entry (then every entry of
+``L = AAᵀ + ρI`` has at most 2·24 + 4 bits, so the problem file holds the certified instance exactly
+for d ≤ 12)."""
+PRECISION_AGREEMENT = 1e-20
+"""A violation computed in mpmath is certified when it agrees to this relative accuracy at 50 and 100 digits."""
 
 
 @dataclass
@@ -90,9 +95,11 @@ def _compare(c: Comparison, ev: Evaluator, tolerance: Tolerance) -> tuple[bool, 
     """(fails, lhs, rhs, lhs − rhs, normalised slack) of one comparison."""
     ar = ev.arith
     lhs, rhs = ar.lift(evaluate(c.lhs, ev), evaluate(c.rhs, ev))
-    if ar.exact is False and (math.isnan(lhs) or math.isnan(rhs)):
+    if math.isnan(float(lhs)) or math.isnan(float(rhs)):
         raise Undefined("a side evaluates to NaN")
     finite = all(math.isfinite(float(v)) for v in (lhs, rhs))
+    if not finite and not any(math.isfinite(float(v)) for v in (lhs, rhs)):
+        raise Undefined("both sides are infinite")
     if not finite:
         ops = {"<=": lhs <= rhs, "<": lhs < rhs, ">=": lhs >= rhs, ">": lhs > rhs, "==": lhs == rhs}
         fails = not ops[c.op]
@@ -106,6 +113,12 @@ def _compare(c: Comparison, ev: Evaluator, tolerance: Tolerance) -> tuple[bool, 
 
 def evaluate_point(lemma: Lemma, point: Point, exact: bool = False) -> Evaluation:
     """The statement on one instance, after its hypotheses; any quantity that does not exist skips it."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # overflow on extreme scales is reported as inf/skip
+        return _evaluate_point(lemma, point, exact)
+
+
+def _evaluate_point(lemma: Lemma, point: Point, exact: bool) -> Evaluation:
     try:
         ev = Evaluator(_engine(point, exact))
     except ISTError as exc:
@@ -255,14 +268,13 @@ class _Search:
 
     def shrink_and_certify(self, point: Point) -> Counterexample | None:
         p = _shrink(point, self.fails)
-        for bits in range(MAX_BITS + 1):
-            q = _rounded(p, bits)
+        candidates = [_rounded(p, bits) for bits in range(MAX_BITS + 1)] + [_exactly(p)]
+        for q in candidates:
             if not self.fails(q):
                 continue
-            e = evaluate_point(self.lemma, q, exact=True)
-            if e.status == "fails":
-                kind = "exact rational" if is_exact(e.lhs) and is_exact(e.rhs) else f"mpmath {DIGITS} digits"
-                return Counterexample(q, e.lhs, e.rhs, e.margin, True, kind)
+            cx = certify(self.lemma, q)
+            if cx is not None:
+                return cx
         self.uncertified += 1
         return None
 
@@ -283,10 +295,35 @@ class _Search:
             if cx is not None:
                 cx.file = write_point(out, "counterexample", cx.point,
                                       {**meta, **{k: v for k, v in cx.to_dict().items() if k != "file"}})
+                cx.file_is_exact = file_holds_exactly(cx.point)
             if worst is not None:
                 worst.file = write_point(out, "worst", worst.point, {**meta, "ratio": worst.ratio, "lhs": worst.lhs,
                                                                      "rhs": worst.rhs})
         return res
+
+
+def certify(lemma: Lemma, q: Point) -> Counterexample | None:
+    """Recompute the statement and its hypotheses on ``q`` with the exact engine. Rational values are exact;
+    where mpmath numbers enter (an irrational scale, an eigenvalue), the evaluation is repeated at twice the
+    precision and the violation counts only if it is the same to :data:`PRECISION_AGREEMENT` relative: a
+    violation made of round-off (say 3e-61 on a bound that holds with equality) shrinks with the precision
+    and is not certified."""
+    e = evaluate_point(lemma, q, exact=True)
+    if e.status != "fails":
+        return None
+    if is_exact(e.lhs) and is_exact(e.rhs):
+        return Counterexample(q, e.lhs, e.rhs, e.margin, True, "exact rational")
+    import mpmath
+
+    with mpmath.workdps(2 * DIGITS + 20):
+        e2 = evaluate_point(lemma, q, exact=True)
+    if e2.status != "fails":
+        return None
+    m1, m2 = mpmath.mpf(e.margin), mpmath.mpf(e2.margin)
+    if not (mpmath.isfinite(m2) and abs(m1 - m2) <= PRECISION_AGREEMENT * abs(m2)):
+        if not (mpmath.isinf(m1) and mpmath.isinf(m2) and m1 == m2):
+            return None
+    return Counterexample(q, e.lhs, e.rhs, e.margin, True, f"mpmath {DIGITS} digits, confirmed at {2 * DIGITS}")
 
 
 class _Stop(Exception):
@@ -294,7 +331,8 @@ class _Stop(Exception):
 
 
 def _reason_key(reason: str) -> str:
-    return reason.split(" (")[0][:120]
+    """Skip reasons are counted by their text, cut to 120 characters."""
+    return reason[:120]
 
 
 class _Codec:
@@ -352,7 +390,9 @@ def _drop(p: Point, client: int | None, coord: int | None) -> Point:
 
 def _shrink(p: Point, fails: Any) -> Point:
     """Smaller ``K``, then fewer clients/coordinates, then a simpler ``γ``, while ``fails`` stays true."""
-    for K in range(0, p.K):
+    for K in sorted({0, 1, 2, 3} | {2**j for j in range(2, 14)} | {p.K // 2}):  # a few, never every K
+        if K >= p.K:
+            break
         q = p.with_(K=K)
         if fails(q):
             p = q
@@ -369,7 +409,8 @@ def _shrink(p: Point, fails: Any) -> Point:
                 p, changed = q, True
                 break
     g = float(p.gamma)
-    simple = [Fraction(1), Fraction(1, 2), Fraction(1, 4), Fraction(1, 10), Fraction(1, 100)]
+    # dyadic only: the float engine then evaluates exactly the γ the exact engine certifies
+    simple = [Fraction(1, 2**k) for k in range(0, 8)]
     simple += [Fraction(round(g * 2**k), 2**k) for k in range(0, 40) if round(g * 2**k) > 0]
     for cand in simple:
         q = p.with_(gamma=cand)
@@ -379,19 +420,36 @@ def _shrink(p: Point, fails: Any) -> Point:
 
 
 def _round_array(a: Any, bits: int) -> np.ndarray:
+    """Entries rounded to multiples of ``2^(e − bits)``, ``2^e`` the power of two at the array's largest entry."""
     arr = np.asarray(a, dtype=np.float64)
     out = np.empty(arr.shape, dtype=object)
-    scale = 2**bits
+    top = float(np.abs(arr).max()) if arr.size else 0.0
+    e = math.frexp(top)[1] if top > 0 else 0
+    step = Fraction(2) ** (e - bits)
     for idx, v in np.ndenumerate(arr):
-        out[idx] = Fraction(round(float(v) * scale), scale)
+        out[idx] = Fraction(round(Fraction(float(v)) / step)) * step
     return out
 
 
 def _rounded(p: Point, bits: int) -> Point:
-    """Entries of ``A_i``, ``ρ_i``, ``b_i`` and ``x⁰`` rounded to multiples of ``2^-bits`` (``L`` stays PSD)."""
+    """Entries of ``A_i``, ``ρ_i``, ``b_i`` and ``x⁰`` rounded to ``bits`` significant bits (``L = AAᵀ + ρI``
+    stays exactly PSD)."""
     gamma = p.gamma if isinstance(p.gamma, Fraction) else Fraction(float(p.gamma))
     return p.with_(factors=_round_array(p.factors, bits), ridge=_round_array(p.ridge, bits),
                    b=_round_array(p.b, bits), x0=_round_array(p.x0, bits), gamma=gamma)
+
+
+def _exactly(p: Point) -> Point:
+    """The point itself, its float64 entries read as the rationals they are (nothing rounded)."""
+    def exact(a: Any) -> np.ndarray:
+        arr = np.asarray(a, dtype=np.float64)
+        out = np.empty(arr.shape, dtype=object)
+        for idx, v in np.ndenumerate(arr):
+            out[idx] = Fraction(float(v))
+        return out
+
+    gamma = p.gamma if isinstance(p.gamma, Fraction) else Fraction(float(p.gamma))
+    return p.with_(factors=exact(p.factors), ridge=exact(p.ridge), b=exact(p.b), x0=exact(p.x0), gamma=gamma)
 
 
 def check(lemma: Lemma, budget: float = 30.0, seed: int = 0, max_instances: int | None = None,
@@ -417,8 +475,9 @@ def check_on_problem(lemma: Lemma, L: np.ndarray, b: np.ndarray, x0: np.ndarray 
                      max_instances: int = 40) -> CheckResult:
     """The lemma on one given problem: its space's other axes (sketch, form, local steps, ``γ``, ``K``) are
     searched, the problem is not changed (no shrinking or rounding). A violation is certified in exact
-    arithmetic on the problem's own float64 entries. A problem whose ``n`` or ``d`` the space excludes is
-    INAPPLICABLE, with that reason in ``skip_reasons``."""
+    arithmetic on the problem's own ``L_i`` (their float64 entries read as rationals, checked exactly PSD).
+    A problem whose ``n``, ``d`` or family (homogeneous, interpolation) the space excludes is INAPPLICABLE,
+    with that reason in ``skip_reasons``."""
     from .points import factor_of
 
     s = _Search(lemma, 1.0, seed, max_instances)
@@ -440,16 +499,12 @@ def check_on_problem(lemma: Lemma, L: np.ndarray, b: np.ndarray, x0: np.ndarray 
         drawn = sp.sample(rng)
         start = drawn.x0 if x0 is None else np.asarray(x0, dtype=np.float64)
         p = Point("given", A, ridge, np.asarray(b, dtype=np.float64), start, drawn.sketch, drawn.form,
-                  drawn.local_steps, drawn.gamma, drawn.K)
+                  drawn.local_steps, drawn.gamma, drawn.K, given_L=np.asarray(L, dtype=np.float64))
         e = evaluate_point(lemma, p)
         s.record(p, e)
-        if e.status == "fails":
-            # certified on L_i = A_iA_iᵀ with A_i the float64 square root of the given L_i (equal to it up
-            # to round-off): the exact engine needs a factor to keep every L_i exactly PSD
-            e2 = evaluate_point(lemma, p.with_(gamma=Fraction(float(p.gamma))), exact=True)
-            if e2.status == "fails":
-                kind = "exact rational" if is_exact(e2.lhs) and is_exact(e2.rhs) else f"mpmath {DIGITS} digits"
-                cx = Counterexample(p, e2.lhs, e2.rhs, e2.margin, True, kind)
+        if e.status == "fails":  # certified on the given L_i themselves (their float64 entries, exactly)
+            cx = certify(lemma, _exactly(p))
+            if cx is not None:
                 break
             s.uncertified += 1
     return s.result(cx, None)

@@ -5,6 +5,11 @@ also be an expression in ``n`` (``"n"``, ``"2*n"``). Problem families: ``heterog
 ``homogeneous`` as in :mod:`isttheory.generators`, ``interpolation`` (heterogeneous with every
 ``b_i = 0``) and ``random`` (random-rank PSD ``L_i``, rank-deficient ones included, with a small ridge
 when the rank is below ``d``). ``scale`` multiplies every ``L_i`` by ``s`` and ``b_i`` by ``√s``.
+
+What an instance must satisfy is ``n``, ``d``, the sketch, form, local steps, ``γ``, ``K``, the problem
+family's structure (homogeneous: one ``L``, one ``b``; interpolation: ``b = 0``) and the lemma's
+``assume``. ``scale``, ``heterogeneity`` and ``cond`` only shape the random stage's generators: the local
+optimisation moves every entry, so a hypothesis such as ``kappa <= 5`` belongs in ``assume``.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ FAMILIES = ("heterogeneous", "homogeneous", "interpolation", "random")
 FORMS = ("sgd", "ist")
 MAX_SIZE = 12
 """Largest ``n`` or ``d`` a space may name: every quantity is exact, so sizes stay small."""
+MAX_K = 10_000
+"""Largest horizon ``K`` (each iteration is one exact moment step)."""
+MAX_LOCAL_STEPS = 100
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,9 @@ class Space:
         for key in ("n", "local_steps", "K"):
             if key in data:
                 kw[key] = _axis(data[key], key, integer=True, lo=0 if key == "K" else 1)
+        for key, cap in (("K", MAX_K), ("local_steps", MAX_LOCAL_STEPS)):
+            if key in kw and _max(kw[key]) > cap:
+                raise LemmaError(f"[space] {key} goes up to {_max(kw[key]):g}; at most {cap}")
         if "n" in kw and _max(kw["n"]) > MAX_SIZE:
             raise LemmaError(f"[space] n goes up to {_max(kw['n'])}; the exact engines allow at most {MAX_SIZE}")
         if "d" in data:
@@ -113,6 +124,11 @@ class Space:
                 if not names(node) <= {"n"}:
                     raise LemmaError(f"[space] d = {v!r} may use only n and numbers")
                 kw["d"] = node
+                n_axis = kw.get("n", cls.__dataclass_fields__["n"].default)
+                ns = range(int(n_axis.lo), int(n_axis.hi) + 1) if isinstance(n_axis, Range) else n_axis.values
+                for n in ns:  # every n of the space must give a valid d: said now, not mid-search
+                    if _d_of(node, int(n)) is None:
+                        raise LemmaError(f"[space] d = {v!r} is not an integer in 1..{MAX_SIZE} for n = {n}")
             else:
                 kw["d"] = _axis(v, "d", integer=True, lo=1)
                 if _max(kw["d"]) > MAX_SIZE:
@@ -149,9 +165,7 @@ class Space:
     # --------------------------------------------------------------- sampling
     def d_for(self, n: int, rng: np.random.Generator | None = None) -> int | None:
         if isinstance(self.d, Node):
-            v = evaluate(self.d, _NEnv(n))
-            f = Fraction(v)
-            return int(f) if f.denominator == 1 and 1 <= f <= MAX_SIZE else None
+            return _d_of(self.d, n)
         if rng is None:
             raise ValueError("a d axis needs an rng")
         return int(self.d.sample(rng))
@@ -204,9 +218,22 @@ class _NEnv:
     def binop(self, op: str, a: Any, b: Any) -> Any:
         from .expr import ARITH
 
+        a, b = Fraction(a), Fraction(b)
         if op == "**":
-            return Fraction(a) ** int(b)
-        return ARITH[op](Fraction(a), Fraction(b))
+            if b.denominator != 1 or not -64 <= b <= 64 or abs(a) > 2**16:
+                raise LemmaError("[space] d may raise to integer powers in -64..64 of numbers up to 65536 only")
+            if a == 0 and b < 0:
+                raise LemmaError("[space] d divides by zero")
+            return a ** int(b)
+        if op == "/" and b == 0:
+            raise LemmaError("[space] d divides by zero")
+        return ARITH[op](a, b)
+
+
+def _d_of(node: Node, n: int) -> int | None:
+    """``d`` for ``n`` from an expression in ``n``; ``None`` when it is not an integer in 1..MAX_SIZE."""
+    f = Fraction(evaluate(node, _NEnv(n)))
+    return int(f) if f.denominator == 1 and 1 <= f <= MAX_SIZE else None
 
 
 def _family(family: str, n: int, d: int, h: float, cond: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
