@@ -121,8 +121,6 @@ class FloatArith:
     def lift(self, a: Any, b: Any) -> tuple[Any, Any]:
         return float(a), float(b)
 
-    def to_float(self, x: Any) -> float:
-        return float(x)
 
 
 class ExactArith:
@@ -254,5 +252,3 @@ class ExactArith:
             raise Undefined("the power is not a real number")
         return v
 
-    def to_float(self, x: Any) -> float:
-        return float(x)

@@ -25,7 +25,7 @@ from ..moments import SketchMoments
 from ..problem import QuadraticProblem
 from ..sketches import parse_sketch
 from ..sketches.base import IndexDraw, Sketch
-from .arith import DIGITS, ExactArith, FloatArith, exact_sqrt, to_mpf
+from .arith import ExactArith, FloatArith, exact_sqrt, to_mpf
 from .points import Point
 
 MAX_EXACT_OUTCOMES = 50_000
@@ -300,11 +300,6 @@ class ExactEngine(Engine):
         self.x0 = ar.array(point.x0)
         self.gamma = ar.scalar(point.gamma if isinstance(point.gamma, Fraction) else Fraction(float(point.gamma)))
         self._dyn: dict[str, _ExactDynamics] = {}
-
-    @property
-    def certificate_kind(self) -> str:
-        """How values are computed: exact rationals, or mpmath where an irrational scale enters."""
-        return f"mpmath {DIGITS} digits" if self.arith.mp else "exact rational"
 
     @cached_property
     def _outcomes(self) -> tuple[list[Fraction], list[list[np.ndarray]]]:

@@ -71,11 +71,6 @@ class Point:
         eye = ar.eye(self.d)
         return np.stack([A[i] @ A[i].T + rho[i] * eye for i in range(self.n)])
 
-    def is_rational(self) -> bool:
-        """Every entry already a ``Fraction`` (rounded)."""
-        return all(isinstance(v, Fraction) for arr in (self.factors, self.ridge, self.b, self.x0) for v in
-                   np.asarray(arr, dtype=object).flat) and isinstance(self.gamma, Fraction)
-
     def describe(self) -> str:
         g = self.gamma if isinstance(self.gamma, Fraction) else f"{float(self.gamma):.6g}"
         return (f"n={self.n}, d={self.d}, {self.family}, sketch {self.sketch}, form {self.form}"
