@@ -128,20 +128,22 @@ def _het_square() -> QuadraticProblem:
     return generators.heterogeneous(4, 4, 0.8, seed=0)
 
 
-def _precond_homogeneous() -> tuple[QuadraticProblem, np.ndarray]:
-    """§3.1.1: homogeneous interpolation, preconditioned L̃ = D^{-1/2}LD^{-1/2}, n = d = 4."""
-    base = generators.homogeneous(4, 4, seed=2, interpolation=True)
+def _precond_homogeneous(base: QuadraticProblem | None = None) -> tuple[QuadraticProblem, np.ndarray]:
+    """§3.1.1: homogeneous interpolation, preconditioned L̃ = D^{-1/2}LD^{-1/2} (default n = d = 4)."""
+    base = generators.homogeneous(4, 4, seed=2, interpolation=True) if base is None else base
+    n = base.n
     Dm = 1 / np.sqrt(base.D[0])
     Lt = Dm[:, None] * np.asarray(base.L[0]) * Dm[None, :]
-    return QuadraticProblem(np.broadcast_to(Lt, (4, 4, 4)), np.zeros((4, 4))), Lt
+    return QuadraticProblem(np.broadcast_to(Lt, (n, n, n)), np.zeros((n, n))), Lt
 
 
 # ---------------------------------------------------------------------------------- the checks
 
 
-def _interp_at_paper_step() -> tuple[QuadraticProblem, Permutation, SketchMoments, float]:
-    """Theorem 1's setting for (15)–(16): the interpolation instance, Perm-q, and γ = 1/θ*."""
-    p = _interp()
+def _interp_at_paper_step(problem: QuadraticProblem | None = None
+                          ) -> tuple[QuadraticProblem, Permutation, SketchMoments, float]:
+    """Theorem 1's setting for (15)–(16): the interpolation instance (or ``problem``), Perm-q, and γ = 1/θ*."""
+    p = _interp() if problem is None else problem
     sk = Permutation(p.n, p.d)
     mo = SketchMoments(p, sk)
     theta = theta_eigen(mo.W, mo.BLB)[0]
@@ -149,11 +151,12 @@ def _interp_at_paper_step() -> tuple[QuadraticProblem, Permutation, SketchMoment
     return p, sk, mo, 1 / theta
 
 
-def check_eq16(runs: int, seed: int, K: int = 3, factor_power: float = 1.0, rate_kind: str = "min") -> BoundCheck:
+def check_eq16(runs: int, seed: int, K: int = 3, factor_power: float = 1.0, rate_kind: str = "min",
+               problem: QuadraticProblem | None = None) -> BoundCheck:
     """(16): ``E‖x^K − x*‖²_L̄ ≤ (1 − γλ_min(L̄^{-1/2}W̄L̄^{-1/2}))^{K·factor_power} ‖x⁰ − x*‖²_L̄``, γ = 1/θ*.
 
     ``rate_kind="max"`` (the mutation) uses λ_max instead of λ_min."""
-    p, sk, mo, g = _interp_at_paper_step()
+    p, sk, mo, g = _interp_at_paper_step(problem)
     lam = rate(mo.W, p.L_bar) if rate_kind == "min" else float(sla.eigh(mo.W, p.L_bar, eigvals_only=True)[-1])
     x0 = np.ones(p.d)
     res = simulate(p, sk, g, K, runs=runs, seed=seed, record=[K], keep_iterates=True)
@@ -161,15 +164,16 @@ def check_eq16(runs: int, seed: int, K: int = 3, factor_power: float = 1.0, rate
     bound = thm1_eq16_rhs(g, K * factor_power, lam, float(x0 @ p.L_bar @ x0))
     m, X = ExactDynamics(p, sk, g).trajectory(K)[-1]
     exact = _quad(p.L_bar, m, X, np.zeros(p.d))
-    return _upper("(16)", "interpolation, perm", "‖x^K − x*‖²_L̄", y, bound, exact,
+    return _upper("(16)", _label(problem, "interpolation, perm"), "‖x^K − x*‖²_L̄", y, bound, exact,
                   {"gamma": g, "K": K, "factor_power": factor_power, "rate_kind": rate_kind}, (exact, bound))
 
 
-def check_eq15(runs: int, seed: int, K: int = 20, rhs_factor: float = 2.0) -> BoundCheck:
+def check_eq15(runs: int, seed: int, K: int = 20, rhs_factor: float = 2.0,
+               problem: QuadraticProblem | None = None) -> BoundCheck:
     """(15): ``(1/K)Σ_{k<K} E xᵀW̄x ≤ rhs_factor·(f(x⁰) − E f(x^K))/(γK)`` (interpolation, γ = 1/θ*).
 
     Per run ``Y = (1/K)Σ_k x_kᵀW̄x_k − rhs_factor·(f(x⁰) − f(x^K))/(γK)``, bound 0."""
-    p, sk, mo, g = _interp_at_paper_step()
+    p, sk, mo, g = _interp_at_paper_step(problem)
     res = simulate(p, sk, g, K, runs=runs, seed=seed, record=np.arange(K + 1), keep_iterates=True)
     it = _it(res)  # (K+1, R, d)
     w = np.einsum("kri,ij,krj->kr", it[:K], mo.W, it[:K]).mean(axis=0)
@@ -179,7 +183,7 @@ def check_eq15(runs: int, seed: int, K: int = 20, rhs_factor: float = 2.0) -> Bo
     ew = float(np.mean([np.sum(mo.W * X) for _, X in traj[:K]]))
     ef = [0.5 * np.sum(p.L_bar * X) for _, X in traj]
     rhs = float((rhs_factor / 2) * thm1_eq15_rhs(g, K, ef[0] - ef[K]))
-    return _upper("(15)", "interpolation, perm", "avg ‖∇f‖²_{L̄⁻¹W̄L̄⁻¹} − RHS", y, 0.0, ew - rhs,
+    return _upper("(15)", _label(problem, "interpolation, perm"), "avg ‖∇f‖²_{L̄⁻¹W̄L̄⁻¹} − RHS", y, 0.0, ew - rhs,
                   {"gamma": g, "K": K, "rhs_factor": rhs_factor}, (ew, rhs))
 
 
@@ -200,38 +204,42 @@ def _gradient_average_check(eq: str, inst: str, p: QuadraticProblem, sk: Any, g:
                   {"gamma": g, "K": K, "lambda": lam}, (eg, rhs))
 
 
-def check_eq22(runs: int, seed: int, K: int = 10, use_lambda_min: bool = False) -> BoundCheck:
+def check_eq22(runs: int, seed: int, K: int = 10, use_lambda_min: bool = False,
+               problem: QuadraticProblem | None = None) -> BoundCheck:
     """(22) §3.1.1: ``(1/K)Σ‖∇f̃(x^k)‖² ≤ 2λ_max(L̃)(f(x⁰) − f(x^K))/K`` with Perm-1, γ = 1/n."""
-    p, Lt = _precond_homogeneous()
+    p, Lt = _precond_homogeneous(problem)
     ev = np.linalg.eigvalsh(Lt)
     lam = float(ev[0] if use_lambda_min else ev[-1])
-    return _gradient_average_check("(22)", "homogeneous preconditioned, Perm-1", p, Permutation(4, 4), 1 / 4, K,
-                                   runs, seed, lam)
+    return _gradient_average_check("(22)", _label(problem, "homogeneous preconditioned, Perm-1"), p,
+                                   Permutation(p.n, p.n), 1 / p.n, K, runs, seed, lam)
 
 
-def check_eq24(runs: int, seed: int, K: int = 10, use_lambda_min: bool = False) -> BoundCheck:
+def check_eq24(runs: int, seed: int, K: int = 10, use_lambda_min: bool = False,
+               problem: QuadraticProblem | None = None) -> BoundCheck:
     """(24) §3.1.2: ``(1/K)Σ E‖∇f(x^k)‖² ≤ 2λ_max(L̄)(f(x⁰) − E f(x^K))/K`` with (23), γ = 1."""
-    p = generators.interpolation(4, 4, 0.8, seed=4)
+    p = generators.interpolation(4, 4, 0.8, seed=4) if problem is None else problem
     ev = p.eigvals_L_bar
     lam = float(ev[0] if use_lambda_min else ev[-1])
-    return _gradient_average_check("(24)", "heterogeneous interpolation, (23)", p, PreconditionedPerm.from_problem(p),
+    return _gradient_average_check("(24)", _label(problem, "heterogeneous interpolation, (23)"), p,
+                                   PreconditionedPerm.from_problem(p),
                                    1.0, K, runs, seed, lam)
 
 
-def check_eq25(runs: int, seed: int, gamma: float = 1.0) -> BoundCheck:
+def check_eq25(runs: int, seed: int, gamma: float = 1.0, problem: QuadraticProblem | None = None) -> BoundCheck:
     """(25): with (23) and γ = 1 the contraction factor is 0: ``x¹ = x*`` on every run (interpolation)."""
-    p = generators.interpolation(4, 4, 0.8, seed=4)
+    p = generators.interpolation(4, 4, 0.8, seed=4) if problem is None else problem
     sk = PreconditionedPerm.from_problem(p)
     res = simulate(p, sk, gamma, 1, runs=runs, seed=seed, record=[1], keep_iterates=True)
     y = np.einsum("ri,ij,rj->r", _it(res)[-1], p.L_bar, _it(res)[-1])
     m, X = ExactDynamics(p, sk, gamma).trajectory(1)[-1]
-    return _upper("(25)", "heterogeneous interpolation, (23)", "‖x¹ − x*‖²_L̄ (claimed 0)", y, 0.0,
+    return _upper("(25)", _label(problem, "heterogeneous interpolation, (23)"), "‖x¹ − x*‖²_L̄ (claimed 0)", y, 0.0,
                   _quad(p.L_bar, m, X, np.zeros(p.d)), {"gamma": gamma})  # no ratio: the bound is 0
 
 
-def check_eq28(runs: int, seed: int, K: int = 5, shift: float = 0.0) -> BoundCheck:
+def check_eq28(runs: int, seed: int, K: int = 5, shift: float = 0.0,
+               problem: QuadraticProblem | None = None) -> BoundCheck:
     """(28): ``E[x^K] = (1−γ)^K x⁰ + (1 − (1−γ)^K)(x^∞ + shift)`` with x^∞ = (1/(n√n))Σ D_i^{-1/2}b_i."""
-    p = _het_square()
+    p = _het_square() if problem is None else problem
     sk = PreconditionedPerm.from_problem(p)
     g, n = 0.5, p.n
     x0 = np.ones(p.d)
@@ -239,7 +247,7 @@ def check_eq28(runs: int, seed: int, K: int = 5, shift: float = 0.0) -> BoundChe
     closed = (1 - g) ** K * x0 + (1 - (1 - g) ** K) * x_inf
     res = simulate(p, sk, g, K, runs=runs, seed=seed, record=[K], keep_iterates=True)
     m, _ = ExactDynamics(p, sk, g).trajectory(K)[-1]
-    return _equal("(28)", "heterogeneous, (23)", "E[x^K] (coordinate furthest from the closed form)",
+    return _equal("(28)", _label(problem, "heterogeneous, (23)"), "E[x^K] (coordinate furthest from the closed form)",
                   _it(res)[-1], closed, m, {"gamma": g, "K": K, "shift": shift})
 
 
@@ -252,12 +260,13 @@ def zero_noise_instance() -> QuadraticProblem:
 
 
 def check_eq30(runs: int, seed: int, K: int = 40, gamma: float = 0.5, h_coef: float = 1.0,
-               sigma_coef: float = 1.0, instance: str = "generic") -> BoundCheck:
+               sigma_coef: float = 1.0, instance: str = "generic", problem: QuadraticProblem | None = None
+               ) -> BoundCheck:
     """(30), corrected: ``(1/K)Σ E‖∇f‖²_{L̄⁻¹} − 2(f(x⁰) − E f(x^K))/(γK) ≤ h_coef‖h‖²_L̄ + sigma_coef·γσ²``.
 
     Runs start at ``x⁰ = x*`` so the transient is small and the neighbourhood is what is tested;
     ``instance="zero-noise"`` uses :func:`zero_noise_instance` (σ² = 0: the bias term alone)."""
-    p = _het_square() if instance == "generic" else zero_noise_instance()
+    p = problem if problem is not None else _het_square() if instance == "generic" else zero_noise_instance()
     sk = PreconditionedPerm.from_problem(p)
     mo = SketchMoments(p, sk)
     H, S = float(mo.h @ p.L_bar @ mo.h), mo.sigma2_at_x_star
@@ -272,26 +281,30 @@ def check_eq30(runs: int, seed: int, K: int = 40, gamma: float = 0.5, h_coef: fl
     ef = [0.5 * np.sum(p.L_bar * X) - p.b_bar @ m for m, X in traj]
     transient = float(2 * (ef[0] - ef[K]) / (gamma * K))
     bound = thm2_corrected_rhs(gamma, K, 0.0, h_coef * H, sigma_coef * S)  # its neighbourhood: Δ = 0
-    return _upper("(30)", f"heterogeneous, (23), {instance}", "avg ‖∇f‖²_{L̄⁻¹} − 2(f(x⁰) − f(x^K))/(γK)", y,
+    return _upper("(30)", _label(problem, f"heterogeneous, (23), {instance}"),
+                  "avg ‖∇f‖²_{L̄⁻¹} − 2(f(x⁰) − f(x^K))/(γK)", y,
                   bound, el - transient, {"gamma": gamma, "K": K, "h_coef": h_coef, "sigma_coef": sigma_coef},
                   (el, transient + bound))
 
 
-def check_eq31(runs: int, seed: int, K: int = 6, fixed_point: str = "b/sqrt(n)") -> BoundCheck:
+def check_eq31(runs: int, seed: int, K: int = 6, fixed_point: str = "b/sqrt(n)",
+               problem: QuadraticProblem | None = None) -> BoundCheck:
     """(31): homogeneous, preconditioned, scaled Perm-1 (scale √n): ``g = x − b̃/√n`` exactly, so
     ``x^K = (1−γ)^K x⁰ + (1 − (1−γ)^K) b̃/√n`` on every run (``fixed_point="x*"`` is the mutation)."""
-    base = generators.homogeneous(4, 4, seed=3)
+    base = generators.homogeneous(4, 4, seed=3) if problem is None else problem
+    n = base.n
     Dm = 1 / np.sqrt(base.D[0])
     Lt = Dm[:, None] * np.asarray(base.L[0]) * Dm[None, :]
     bt = Dm * np.asarray(base.b[0])
-    p = QuadraticProblem(np.broadcast_to(Lt, (4, 4, 4)), np.broadcast_to(bt, (4, 4)))
-    sk = Permutation(4, 4, scale=2.0)  # √n with n = 4
+    p = QuadraticProblem(np.broadcast_to(Lt, (n, n, n)), np.broadcast_to(bt, (n, n)))
+    sk = Permutation(n, n, scale=math.sqrt(n))
     g = 0.3
-    fp = bt / 2.0 if fixed_point == "b/sqrt(n)" else np.asarray(p.x_star)
-    closed = (1 - g) ** K * np.ones(4) + (1 - (1 - g) ** K) * fp
+    fp = bt / math.sqrt(n) if fixed_point == "b/sqrt(n)" else np.asarray(p.x_star)
+    closed = (1 - g) ** K * np.ones(n) + (1 - (1 - g) ** K) * fp
     res = simulate(p, sk, g, K, runs=runs, seed=seed, record=[K], keep_iterates=True)
     m, _ = ExactDynamics(p, sk, g).trajectory(K)[-1]
-    return _equal("(31)", "homogeneous preconditioned, scaled Perm-1", "x^K (every run)", _it(res)[-1], closed,
+    return _equal("(31)", _label(problem, "homogeneous preconditioned, scaled Perm-1"), "x^K (every run)",
+                  _it(res)[-1], closed,
                   m, {"gamma": g, "K": K, "fixed_point": fixed_point})
 
 
@@ -304,6 +317,48 @@ CHECKS: dict[str, Callable[..., BoundCheck]] = {
     "(15)": check_eq15, "(16)": check_eq16, "(22)": check_eq22, "(24)": check_eq24, "(25)": check_eq25,
     "(28)": check_eq28, "(30)": check_eq30, "(30) pure bias": check_eq30_zero_noise, "(31)": check_eq31,
 }
+
+
+def _label(problem: QuadraticProblem | None, default: str) -> str:
+    return default if problem is None else "your problem"
+
+
+def unmet(eq: str, p: QuadraticProblem) -> str | None:
+    """Why the check of ``eq`` cannot run on the problem ``p`` (its hypotheses, in one line), or ``None``."""
+    n, d = p.n, p.d
+    square = None if n == d else f"needs n = d (Perm-1 and (23)); the problem has n = {n}, d = {d}"
+    positive = None if bool(np.all(np.asarray(p.D) > 0)) else "(23) needs every diagonal entry (L_i)_jj > 0"
+    interp = None if p.is_interpolation else "needs interpolation: every b_i = 0"
+    homog = None if p.is_homogeneous else "needs the homogeneous case: L_i = L and b_i = b for every client"
+    definite = None if p.is_L_bar_positive_definite else "needs L_bar positive definite (x*)"
+    if eq in ("(15)", "(16)"):
+        first = interp or definite or (None if d % n == 0 else f"Perm-q needs d a multiple of n (n = {n}, d = {d})")
+        if first:
+            return first
+        mo = SketchMoments(p, Permutation(n, d))
+        return None if theta_eigen(mo.W, mo.BLB)[0] else "(14) has no theta on this problem (Theorem 1 does not apply)"
+    reasons = {"(22)": (homog, interp, square, positive), "(24)": (interp, square, positive, definite),
+               "(25)": (interp, square, positive, definite), "(28)": (square, positive),
+               "(30)": (square, positive, definite), "(31)": (homog, square, positive)}
+    if eq not in reasons:
+        return "this check uses a constructed instance (b_i = sqrt(D_i) * v, so sigma^2 = 0), not a given problem"
+    return next((r for r in reasons[eq] if r), None)
+
+
+def run_on_problem(problem: QuadraticProblem, runs: int = 400, seed: int = 0, alpha: float = FAMILY_ALPHA
+                   ) -> tuple[list[BoundCheck], dict[str, str]]:
+    """Every check whose hypotheses ``problem`` meets, run on it (Holm across those), and for the others the
+    hypothesis it does not meet (``verify --problem``)."""
+    results, skipped = [], {}
+    for i, (eq, fn) in enumerate(CHECKS.items()):
+        reason = unmet(eq, problem)
+        if reason:
+            skipped[eq] = reason
+        else:
+            results.append(fn(runs, seed + i, problem=problem))
+    for r, rej in zip(results, holm([r.p_value for r in results], alpha), strict=True):
+        r.rejected = rej
+    return results, skipped
 
 
 def run_family(runs: int = 400, seed: int = 0, alpha: float = FAMILY_ALPHA,

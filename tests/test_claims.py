@@ -172,4 +172,8 @@ def test_verify_problem_checks_lemmas_on_that_problem_or_says_why_not(tmp_path, 
     assert by["lemma:thm2-corrected"]["verdict"] == "SURVIVED" and by["lemma:thm2-corrected"]["instance"] == str(f)
     assert by["lemma:eq17-homogeneous"]["verdict"] == "INCONCLUSIVE"
     assert "stated for homogeneous" in by["lemma:eq17-homogeneous"]["message"]
-    assert by["mc-bounds"]["verdict"] == "INCONCLUSIVE" and "not --problem" in by["mc-bounds"]["message"]
+    mc = {x["variant"]: x for x in out["findings"] if x["claim"] == "mc-bounds"}
+    assert mc["(30)"]["verdict"] == "CORRECTED" and mc["(30)"]["instance"] == str(f)  # run on the problem itself
+    assert mc["(28)"]["verdict"] == "VERIFIED"
+    assert mc["(16)"]["verdict"] == "INCONCLUSIVE" and "needs interpolation" in mc["(16)"]["message"]
+    assert "homogeneous" in mc["(31)"]["message"]
