@@ -1,10 +1,25 @@
-"""Machine-checked derivations: a derivation is a list of checked steps.
+"""Checked derivations: a derivation is a list of checked steps, each with its reach.
 
-Each step is *symbolic* (an identity SymPy reduces to zero, or an inequality
-SymPy decides) or *numeric* (an eigenvalue/SDP certificate or an exact
-enumeration on concrete instances, labelled as such). A derivation is
-parametrised by the constants of the claim it proves, so a mutation test can
-change one constant and watch a step fail.
+A step is of one of three kinds, and says so everywhere it is shown:
+
+- *general* (G): symbolic, valid for every value of its symbols allowed by their
+  assumptions — symbolic n, q, d, γ, or entries of a matrix whose size the claim
+  itself fixes (Remark 1's 2×2 matrix);
+- *fixed-size* (F): symbolic, but only at the stated sizes (``at(n=3, d=2)``);
+- *numeric* (N): a certificate on concrete instances — exact (rational
+  arithmetic or enumeration, ``exact=True``) or in floating point.
+
+A step is also *decisive* (the claim rests on it), *evidence* (trends, Monte
+Carlo agreement: shown, must hold, but never counted as support) or a
+*refutation* (a counterexample to the paper's printed version). A derivation's
+strength follows from its weakest decisive step: PROVED when every decisive
+step is general, CHECKED otherwise (:attr:`Derivation.strength`). A refutation is
+certified when its step is general or an exact certificate. A bound stated
+with a constant looser than the sharp one holds with verdict ``loose``
+(:meth:`Derivation.bound`), never ``disproved``.
+
+A derivation is parametrised by the constants of the claim it checks, so a
+mutation test can change one constant and watch a step fail.
 
 A failed symbolic step carries a verdict: ``disproved`` (SymPy decides it is
 false, or an exact witness point respecting the symbols' assumptions refutes
@@ -27,12 +42,46 @@ if TYPE_CHECKING:
     from ..sketches.base import DiagonalSketch
     from ..symbolic.engine import Contraction
 
-Kind = Literal["symbolic", "numeric"]
-#: ``proved``: the step holds; ``disproved``: SymPy decides it false or a witness (a point respecting the
-#: symbols' assumptions) refutes it; ``undecided``: SymPy can neither prove nor refute it (not proved);
-#: ``failed``: a numeric certificate or a hand-built step that does not hold.
-Verdict = Literal["proved", "disproved", "undecided", "failed"]
+Kind = Literal["general", "fixed-size", "numeric"]
+Role = Literal["decisive", "evidence", "refutation"]
+Strength = Literal["PROVED", "CHECKED"]
+#: ``holds``: the step holds (at its reach); ``loose``: a bound holds but with a constant looser than the sharp
+#: one; ``disproved``: SymPy decides it false or a witness (a point respecting the symbols' assumptions) refutes
+#: it; ``undecided``: SymPy can neither prove nor refute it (not shown); ``failed``: a numeric certificate or a
+#: hand-built step that does not hold.
+Verdict = Literal["holds", "loose", "disproved", "undecided", "failed"]
 _T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Where a symbolic step is valid: everywhere (``GENERAL``) or at the stated sizes (:func:`at`)."""
+
+    sizes: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def general(self) -> bool:
+        return not self.sizes
+
+    def __str__(self) -> str:
+        return "general" if self.general else ", ".join(f"{k}={v}" for k, v in self.sizes)
+
+
+GENERAL = Reach()
+#: a symbolic step whose author did not state its reach counts as fixed-size (never as general)
+UNSTATED = Reach((("sizes", "unstated"),))
+
+
+def at(**sizes: int | tuple[int, ...] | str) -> Reach:
+    """A fixed-size reach: ``at(n=3, d=2)``; a tuple means the step was checked at each of those sizes
+    (``at(n=(2, 3, 4))`` prints ``n∈{2,3,4}``)."""
+    if not sizes:
+        raise ValueError("at() needs the sizes the step was checked at")
+
+    def show(v: int | tuple[int, ...] | str) -> str:
+        return "{" + ",".join(map(str, v)) + "}" if isinstance(v, tuple) else str(v)
+
+    return Reach(tuple((k if not isinstance(v, tuple) else f"{k}∈", show(v)) for k, v in sizes.items()))
 
 
 class ProofFailure(AssertionError):
@@ -48,11 +97,35 @@ class Step:
     kind: Kind
     holds: bool
     detail: str = ""
-    verdict: Verdict | None = None  # filled from ``holds`` when not given ("proved" / "failed")
+    verdict: Verdict | None = None  # filled from ``holds`` when not given ("holds" / "failed")
+    sizes: str = ""  # fixed-size steps: the sizes (``n=3, d=2``)
+    exact: bool = False  # numeric steps: exact arithmetic (rationals, enumeration) rather than floats
+    role: Role = "decisive"
 
     def __post_init__(self) -> None:
         if self.verdict is None:
-            object.__setattr__(self, "verdict", "proved" if self.holds else "failed")
+            object.__setattr__(self, "verdict", "holds" if self.holds else "failed")
+        if self.kind not in ("general", "fixed-size", "numeric"):
+            raise ValueError(f"step kind {self.kind!r}: use general, fixed-size or numeric")
+
+    @property
+    def reach(self) -> str:
+        """``general``, ``fixed n=3, d=2``, ``numeric exact`` or ``numeric float``."""
+        if self.kind == "fixed-size":
+            return f"fixed {self.sizes}"
+        return "numeric " + ("exact" if self.exact else "float") if self.kind == "numeric" else "general"
+
+    @property
+    def certifies_refutation(self) -> bool:
+        """A counterexample shown for every value (general) or certified in exact arithmetic."""
+        return self.kind == "general" or (self.kind == "numeric" and self.exact)
+
+
+def _symbolic_step(name: str, equation: str, ok: bool, detail: str, verdict: Verdict, reach: Reach | None,
+                   role: Role) -> Step:
+    r = UNSTATED if reach is None else reach
+    return Step(name, equation, "general" if r.general else "fixed-size", ok, detail, verdict,
+                sizes="" if r.general else str(r), role=role)
 
 
 @dataclass
@@ -65,50 +138,77 @@ class Derivation:
     constants: dict[str, object] = field(default_factory=dict)
     latex: dict[str, str] = field(default_factory=dict)
 
-    def symbolic(self, name: str, equation: str, expr: sp.Expr | sp.MatrixBase, detail: str = "") -> bool:
-        """Record that ``expr`` simplifies to zero (scalar or matrix).
+    def symbolic(self, name: str, equation: str, expr: sp.Expr | sp.MatrixBase, detail: str = "", *,
+                 reach: Reach | None = None, role: Role = "decisive") -> bool:
+        """Record that ``expr`` simplifies to zero (scalar or matrix), valid at ``reach`` (``GENERAL`` or
+        ``at(n=3)``; unstated counts as fixed-size).
 
         A residual SymPy does not reduce to 0 fails the step; the detail says whether a witness point
         (exact values respecting the symbols' assumptions) shows it is non-zero (``disproved``) or not
         (``undecided``)."""
         if is_zero(expr):
-            self.steps.append(Step(name, equation, "symbolic", True, detail or "= 0", "proved"))
+            self.steps.append(_symbolic_step(name, equation, True, detail or "= 0", "holds", reach, role))
             return True
         point = _nonzero_witness(expr)
         verdict: Verdict = "disproved" if point is not None else "undecided"
         why = ("undecided: SymPy does not reduce it to 0 and no witness was found" if point is None
                else f"disproved: ≠ 0 at {_short(point)}" if point else "disproved: a non-zero constant")
-        self.steps.append(Step(name, equation, "symbolic", False,
-                               f"{why}; residual {_short(expr)}" + (f" ({detail})" if detail else ""), verdict))
+        self.steps.append(_symbolic_step(name, equation, False, f"{why}; residual {_short(expr)}"
+                                         + (f" ({detail})" if detail else ""), verdict, reach, role))
         return False
 
-    def symbolic_true(self, name: str, equation: str, statement: sp.Basic, detail: str = "") -> bool:
+    def symbolic_true(self, name: str, equation: str, statement: sp.Basic, detail: str = "", *,
+                      reach: Reach | None = None, role: Role = "decisive") -> bool:
         """Record a relational statement, read as holding for every value of its free symbols allowed by
         their assumptions. It holds only if ``sp.simplify`` gives ``True``; otherwise the step fails and
         its verdict (also at the start of the failure detail) is ``disproved`` (SymPy gives ``False`` or a
-        counterexample point is found) or ``undecided`` (neither: still not proved)."""
+        counterexample point is found) or ``undecided`` (neither: still not shown)."""
         verdict, why = _decide(statement)
-        ok = verdict == "proved"
+        ok = verdict == "holds"
         text = detail or str(statement)
-        self.steps.append(Step(name, equation, "symbolic", ok, text if ok else f"{why}: {text}", verdict))
+        self.steps.append(_symbolic_step(name, equation, ok, text if ok else f"{why}: {text}", verdict, reach,
+                                         role))
         return ok
 
-    def symbolic_false(self, name: str, equation: str, statement: sp.Basic, detail: str = "") -> bool:
+    def symbolic_false(self, name: str, equation: str, statement: sp.Basic, detail: str = "", *,
+                       reach: Reach | None = None, role: Role = "refutation") -> bool:
         """Record a refutation: the step holds iff ``statement`` is *disproved* (SymPy gives ``False`` or a
         counterexample point respecting the assumptions exists), i.e. it does not hold for all values."""
         verdict, why = _decide(statement)
         ok = verdict == "disproved"
         text = detail or str(statement)
-        out: Verdict = "proved" if ok else ("disproved" if verdict == "proved" else "undecided")
+        out: Verdict = "holds" if ok else ("disproved" if verdict == "holds" else "undecided")
         why = (f"refuted ({why.removeprefix('disproved: ')})" if ok
-               else "disproved: the statement holds" if verdict == "proved" else why)
-        self.steps.append(Step(name, equation, "symbolic", ok, f"{why}: {text}", out))
+               else "disproved: the statement holds" if verdict == "holds" else why)
+        self.steps.append(_symbolic_step(name, equation, ok, f"{why}: {text}", out, reach, role))
         return ok
 
-    def numeric(self, name: str, equation: str, ok: bool, detail: str) -> bool:
-        """Record a numeric certificate (eigenvalues, enumeration, SDP) on concrete instances."""
-        self.steps.append(Step(name, equation, "numeric", bool(ok), detail))
+    def numeric(self, name: str, equation: str, ok: bool, detail: str, *, exact: bool = False,
+                role: Role = "decisive") -> bool:
+        """Record a certificate on concrete instances: ``exact`` for rational arithmetic or enumeration,
+        otherwise floating point (eigenvalues, SDP, simulation)."""
+        self.steps.append(Step(name, equation, "numeric", bool(ok), detail, exact=exact, role=role))
         return bool(ok)
+
+    def bound(self, name: str, equation: str, stated: sp.Expr, sharp: sp.Expr, *, valid_if: str = ">=",
+              reach: Reach | None = None, role: Role = "decisive") -> bool:
+        """Record a stated constant against the sharp one. ``valid_if=">="`` (an upper bound: any constant
+        at least the sharp one is valid) or ``"<="`` (a lower bound, e.g. a step size). Equal: ``holds``;
+        valid but not sharp: holds with verdict ``loose`` (the sharp constant in the detail); invalid:
+        ``disproved``. The comparison must be decided by SymPy for every value of the symbols."""
+        rel = sp.Ge if valid_if == ">=" else sp.Le
+        if valid_if not in (">=", "<="):
+            raise ValueError(f"valid_if {valid_if!r}: use '>=' or '<='")
+        if is_zero(sp.sympify(stated) - sharp):
+            return self.symbolic(name, equation, sp.sympify(stated) - sharp, f"sharp: {sharp}", reach=reach,
+                                 role=role)
+        verdict, why = _decide(rel(stated, sharp))
+        ok = verdict == "holds"
+        out: Verdict = "loose" if ok else verdict
+        text = (f"loose: {stated} is valid but the sharp constant is {sharp}" if ok
+                else f"{why}: {stated} vs the sharp {sharp}")
+        self.steps.append(_symbolic_step(name, equation, ok, text, out, reach, role))
+        return ok
 
     @property
     def holds(self) -> bool:
@@ -126,6 +226,39 @@ class Derivation:
         """Steps shown false (not merely undecided)."""
         return [s for s in self.steps if s.verdict == "disproved"]
 
+    def loose(self) -> list[Step]:
+        """Bounds that hold with a constant looser than the sharp one."""
+        return [s for s in self.steps if s.verdict == "loose"]
+
+    def counts(self) -> dict[Kind, int]:
+        """Steps per kind: ``{"general": G, "fixed-size": F, "numeric": N}``."""
+        return {k: sum(s.kind == k for s in self.steps) for k in ("general", "fixed-size", "numeric")}
+
+    def gfn(self) -> str:
+        """The counts as ``G/F/N``."""
+        c = self.counts()
+        return f"{c['general']}/{c['fixed-size']}/{c['numeric']}"
+
+    @property
+    def strength(self) -> Strength:
+        """PROVED when every decisive step is general, CHECKED otherwise (some decisive step is fixed-size
+        or numeric); evidence and refutation steps do not count."""
+        decisive = [s for s in self.steps if s.role == "decisive"]
+        return "PROVED" if decisive and all(s.kind == "general" for s in decisive) else "CHECKED"
+
+    def weakest(self) -> list[Step]:
+        """The decisive steps that keep the derivation from PROVED (empty when it is PROVED)."""
+        return [s for s in self.steps if s.role == "decisive" and s.kind != "general"]
+
+    def refutations(self) -> list[Step]:
+        return [s for s in self.steps if s.role == "refutation"]
+
+    @property
+    def refutation_certified(self) -> bool | None:
+        """``None`` without refutation steps; otherwise whether each is general or exactly certified."""
+        refs = self.refutations()
+        return None if not refs else all(s.certifies_refutation for s in refs)
+
     def require(self) -> Derivation:
         """Raise :class:`ProofFailure` naming every failed step."""
         bad = self.failed()
@@ -135,17 +268,20 @@ class Derivation:
         return self
 
     def table(self, width: int = 92) -> str:
-        """The checked steps as a plain-text table (number, equation, kind, verdict, step)."""
+        """The checked steps as a plain-text table (number, equation, reach, role, verdict, step)."""
         lines = [f"{self.claim} {self.equations}: {self.summary()}, holds = {self.holds}",
-                 f"{'#':>2}  {'eq.':<6} {'kind':<9} {'verdict':<9} step"]
+                 f"{'#':>2}  {'eq.':<6} {'reach':<18} {'role':<10} {'verdict':<9} step"]
         for i, s in enumerate(self.steps, 1):
             name = s.name if len(s.name) <= width else s.name[: width - 1] + "…"
-            lines.append(f"{i:>2}  {s.equation:<6} {s.kind:<9} {s.verdict:<9} {name}")
+            reach = s.reach if len(s.reach) <= 18 else s.reach[:17] + "…"
+            lines.append(f"{i:>2}  {s.equation:<6} {reach:<18} {s.role:<10} {s.verdict:<9} {name}")
         return "\n".join(lines)
 
     def summary(self) -> str:
-        sym = sum(s.kind == "symbolic" for s in self.steps)
-        return f"{len(self.steps)} steps ({sym} symbolic, {len(self.steps) - sym} numeric)"
+        c = self.counts()
+        loose = f", {len(self.loose())} loose" if self.loose() else ""
+        return (f"{len(self.steps)} steps (G/F/N {self.gfn()}: {c['general']} general, {c['fixed-size']} "
+                f"fixed-size, {c['numeric']} numeric{loose}) → {self.strength}")
 
 
 def is_zero(expr: sp.Expr | sp.MatrixBase) -> bool:
@@ -220,11 +356,11 @@ def _is_nonzero_number(v: sp.Basic) -> bool:
 
 
 def _decide(statement: sp.Basic) -> tuple[Verdict, str]:
-    """``("proved", …)`` if ``sp.simplify`` gives True; ``("disproved", why)`` if it gives False or a
+    """``("holds", …)`` if ``sp.simplify`` gives True; ``("disproved", why)`` if it gives False or a
     counterexample point is found; otherwise ``("undecided", why)``."""
     val = sp.simplify(statement)
     if val == sp.true:
-        return "proved", "proved"
+        return "holds", "holds"
     if val == sp.false:
         return "disproved", "disproved: SymPy decides it is false"
     for point in _witness_points(sp.sympify(statement)):

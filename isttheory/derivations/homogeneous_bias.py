@@ -148,7 +148,7 @@ def derive(scale: sp.Expr = SQRT_N, eigenvalue: sp.Expr = SQRT_N, sigma2: sp.Exp
     ok = len(sols) == 2 and all(is_zero((L2.subs(so) - lam2 * sp.eye(2)) * bg.subs(so)) for so in sols)
     ok = ok and all(is_zero((so[r] - (lam2 - 1)) * (so[r] + (lam2 - 1))) for so in sols)
     D.steps.append(Step("(⇒) d = 2, b̃ = (u, v), u ≠ 0: every solution of L̃h = 0 has L̃b̃ = λb̃, r = ±(λ − 1)",
-                        "(31)", "symbolic", ok, f"{len(sols)} solutions: {sols}"))
+                        "(31)", "fixed-size", ok, f"{len(sols)} solutions: {sols}", sizes="d=2"))
     D.symbolic_true("d = 2: L̃ = [[1, r], [r, 1]] ≻ 0 at r = ±(λ − 1), i.e. |λ − 1| < 1", "(31)",
                     sp.Lt(sp.Abs(lam2 - 1), 1), f"λ = {lam2}")
     # feasibility for every n ≥ 2 (n = 2 + m): a unit-diagonal L̃ ≻ 0 has tr L̃ = n and eigenvalues in (0, n),

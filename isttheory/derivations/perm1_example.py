@@ -282,4 +282,5 @@ def derive(n_rel: sp.Expr = d_s, ebar_scale: sp.Expr = n_s, correction: sp.Expr 
 
 
 def _step(name: str, ok: bool | None) -> Step:
-    return Step(name, "(17)", "symbolic", bool(ok), f"all {math.factorial(N)} outcomes" if ok else "a draw differs")
+    return Step(name, "(17)", "fixed-size", bool(ok), f"all {math.factorial(N)} outcomes" if ok else "a draw differs",
+                sizes=f"n=d={N}")

@@ -122,8 +122,8 @@ def derive(variant: Literal["diagonal", "printed"] = "diagonal", scale: sp.Expr 
     # (23): symbolic with the diagonal scale table scale/√((L_i)_jj)
     for i, M in enumerate(S["cac"]):
         D.symbolic(f"E[C̃_{i}L_{i}C̃_{i}] = I (engine, scale {scale}·(L_i)_jj^(-1/2), n = d = 3)", "(23)", M)
-    D.steps.append(Step("B̄ = I and x¹ = x⁰ − B̄x⁰ = 0 on all 6 permutations (symbolic L_i)", "(23)", "symbolic",
-                        bool(S["ok_draw"]), "all outcomes" if S["ok_draw"] else "a draw differs"))
+    D.steps.append(Step("B̄ = I and x¹ = x⁰ − B̄x⁰ = 0 on all 6 permutations (symbolic L_i)", "(23)", "fixed-size",
+                        bool(S["ok_draw"]), "all outcomes" if S["ok_draw"] else "a draw differs", sizes="n=d=3"))
     D.symbolic("E[B̄] = I (engine)", "(23)", S["EB"])
     D.symbolic("E[B̄L̄B̄] = L̄ (engine BMB)", "(23)", S["BLB"])
     Lb, th = S["Lb"], sp.Symbol("theta", positive=True)

@@ -110,8 +110,8 @@ def derive(theta_min: sp.Expr = n_s, lam_coef: sp.Expr = lam_max, ebar: sp.Expr 
     D.symbolic("f(D^{-1/2}x̃) = ½x̃ᵀL̃x̃ − (D^{-1/2}b)ᵀx̃, L̃ = D^{-1/2}LD^{-1/2} (d = 3)", "(20)", S["f"])
     D.symbolic("Diag(L̃) = I", "(20)", S["diag"])
     D.symbolic("∇f̃(x̃) = D^{-1/2}∇f(D^{-1/2}x̃)", "(20)", S["grad"])
-    D.steps.append(Step("Perm-1 on L̃: B̄ = n·Diag(L̃) = nI on all 6 permutations (n = d = 3)", "(20)", "symbolic",
-                        bool(S["ok_draw"]), "all outcomes" if S["ok_draw"] else "a draw differs"))
+    D.steps.append(Step("Perm-1 on L̃: B̄ = n·Diag(L̃) = nI on all 6 permutations (n = d = 3)", "(20)", "fixed-size",
+                        bool(S["ok_draw"]), "all outcomes" if S["ok_draw"] else "a draw differs", sizes="n=d=3"))
     D.symbolic("E[B̄] = ebar·I (engine)", "(20)", S["EB"] - ebar.subs(n_s, n) * sp.eye(d), f"ebar = {ebar}")
     W = (S["Lt"] * S["EB"] + S["EB"] * S["Lt"]) / 2
     D.symbolic("W̃ = nL̃", "(20)", W - n * S["Lt"])

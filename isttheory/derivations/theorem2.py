@@ -132,8 +132,8 @@ def derive(h_coef: sp.Expr | None = None, sigma_coef: sp.Expr | None = None,
             Bbar += Ct * Ls[i] * Ct
         ok = ok and all(sp.simplify(e) == 0 for e in (Bbar / n - sp.eye(d)))
     D.steps.append(Step(
-        "B̄ = (1/n)Σ C̃_i L_i C̃_i = I on every permutation (d = 3, symbolic L_i)", "(23)", "symbolic", ok,
-        f"all {math.factorial(d)} outcomes"))
+        "B̄ = (1/n)Σ C̃_i L_i C̃_i = I on every permutation (d = 3, symbolic L_i)", "(23)", "fixed-size", ok,
+        f"all {math.factorial(d)} outcomes", sizes=f"d={d}"))
 
     # (3) expectation facts. With B̄ = I on every draw, g = x − c, E[g] = x − x^∞ = L̄⁻¹∇f + h, so
     #     E⟨∇f, g⟩ = ∇fᵀL̄⁻¹∇f + ∇fᵀh = F + ip and, by the bias–variance split,
