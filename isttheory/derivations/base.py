@@ -39,6 +39,7 @@ import numpy as np
 import sympy as sp
 
 if TYPE_CHECKING:
+    from ..lemmas.points import Point
     from ..sketches.base import DiagonalSketch
     from ..symbolic.engine import Contraction
 
@@ -209,6 +210,26 @@ class Derivation:
                 else f"{why}: {stated} vs the sharp {sharp}")
         self.steps.append(_symbolic_step(name, equation, ok, text, out, reach, role))
         return ok
+
+    def counterexample(self, name: str, equation: str, lemma: str, point: Point,
+                       role: Role = "refutation") -> bool:
+        """Record a counterexample to the paper lemma file ``isttheory/lemmas/paper/<lemma>.toml`` on the
+        instance ``point``, certified by the lemma checker's exact engine
+        (:func:`isttheory.lemmas.search.certify`: exact rationals, or mpmath confirmed at twice the
+        precision where a square root or an eigenvalue enters). The detail prints the exact margin."""
+        from ..lemmas import PAPER_DIR, Lemma
+        from ..lemmas.search import certify
+
+        cx = certify(Lemma.from_toml(PAPER_DIR / f"{lemma}.toml"), point)
+        if cx is None:
+            self.steps.append(Step(name, equation, "numeric", False,
+                                   f"{lemma}: not a certified counterexample at {point.describe()}", exact=True,
+                                   role=role))
+            return False
+        self.steps.append(Step(name, equation, "numeric", True,
+                               f"{lemma} fails at {point.describe()}: lhs − rhs = {_short(cx.margin, 60)} "
+                               f"({cx.certified_by})", exact=True, role=role))
+        return True
 
     @property
     def holds(self) -> bool:
