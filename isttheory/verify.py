@@ -61,4 +61,4 @@ def run_verify(instances: list[Instance], settings: Settings, progress: Any = No
     return VerifyRun(settings, instances, out)
 
 
-GLOBAL_INSTANCE = Instance("symbolic", None, description="all sizes (symbolic proofs)")  # type: ignore[arg-type]
+GLOBAL_INSTANCE = Instance("derivation", None, description="derivations (each step's reach in its finding)")  # type: ignore[arg-type]

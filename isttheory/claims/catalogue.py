@@ -1,9 +1,10 @@
 """The claims of docs/paper.md, each mapped to the registry verifiers that decide it.
 
 A paper claim's verdict rolls up its verifiers' findings: REFUTED if any finding is an unexpected
-refutation; INCONCLUSIVE if any is inconclusive; CORRECTED if any proves a corrected statement
-(ERRATA.md); otherwise VERIFIED. A verifier entry with ``confirms_by_refutation`` counts a REFUTED
-finding as confirmation (Remark 1 *claims* that (14) fails on its instance).
+refutation; INCONCLUSIVE if any is inconclusive; CORRECTED if a derivation checks a corrected
+statement (ERRATA.md; the row's ``strength`` says PROVED or CHECKED); otherwise PROVED when its derivations are
+PROVED (every decisive step general) and CHECKED when not. A verifier entry with
+``confirms_by_refutation`` counts a REFUTED finding as confirmation (Remark 1 *claims* that (14) fails on its instance).
 """
 
 from __future__ import annotations
@@ -68,15 +69,23 @@ PAPER_CLAIMS: tuple[PaperClaim, ...] = (
 )
 
 
-_PRECEDENCE = (Verdict.VERIFIED, Verdict.SURVIVED, Verdict.CORRECTED, Verdict.INCONCLUSIVE, Verdict.REFUTED)
+_PRECEDENCE = (Verdict.PROVED, Verdict.VERIFIED, Verdict.CHECKED, Verdict.SURVIVED, Verdict.CORRECTED,
+               Verdict.INCONCLUSIVE, Verdict.REFUTED)
+_HOLDS = (Verdict.PROVED, Verdict.VERIFIED, Verdict.CHECKED)
 
 
 def roll_up(findings: Sequence[tuple[Claim, Finding]]) -> list[dict[str, Any]]:
-    """One row per paper claim: its verdict and how many findings of each kind support it."""
+    """One row per paper claim: its verdict and how many findings of each kind support it.
+
+    A paper claim whose findings all hold is PROVED when every derivation among them is PROVED, and CHECKED
+    otherwise (a check on instances, however many, is never a proof). Any other finding decides the row as
+    before (SURVIVED < CORRECTED < INCONCLUSIVE < REFUTED). A CORRECTED row's ``strength`` says whether the
+    corrected statement is PROVED or CHECKED."""
     rows = []
     for pc in PAPER_CLAIMS:
         counts: dict[str, int] = {}
-        worst = Verdict.VERIFIED
+        worst = Verdict.PROVED
+        derivations: list[str] = []
         seen = False
         for c, f in findings:
             for s in pc.sources:
@@ -90,11 +99,15 @@ def roll_up(findings: Sequence[tuple[Claim, Finding]]) -> list[dict[str, Any]]:
                 else:
                     key, effective = f.verdict.value, f.verdict
                 counts[key] = counts.get(key, 0) + 1
+                if c.scope == "global" and f.verdict in (Verdict.PROVED, Verdict.CHECKED, Verdict.CORRECTED):
+                    derivations.append(str(f.numbers.get("corrected", f.verdict.value)))
                 if _PRECEDENCE.index(effective) > _PRECEDENCE.index(worst):
                     worst = effective
-        verdict = worst if seen else Verdict.INCONCLUSIVE
+        strength = "PROVED" if derivations and all(x == "PROVED" for x in derivations) else "CHECKED"
+        verdict = (Verdict(strength) if worst in _HOLDS else worst) if seen else Verdict.INCONCLUSIVE
         rows.append({"id": pc.id, "equations": pc.equations, "statement": pc.statement, "verdict": verdict.value,
-                     "findings": counts, "verifiers": sorted({s.claim for s in pc.sources})})
+                     "strength": strength if seen else "", "findings": counts,
+                     "verifiers": sorted({s.claim for s in pc.sources})})
     covered = {s.claim for pc in PAPER_CLAIMS for s in pc.sources}
     extra: dict[str, list[Finding]] = {}
     claim_of: dict[str, Claim] = {}
@@ -104,7 +117,7 @@ def roll_up(findings: Sequence[tuple[Claim, Finding]]) -> list[dict[str, Any]]:
             claim_of[c.id] = c
     for cid, fs in extra.items():
         counts = {}
-        worst = Verdict.VERIFIED
+        worst = Verdict.PROVED
         for f in fs:
             expected = f.verdict is Verdict.REFUTED and not claim_of[cid].unexpected(f)
             key = "REFUTED (expected)" if expected else f.verdict.value
@@ -115,5 +128,5 @@ def roll_up(findings: Sequence[tuple[Claim, Finding]]) -> list[dict[str, Any]]:
         c = claim_of[cid]
         rows.append({"id": cid, "equations": ", ".join(c.equations), "statement": c.statement,
                      "verdict": "REFUTED (expected)" if counts.get("REFUTED (expected)") and worst is
-                     Verdict.CORRECTED else worst.value, "findings": counts, "verifiers": [cid]})
+                     Verdict.CORRECTED else worst.value, "strength": "", "findings": counts, "verifiers": [cid]})
     return rows

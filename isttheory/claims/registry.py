@@ -27,11 +27,17 @@ from .instances import Instance
 
 
 class Verdict(str, enum.Enum):
-    """VERIFIED: holds on the instance; REFUTED: fails (counterexample recorded);
-    CORRECTED: the paper's version fails, a corrected one holds (see ERRATA.md);
+    """PROVED: a derivation whose every decisive step is general (valid for all values of its symbols);
+    CHECKED: a derivation that holds, with some decisive step at fixed sizes or on instances;
+    VERIFIED: holds on the instance (a check on one problem: evidence about that problem only);
+    REFUTED: fails (counterexample recorded);
+    CORRECTED: the paper's version fails, a corrected one holds (see ERRATA.md; a derivation's finding says
+    whether the corrected statement is PROVED or CHECKED);
     SURVIVED: a search for a counterexample found none (evidence, never a proof);
     INCONCLUSIVE: could not be decided (reason recorded)."""
 
+    PROVED = "PROVED"
+    CHECKED = "CHECKED"
     VERIFIED = "VERIFIED"
     SURVIVED = "SURVIVED"
     REFUTED = "REFUTED"
@@ -90,7 +96,7 @@ class Claim:
     known_refuted: frozenset[str] = frozenset()
     section: str = ""
     scope: str = "instance"
-    """``"instance"``: run on every instance; ``"global"``: run once (symbolic proofs)."""
+    """``"instance"``: run on every instance; ``"global"``: run once (derivations)."""
 
     def run(self, instance: Instance, settings: Settings) -> list[Finding]:
         """Verify on one instance; a verifier that raises gives an INCONCLUSIVE finding."""

@@ -65,7 +65,8 @@ class Reach:
         return not self.sizes
 
     def __str__(self) -> str:
-        return "general" if self.general else ", ".join(f"{k}={v}" for k, v in self.sizes)
+        return "general" if self.general else ", ".join(f"{k}{'' if k.endswith('∈') else '='}{v}"
+                                                        for k, v in self.sizes)
 
 
 GENERAL = Reach()

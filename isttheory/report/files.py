@@ -7,9 +7,11 @@ interrupted run leaves either the previous file or the new one, never half of on
      "settings": {"fast": bool, "seed": int},
      "instances": [{"name", "n", "d", "description"}],
      "findings": [{"claim", "instance", "variant", "verdict", "method", "numbers", "message", "seconds"}],
-     "summary": {"VERIFIED": int, "REFUTED": int, "CORRECTED": int, "INCONCLUSIVE": int},
+     "summary": {"PROVED": int, "CHECKED": int, "VERIFIED": int, "SURVIVED": int, "REFUTED": int,
+                 "CORRECTED": int, "INCONCLUSIVE": int},
      "unexpected": int,
-     "paper_claims": [{"id", "equations", "statement", "verdict", "findings": {verdict: count}, "verifiers"}],
+     "paper_claims": [{"id", "equations", "statement", "verdict", "strength", "findings": {verdict: count},
+                      "verifiers"}],
      "seconds": float}
 
 ``numbers`` of a finding are claim-specific scalars (for ``mc-bounds``: bound, estimate, exact,
@@ -58,7 +60,13 @@ def render_markdown(payload: dict[str, Any], figures: list[tuple[str, str]] | No
               "|---|---|---|---|---|"]
     for r in payload.get("paper_claims", []):
         counts = ", ".join(f"{v} {k}" for k, v in r["findings"].items())
-        lines.append(f"| {r['id']} | {r['equations']} | {r['statement']} | {r['verdict']} | {counts} |")
+        lines.append(f"| {r['id']} | {r['equations']} | {r['statement']} | {_verdict(r['verdict'], r)} | {counts} |")
+    derivations = derivation_rows(payload)
+    if derivations:
+        lines += ["", "## Derivations", "", "Steps: G general (valid for all values of the symbols), F fixed-size "
+                  "(symbolic at stated sizes), N numeric (on instances). PROVED needs every decisive step general; "
+                  "otherwise CHECKED.", "", "| derivation | G/F/N | verdict | notes |", "|---|---|---|---|"]
+        lines += [f"| {name} | {gfn} | {verdict} | {note} |" for name, gfn, verdict, note in derivations]
     lines += ["", "## Instances", "", "| name | n | d | description |", "|---|---|---|---|"]
     for inst in payload["instances"]:
         lines.append(f"| {inst['name']} | {inst['n']} | {inst['d']} | {inst['description']} |")
@@ -74,6 +82,18 @@ def render_markdown(payload: dict[str, Any], figures: list[tuple[str, str]] | No
     return "\n".join(lines) + "\n"
 
 
+def _verdict(verdict: str, row: dict[str, Any]) -> str:
+    """``CORRECTED (PROVED|CHECKED)`` for a corrected claim; other verdicts unchanged."""
+    extra = row.get("strength") or row.get("corrected")
+    return f"{verdict} ({extra})" if verdict == "CORRECTED" and extra else verdict
+
+
+def derivation_rows(payload: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """``(derivation, G/F/N, verdict, notes)`` for each derivation finding of the payload."""
+    return [(f["variant"], str(f["numbers"]["G/F/N"]), _verdict(f["verdict"], f["numbers"]), f["message"])
+            for f in payload["findings"] if "G/F/N" in f.get("numbers", {})]
+
+
 def render_html(payload: dict[str, Any], figures: list[tuple[str, str]]) -> str:
     """A self-contained HTML page: summary, figures (linked PNGs) and the findings table."""
     from html import escape
@@ -86,11 +106,17 @@ def render_html(payload: dict[str, Any], figures: list[tuple[str, str]]) -> str:
     figs = "".join(f"<figure><img src='{escape(n)}' alt='{escape(c)}'><figcaption>{escape(c)}</figcaption></figure>"
                    for c, n in figures)
     summary = ", ".join(f"{k} {v}" for k, v in s.items())
+    drows = "".join(f"<tr><td>{escape(a)}</td><td>{escape(b)}</td><td>{escape(c)}</td><td>{escape(d)}</td></tr>"
+                    for a, b, c, d in derivation_rows(payload))
+    derivations = ("<h2>Derivations</h2><p>Steps: G general (all values of the symbols) / F fixed-size / N numeric. "
+                   "PROVED needs every decisive step general; otherwise CHECKED.</p><table><tr><th>derivation</th>"
+                   f"<th>G/F/N</th><th>verdict</th><th>notes</th></tr>{drows}</table>") if drows else ""
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>isttheory report</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}table{{border-collapse:collapse;font-size:12px}}
 td,th{{border:1px solid #ccc;padding:3px 6px}}.REFUTED{{color:#b00}}.CORRECTED{{color:#a60}}.VERIFIED{{color:#070}}
+.PROVED{{color:#070}}.CHECKED{{color:#270}}
 img{{max-width:100%}}</style></head><body><h1>isttheory verification report</h1>
 <p>Verdicts: {escape(summary)}; unexpected refutations: {payload['unexpected']}.</p>
-<h2>Figures</h2>{figs}<h2>Findings</h2><table><tr><th>claim</th><th>instance</th><th>variant</th><th>verdict</th>
+{derivations}<h2>Figures</h2>{figs}<h2>Findings</h2><table><tr><th>claim</th><th>instance</th><th>variant</th><th>verdict</th>
 <th>numbers</th><th>method</th><th>note</th></tr>{rows}</table></body></html>
 """

@@ -74,16 +74,22 @@ def _tex_text(text: str) -> str:
 
 
 def claims_table(run: VerifyRun) -> str:
-    """A tabular of claims with their verdict counts over instances and variants."""
+    """A tabular of claims with their verdict counts over instances and variants; a derivation's row also
+    gives its steps as G/F/N (general / fixed-size / numeric) and, if CORRECTED, whether the corrected
+    statement is PROVED or CHECKED."""
     by_claim: dict[str, Counter[str]] = defaultdict(Counter)
     eqs: dict[str, str] = {}
+    gfn: dict[str, str] = {}
     for claim, f in run.findings:
-        by_claim[claim.id][f.verdict.value] += 1
+        extra = f.numbers.get("corrected")
+        by_claim[claim.id][f"{f.verdict.value} ({extra})" if extra else f.verdict.value] += 1
         eqs[claim.id] = ", ".join(claim.equations) or str(f.numbers.get("equations", ""))
-    rows = [r"\begin{tabular}{lll}", r"\hline", r"claim & equations & verdicts \\", r"\hline"]
+        if "G/F/N" in f.numbers:
+            gfn[claim.id] = str(f.numbers["G/F/N"])
+    rows = [r"\begin{tabular}{llll}", r"\hline", r"claim & equations & verdicts & steps G/F/N \\", r"\hline"]
     for cid, counts in by_claim.items():
         verdicts = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
-        rows.append(f"{_tex_text(cid)} & {_tex_text(eqs[cid])} & {_tex_text(verdicts)} \\\\")
+        rows.append(f"{_tex_text(cid)} & {_tex_text(eqs[cid])} & {_tex_text(verdicts)} & {gfn.get(cid, '')} \\\\")
     rows += [r"\hline", r"\end{tabular}"]
     return "\n".join(rows)
 
