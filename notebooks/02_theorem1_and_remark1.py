@@ -29,7 +29,7 @@
 #
 # This notebook computes every ingredient with the library — exact moments (`SketchMoments`), the
 # smallest θ of (14) as an SDP cross-checked by a generalised eigenvalue (`constants.theta_star`), the
-# rate, exact expected dynamics and Monte Carlo — then runs the machine-checked derivations of Theorem 1,
+# rate, exact expected dynamics and Monte Carlo — then runs the checked derivations of Theorem 1,
 # its identity and Perm-1 examples, and Remark 1, and finishes with the erratum on (17).
 
 # %%
@@ -179,10 +179,12 @@ print("E[B̄] =", np.diag(mo4.expected_B), "  nD̄ =", 4 * p4.D_bar)
 assert np.allclose(mo4.expected_B, np.diag(4 * p4.D_bar)) and np.allclose(mo4.expected_B, np.diag(p4.D.sum(0)))
 
 # %% [markdown]
-# ## 5. The machine-checked derivations
+# ## 5. The derivations
 #
-# Each `derive()` returns a list of checked steps — symbolic (SymPy reduces an identity to 0 or decides an
-# inequality) or numeric certificates on concrete instances — and `require()` raises if any step fails.
+# Each `derive()` returns a list of checked steps, each with its reach — *general* (SymPy reduces an identity
+# to 0 or decides an inequality for all values of its symbols), *fixed-size* (symbolic at the stated sizes) or
+# *numeric* (a certificate on concrete instances, exact or in floats) — and `require()` raises if any step
+# fails. A derivation is PROVED only when every decisive step is general; otherwise CHECKED (`D.strength`).
 
 # %%
 derivations = {}

@@ -237,7 +237,7 @@ print(f"printed scale, γ = 1: E‖x¹‖²_L̄ = {d1[1]:.4f} (exact), {one_p.me
 assert d1[1] > 1e-3 * d1[0] and one_p.metrics["dist2_L"].mean[1] > 1e-3 * d1[0]
 
 # %% [markdown]
-# ## 4. The machine-checked derivations
+# ## 4. The derivations (each step general, fixed-size or numeric)
 #
 # `precond_homogeneous.derive()` checks (20)–(22) symbolically (SymPy, `n = d = 3`, symbolic `L`) plus numeric
 # certificates; `precond_heterogeneous.derive()` checks (23)–(25) with symbolic `L_i`, and records the printed-scale

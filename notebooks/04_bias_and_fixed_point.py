@@ -277,7 +277,7 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# ## 6. The machine-checked derivations
+# ## 6. The derivations (each step general, fixed-size or numeric)
 #
 # `estimator_bias` proves (26)–(27), `mean_recursion` proves (28) and the `n = d → ∞` finding, and
 # `homogeneous_bias` proves (31) with the eigenvector condition (plus the trivial case `b̃ = 0`).

@@ -30,7 +30,7 @@
 # This notebook, using only the `isttheory` library:
 #
 # 1. computes $H=\|h\|^2_{\bar L}$ and $\sigma^2$ for one heterogeneous instance (`SketchMoments`);
-# 2. runs the machine-checked derivation of the corrected (30) and shows its closed forms;
+# 2. runs the derivation of the corrected (30) and shows its closed forms;
 # 3. compares the exact long-run value of the left side with both neighbourhoods as $\gamma$ varies;
 # 4. tabulates the tightness (bound ÷ exact left side) at several $\gamma$ and $K$;
 # 5. shows that the printed $\bar L^2$ norm on $\|h\|^2$ gives a false bound;
@@ -88,7 +88,7 @@ display(Math(r"x^* = " + sp.latex(sp.Matrix(np.round(problem.x_star, 4))) + r",\
              + sp.latex(sp.Matrix(np.round(mo.h, 4)))))
 
 # %% [markdown]
-# ## 2. The machine-checked derivation of the corrected (30)
+# ## 2. The derivation of the corrected (30)
 #
 # `isttheory.derivations.theorem2.derive()` proves, step by step (SymPy identities plus labelled numeric
 # certificates on exact trajectories), the exact one-step identity
@@ -99,9 +99,10 @@ display(Math(r"x^* = " + sp.latex(sp.Matrix(np.round(problem.x_star, 4))) + r",\
 # %%
 D = theorem2.derive().require()
 print(D.claim, D.equations, "—", D.summary())
-rows = [(s.equation, s.kind, s.verdict, s.name) for s in D.steps]
-print(format_table(["eq.", "kind", "verdict", "step"], rows, max_width=90))
-assert D.holds and all(s.verdict == "proved" for s in D.steps)
+rows = [(s.equation, s.reach, s.role, s.verdict, s.name) for s in D.steps]
+print(format_table(["eq.", "reach", "role", "verdict", "step"], rows, max_width=90))
+assert D.holds and all(s.verdict == "holds" for s in D.steps)
+print("strength:", D.strength, "— decisive steps not general:", [s.name for s in D.weakest()])
 
 # %% [markdown]
 # The derivation's closed forms, rendered from its `latex` dict: the corrected bound (30) and the exact
@@ -319,7 +320,7 @@ plt.show()
 # %% [markdown]
 # ## 8. Errata about Theorem 2
 #
-# The three items of `isttheory.errata.ERRATA` established by `derivations/theorem2.py`:
+# The three items of `isttheory.errata.ERRATA` checked by `derivations/theorem2.py`:
 
 # %%
 ids = ("thm2-norm", "thm2-constants", "thm2-tradeoff")

@@ -51,7 +51,7 @@ T0 = time.perf_counter()
 ERR = {e.id: e for e in ERRATA}
 
 # %% [markdown]
-# ## 1. The machine-checked derivations
+# ## 1. The derivations (each step general, fixed-size or numeric)
 #
 # `derivations.compressed_gd` proves (34) with the tight constant $\omega$ (Rand-1, Rand-2, Perm-2 by exact
 # enumeration against the closed-form engine), that $x^*$ is a fixed point of (33) on every draw, that (5) equals
@@ -65,10 +65,10 @@ D_cgd = compressed_gd.derive().require()
 D_cmp = ist_comparison.derive().require()
 for D in (D_cgd, D_cmp):
     print(f"{D.claim} {D.equations}: {D.summary()}")
-    print(format_table(["eq.", "kind", "verdict", "step"], [(s.equation, s.kind, s.verdict, s.name) for s in D.steps],
-                       max_width=100))
+    print(format_table(["eq.", "reach", "role", "verdict", "step"],
+                       [(s.equation, s.reach, s.role, s.verdict, s.name) for s in D.steps], max_width=100))
     print()
-    assert D.holds and all(s.verdict == "proved" for s in D.steps)
+    assert D.holds and all(s.verdict == "holds" for s in D.steps)
 
 display(Markdown("(34), from `compressed_gd.derive().latex['variance']`:"))
 display(Math(D_cgd.latex["variance"]))
