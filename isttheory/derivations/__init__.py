@@ -1,4 +1,4 @@
-"""Machine-checked derivations, one module per claim of docs/paper.md (see :mod:`.base`).
+"""Checked derivations, one module per claim of docs/paper.md; each step states its reach (see :mod:`.base`).
 
 Every module here defines ``derive(**constants) -> Derivation``; :func:`discover`
 finds them, so adding a module registers its proof with ``isttheory verify``.
