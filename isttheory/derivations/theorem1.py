@@ -2,9 +2,9 @@
 
 One step of (2) is ``x⁺ = x − γB̄x``. For the quadratic ``f(x) = ½xᵀL̄x``,
 exactly, ``f(x⁺) = f(x) − γxᵀL̄B̄x + (γ²/2)xᵀB̄L̄B̄x``. ``B̄`` is symmetric, so
-``xᵀL̄B̄x = ½xᵀ(L̄B̄ + B̄L̄)x`` and by linearity
+``xᵀL̄B̄x = ½xᵀ(L̄B̄ + B̄L̄)x`` and, the draw being independent of ``x``, by linearity of ``E``
 
-    E f(x⁺) = f(x) − γ xᵀW̄x + (γ²/2) xᵀE[B̄L̄B̄]x.
+    E f(x⁺) = f(x) − γ xᵀW̄x + (γ²/2) xᵀE[B̄L̄B̄]x,     W̄ = ½E[L̄B̄ + B̄L̄].
 
 With (14) ``E[B̄L̄B̄] ⪯ θW̄`` (write ``xᵀE[B̄L̄B̄]x = θw − r``, ``r ≥ 0``,
 ``w = xᵀW̄x ≥ 0``) and ``0 < γ ≤ 1/θ``:
@@ -13,57 +13,120 @@ With (14) ``E[B̄L̄B̄] ⪯ θW̄`` (write ``xᵀE[B̄L̄B̄]x = θw − r``, `
 
 the last gap being ``(γ/2)(1 − γθ)w + (γ²/2)r ≥ 0``. Since ``∇f = L̄x``,
 ``w = ‖∇f(x)‖²_{L̄⁻¹W̄L̄⁻¹}``; summing the per-step bound over ``k = 0 … K − 1`` (symbolic ``K``,
-telescoping) gives (15). With ``‖x‖²_{L̄} = 2f(x)`` (the definition, not a step) and the Rayleigh bound
-``w ≥ λ_min‖x‖²_{L̄}`` (certificate ``W̄ − λ_minL̄ = δvvᵀ ⪰ 0``):
-``E‖x⁺‖²_{L̄} ≤ ‖x‖²_{L̄} − γw ≤ (1 − γλ_min(L̄^{-1/2}W̄L̄^{-1/2}))‖x‖²_{L̄}`` (16).
+telescoping) gives (15). With ``‖x‖²_{L̄} = 2f(x)`` and the Rayleigh bound ``w ≥ λ_min‖x‖²_{L̄}``
+(``y = L̄^{1/2}x``, ``M = L̄^{-1/2}W̄L̄^{-1/2} = QΛQᵀ``):
+``E‖x⁺‖²_{L̄} ≤ ‖x‖²_{L̄} − γw ≤ (1 − γλ_min(L̄^{-1/2}W̄L̄^{-1/2}))‖x‖²_{L̄}``, and induction over ``k`` gives (16).
 
-Constants (mutation knobs): ``step_bound`` (γ ≤ step_bound/θ, paper 1),
-``descent`` (per-step decrease ``descent·γ·w``; (15)'s ``2/(γK)`` is
-``1/(descent·γK)``, paper ½) and ``rate`` (contraction ``1 − rate·λ_min``,
-paper γ).
+Reach. Every decisive step is *general*: the matrix steps are identities of SymPy matrix expressions
+(``MatrixSymbol`` of symbolic size ``d``, reduced to polynomials in the bilinear forms ``uᵀMv`` by
+:func:`quadratic_forms`), the rest scalar identities in ``γ, θ, w, r, λ, K``. What the matrix steps
+take as given, and say so: the symmetry of ``L̄``, ``B̄``, ``W̄``, ``E[B̄L̄B̄]``; linearity of ``E`` with the
+draw independent of ``x``; the spectral theorem for the symmetric ``M`` (``QQᵀ = I``, ``Λ = λ_min I + Δ``,
+``Δ`` diagonal ⪰ 0). Fixed-size steps (the engine's closed forms for Perm-1 against enumeration at
+``n = d ∈ {2, 3}``, an explicit ``d = 2`` spectral certificate) and float checks on instances are
+*evidence*.
+
+Constants (mutation knobs): ``step_bound`` (γ ≤ step_bound/θ, paper 1; sharp ``2(1 − descent)``),
+``descent`` (per-step decrease ``descent·γ·w``; (15)'s ``2/(γK)`` is ``1/(descent·γK)``, paper ½),
+``rate`` (contraction ``1 − rate·λ_min``, paper γ; sharp ``2·descent·γ``), ``lin_coef`` and ``quad_coef``
+(the one-step identity's ``γ`` and ``γ²/2``) and ``w_weight`` (the ``½`` in ``W̄``).
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 import numpy as np
 import scipy.linalg as sla
 import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from ..generators import interpolation
 from ..moments import SketchMoments
 from ..sketches import Identity, Permutation
 from ..sketches.base import Sketch
 from ..symbolic import moments as MM
-from .base import Derivation, stack, symbolic_expectation, symmetric_matrix, vector
+from .base import GENERAL, Derivation, at, stack, symbolic_expectation, symmetric_matrix, vector
 
 g_ = sp.Symbol("gamma", positive=True)
 theta = sp.Symbol("theta", positive=True)
 lam = sp.Symbol("lambda_min", nonnegative=True)
+#: the one-step identity's coefficients and the weight in W̄ = ½E[L̄B̄ + B̄L̄] (defaults of the mutation knobs)
+LIN_COEF, QUAD_COEF, W_WEIGHT = g_, g_**2 / 2, sp.Rational(1, 2)
+
+# ----------------------------------------------------------------------------- matrix expressions of any size
+dim = sp.Symbol("d", integer=True, positive=True)
 
 
+def _symmetric_rules(symmetric: Iterable[MatrixExpr]) -> dict[sp.Basic, sp.Basic]:
+    rules: dict[sp.Basic, sp.Basic] = {}
+    for S in symmetric:
+        rules[sp.Transpose(S)] = S
+        rules[sp.Transpose(sp.Inverse(S))] = sp.Inverse(S)
+        rules[sp.Inverse(sp.Transpose(S))] = sp.Inverse(S)
+    return rules
+
+
+def _canonical(mat: sp.Basic, rules: dict[sp.Basic, sp.Basic]) -> sp.Basic:
+    """A product with the transposes of symmetric factors dropped and ``SS⁻¹`` cancelled, to a fixed point."""
+    prev = None
+    while prev != mat:
+        prev = mat
+        mat = mat.xreplace(rules).doit()
+    return mat
+
+
+def matrix_terms(expr: MatrixExpr, symmetric: Iterable[MatrixExpr] = ()) -> list[tuple[sp.Expr, sp.Basic]]:
+    """The expanded terms ``(scalar coefficient, matrix product)`` of a matrix expression, with the
+    transposes of the ``symmetric`` matrices dropped and ``SS⁻¹`` cancelled."""
+    rules = _symmetric_rules(symmetric)
+    e = _canonical(sp.expand(_canonical(expr, rules)), rules)
+    out: list[tuple[sp.Expr, sp.Basic]] = []
+    for term in sp.Add.make_args(e) if not isinstance(e, sp.MatAdd) else e.args:
+        if term == 0 or isinstance(term, sp.ZeroMatrix):
+            continue
+        coeff, mat = term.as_coeff_mmul()
+        out.append((sp.sympify(coeff), _canonical(mat, rules)))
+    return out
+
+
+def quadratic_forms(expr: MatrixExpr, symmetric: Iterable[MatrixExpr] = (),
+                    transform: Callable[[sp.Basic], sp.Basic] | None = None) -> sp.Expr:
+    """A ``1 × 1`` matrix expression of any size ``d`` as a commutative polynomial in the symbols
+    ``⟨uᵀ⋯v⟩`` (one per product of matrices, identified with its transpose, ``uᵀMv = vᵀMᵀu``).
+
+    Valid for every size and every value of the matrices: the reduction uses only expansion, the
+    symmetry of the ``symmetric`` matrices (``Sᵀ = S``, ``(S⁻¹)ᵀ = S⁻¹``) and ``SS⁻¹ = I``; ``transform``
+    maps each product first (e.g. an expectation by linearity). Two expressions are equal for all values if
+    their difference reduces to 0."""
+    symmetric = tuple(symmetric)
+    rules = _symmetric_rules(symmetric)
+    out = sp.Integer(0)
+    for coeff, mat in matrix_terms(expr, symmetric):
+        if transform is not None:
+            mat = _canonical(transform(mat), rules)
+            if mat == 0 or isinstance(mat, sp.ZeroMatrix):
+                continue
+        if getattr(mat, "shape", (1, 1)) != (1, 1):
+            raise ValueError(f"quadratic_forms expects a 1×1 expression, got {mat} of shape {mat.shape}")
+        tr = _canonical(sp.Transpose(mat).doit(), rules)
+        key = min(str(mat), str(tr))
+        out += coeff * sp.Symbol(f"⟨{key}⟩", real=True)
+    return sp.expand(out)
+
+
+# ----------------------------------------------------------------------------- fixed-size evidence
 def _f(L: sp.Matrix, x: sp.Matrix) -> sp.Expr:
     return (x.T * L * x)[0] / 2
 
 
-@lru_cache(maxsize=1)
-def _one_step_identity() -> tuple[sp.Expr, sp.Expr]:
-    """(exact f(x − γBx) − claimed, xᵀLBx − ½xᵀ(LB+BL)x) for symbolic symmetric L, B (d = 3)."""
-    d = 3
-    L, B, x = symmetric_matrix("L", d), symmetric_matrix("B", d), vector("x", d)
-    xp = x - g_ * B * x
-    claimed = _f(L, x) - g_ * (x.T * L * B * x)[0] + g_**2 / 2 * (x.T * B * L * B * x)[0]
-    sym = (x.T * L * B * x)[0] - (x.T * (L * B + B * L) * x)[0] / 2
-    return sp.expand(_f(L, xp) - claimed), sp.expand(sym)
-
-
-@lru_cache(maxsize=1)
-def _expected_one_step_perm1() -> sp.Expr:
-    """Perm-1, n = d = 3, symbolic L_i: (1/6)Σ_π f(x − γB̄_πx) − [f − γxᵀW̄x + (γ²/2)xᵀE[B̄L̄B̄]x]
+@lru_cache(maxsize=4)
+def _expected_one_step_perm1(n: int) -> sp.Expr:
+    """Perm-1, n = d, symbolic L_i: (1/n!)Σ_π f(x − γB̄_πx) − [f − γxᵀW̄x + (γ²/2)xᵀE[B̄L̄B̄]x]
     with W̄ and E[B̄L̄B̄] from the closed-form engine."""
-    n = d = 3
+    d = n
     Ls = [symmetric_matrix(f"L{i}", d) for i in range(n)]
     Lb = sum(Ls, sp.zeros(d, d)) / n
     x = vector("x", d)
@@ -84,29 +147,9 @@ def _expected_one_step_perm1() -> sp.Expr:
 
 
 @lru_cache(maxsize=1)
-def _norm_and_rayleigh() -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr]:
-    """d = 2 symbolic: ∇f = L̄x ⇒ xᵀW̄x = ‖∇f‖²_{L̄⁻¹W̄L̄⁻¹}; with L̄ = RᵀR (Cholesky), y = Rx:
-    xᵀW̄x = yᵀ(R⁻ᵀW̄R⁻¹)y, ‖y‖² = ‖x‖²_L̄, and R⁻ᵀW̄R⁻¹ = R(L̄⁻¹W̄)R⁻¹ (same spectrum as L̄^{-1/2}W̄L̄^{-1/2})."""
-    W, x = symmetric_matrix("W", 2), vector("x", 2)
-    r11, r22 = sp.symbols("r11 r22", positive=True)
-    r12 = sp.Symbol("r12", real=True)
-    R = sp.Matrix([[r11, r12], [0, r22]])
-    L = R.T * R
-    grad = L * x
-    norm = sp.simplify((grad.T * L.inv() * W * L.inv() * grad)[0] - (x.T * W * x)[0])
-    y = R * x
-    M = R.inv().T * W * R.inv()
-    ray = sp.simplify((y.T * M * y)[0] - (x.T * W * x)[0])
-    nrm = sp.expand((y.T * y)[0] - (x.T * L * x)[0])
-    sim = sp.simplify(M - R * L.inv() * W * R.inv())
-    return norm, ray, nrm, sim
-
-
-@lru_cache(maxsize=1)
-def _rayleigh_certificate() -> tuple[sp.Matrix, sp.Matrix]:
-    """d = 2, L̄ = RᵀR ≻ 0 and W̄ = RᵀQΛQᵀR — every symmetric W̄ is of this form (eigendecomposition of
-    R⁻ᵀW̄R⁻¹, Q a rotation in the rational parametrisation): residuals of R⁻ᵀW̄R⁻¹ = QΛQᵀ and of the SOS
-    certificate W̄ − λ_min L̄ = δ·vvᵀ, v = RᵀQe₂."""
+def _rayleigh_certificate_d2() -> tuple[sp.Matrix, sp.Matrix]:
+    """d = 2, L̄ = RᵀR ≻ 0 and W̄ = RᵀQΛQᵀR (Q a rotation in the rational parametrisation): residuals of
+    R⁻ᵀW̄R⁻¹ = QΛQᵀ and of the certificate W̄ − λ_min L̄ = δ·vvᵀ, v = RᵀQe₂."""
     r11, r22 = sp.symbols("r11 r22", positive=True)
     r12, t, lm = sp.symbols("r12 t lambda_min", real=True)
     dl = sp.Symbol("delta", nonnegative=True)
@@ -121,6 +164,7 @@ def _rayleigh_certificate() -> tuple[sp.Matrix, sp.Matrix]:
     return spec, sos
 
 
+# ----------------------------------------------------------------------------- numeric helpers (also used by notebooks)
 def exact_one_step(mo: SketchMoments, gamma: float) -> tuple[np.ndarray, np.ndarray]:
     """Quadratic forms of ``E f(x⁺)`` and ``E‖x⁺‖²_{L̄}`` (interpolation):
     ``½(L̄ − 2γW̄ + γ²E[B̄L̄B̄])`` and ``L̄ − 2γW̄ + γ²E[B̄L̄B̄]``."""
@@ -160,134 +204,181 @@ def lemma_constants() -> tuple[sp.Expr, sp.Expr]:
     ``(f(x⁰) − E f(x^K))/(descent·γK)`` and (16)'s one-step factor is ``1 − rate·λ``."""
     from ..bounds import symbolic
 
-    K, f0, fK, lam, d0 = sp.symbols("K f0 fK lambda d0", positive=True)
+    K, f0, fK, lam_, d0 = sp.symbols("K f0 fK lambda d0", positive=True)
     rhs15 = symbolic("thm1-eq15", "rhs", {"gamma": g_, "K": K}, {"E_f": {0: f0, K: fK}})
     descent = sp.simplify((f0 - fK) / (g_ * K * rhs15))
-    factor = symbolic("thm1-eq16", "rhs", {"gamma": g_, "K": sp.Integer(1), "rate": lam}, {"E_dist2_L": {0: d0}}) / d0
-    rate = sp.simplify(-sp.diff(factor, lam))
-    if descent.has(f0, fK, K) or sp.simplify(factor - (1 - rate * lam)) != 0:
+    factor = symbolic("thm1-eq16", "rhs", {"gamma": g_, "K": sp.Integer(1), "rate": lam_},
+                      {"E_dist2_L": {0: d0}}) / d0
+    rate = sp.simplify(-sp.diff(factor, lam_))
+    if descent.has(f0, fK, K) or sp.simplify(factor - (1 - rate * lam_)) != 0:
         raise ValueError("thm1-eq15/thm1-eq16 are not of Theorem 1's shape")
     return descent, rate
 
 
-def derive(step_bound: sp.Expr | int = 1, descent: sp.Expr | None = None, rate: sp.Expr | None = None) -> Derivation:
+# ----------------------------------------------------------------------------- the derivation
+def derive(step_bound: sp.Expr | int = 1, descent: sp.Expr | None = None, rate: sp.Expr | None = None,
+           lin_coef: sp.Expr = LIN_COEF, quad_coef: sp.Expr = QUAD_COEF, w_weight: sp.Expr = W_WEIGHT) -> Derivation:
     """Check Theorem 1 (14)–(16) for ``0 < γ ≤ step_bound/θ``, per-step decrease
     ``descent·γ·‖∇f‖²_{L̄⁻¹W̄L̄⁻¹}`` (so (15) reads ``(f(x⁰) − E f(x^K))/(descent·γK)``) and the
     (16) factor ``1 − rate·λ_min(L̄^{-1/2}W̄L̄^{-1/2})``. Paper: ``step_bound = 1``, ``descent = ½``, ``rate = γ``;
-    the defaults of ``descent`` and ``rate`` are read from the lemma files (:func:`lemma_constants`)."""
+    the defaults of ``descent`` and ``rate`` are read from the lemma files (:func:`lemma_constants`).
+    ``lin_coef``, ``quad_coef``: the one-step identity ``f(x − γB̄x) = f − lin·xᵀL̄B̄x + quad·xᵀB̄L̄B̄x``;
+    ``w_weight``: ``W̄ = w_weight·E[L̄B̄ + B̄L̄]``. Every decisive step is general (module docstring)."""
     if descent is None or rate is None:
         d_l, r_l = lemma_constants()
         descent = d_l if descent is None else descent
         rate = r_l if rate is None else rate
     step_bound, descent, rate = sp.sympify(step_bound), sp.sympify(descent), sp.sympify(rate)
+    lin_coef, quad_coef, w_weight = sp.sympify(lin_coef), sp.sympify(quad_coef), sp.sympify(w_weight)
     D = Derivation("Theorem 1", ("(14)", "(15)", "(16)"),
-                   constants={"step_bound": step_bound, "descent": descent, "rate": rate})
+                   constants={"step_bound": step_bound, "descent": descent, "rate": rate, "lin_coef": lin_coef,
+                              "quad_coef": quad_coef, "w_weight": w_weight})
 
-    # 1. exact one-step identity for quadratics and the symmetrisation
-    one, sym = _one_step_identity()
-    D.symbolic("f(x − γB̄x) = f(x) − γxᵀL̄B̄x + (γ²/2)xᵀB̄L̄B̄x (d = 3, symbolic L̄, B̄)", "(15)", one)
-    D.symbolic("xᵀL̄B̄x = ½xᵀ(L̄B̄ + B̄L̄)x for symmetric B̄", "(15)", sym)
-    # 2. expectation: enumeration over Perm-1 (n = d = 3, symbolic L_i) equals the engine's W̄, E[B̄L̄B̄] formula
-    D.symbolic("E f(x⁺) = f(x) − γxᵀW̄x + (γ²/2)xᵀE[B̄L̄B̄]x (Perm-1, n = d = 3, all 6 permutations, symbolic L_i)",
-               "(15)", _expected_one_step_perm1())
+    # 1. one-step identity and expectation, matrix expressions of any size d
+    L, B, x = sp.MatrixSymbol("L", dim, dim), sp.MatrixSymbol("B", dim, dim), sp.MatrixSymbol("x", dim, 1)
+    EB, EBLB = sp.MatrixSymbol("EB", dim, dim), sp.MatrixSymbol("EBLB", dim, dim)
+    sym = (L, B, EB, EBLB)
 
-    # 3. descent under (14) and γ ≤ step_bound/θ: symbols f, w = xᵀW̄x ≥ 0, s = xᵀE[B̄L̄B̄]x = θw − r, r ≥ 0
+    def f(z: MatrixExpr) -> MatrixExpr:
+        return z.T * L * z / 2
+
+    xp = x - g_ * B * x
+    one = f(xp) - (f(x) - lin_coef * x.T * L * B * x + quad_coef * x.T * B * L * B * x)
+    D.symbolic("f(x − γB̄x) = f(x) − γxᵀL̄B̄x + (γ²/2)xᵀB̄L̄B̄x (L̄, B̄ symmetric d×d, any d)", "(15)",
+               quadratic_forms(one, sym), f"coefficients {lin_coef}, {quad_coef}", reach=GENERAL)
+    D.symbolic("xᵀL̄B̄x = ½xᵀ(L̄B̄ + B̄L̄)x for symmetric L̄, B̄ (any d)", "(15)",
+               quadratic_forms(x.T * L * B * x - x.T * (L * B + B * L) * x / 2, sym), reach=GENERAL)
+
+    def expect(mat: sp.Basic) -> sp.Basic:
+        """E of one product, by linearity with the draw independent of x: B̄ → E[B̄], B̄L̄B̄ → E[B̄L̄B̄]."""
+        args = list(mat.args) if isinstance(mat, sp.MatMul) else [mat]
+        if args.count(B) == 1:
+            return sp.MatMul(*[EB if a == B else a for a in args])
+        if args.count(B) == 2:
+            i = args.index(B)
+            if args[i: i + 3] != [B, L, B]:
+                raise ValueError(f"unexpected product {mat}")
+            return sp.MatMul(*args[:i], EBLB, *args[i + 3:])
+        return mat
+
+    W = w_weight * (L * EB + EB * L)
+    D.symbolic("E f(x⁺) = f(x) − γxᵀW̄x + (γ²/2)xᵀE[B̄L̄B̄]x, W̄ = ½E[L̄B̄ + B̄L̄] (linearity of E, any d)", "(15)",
+               quadratic_forms(f(xp), sym, expect)
+               - quadratic_forms(f(x) - g_ * x.T * W * x + g_**2 / 2 * x.T * EBLB * x, sym),
+               f"W̄ weight {w_weight}; the draw is independent of x", reach=GENERAL)
+    for n0 in (2, 3):
+        D.symbolic(f"engine's W̄, E[B̄L̄B̄] for Perm-1 agree with all {n0}! permutations (symbolic L_i)", "(15)",
+                   _expected_one_step_perm1(n0), reach=at(n=n0, d=n0), role="evidence")
+
+    # 2. descent under (14) and γ ≤ step_bound/θ: symbols f, w = xᵀW̄x ≥ 0, s = xᵀE[B̄L̄B̄]x = θw − r, r ≥ 0
     fx, w, r = sp.Symbol("f", real=True), sp.Symbol("w", nonnegative=True), sp.Symbol("r", nonnegative=True)
     Ef = fx - g_ * w + g_**2 / 2 * (theta * w - r)
-    D.symbolic("(14) ⇒ E f(x⁺) = f(x) − γ(1 − γθ/2)w − (γ²/2)r, r ≥ 0", "(14)",
-               Ef - (fx - g_ * (1 - g_ * theta / 2) * w - g_**2 / 2 * r))
+    D.symbolic("(14) ⇒ E f(x⁺) = f(x) − γ(1 − γθ/2)w − (γ²/2)r, r = xᵀ(θW̄ − E[B̄L̄B̄])x ≥ 0", "(14)",
+               Ef - (fx - g_ * (1 - g_ * theta / 2) * w - g_**2 / 2 * r), reach=GENERAL)
     gap = (fx - descent * g_ * w) - Ef
     coef = 1 - descent - g_ * theta / 2
     D.symbolic("certificate: f − descent·γw − E f(x⁺) = γw(1 − descent − γθ/2) + (γ²/2)r", "(15)",
-               gap - (g_ * w * coef + g_**2 / 2 * r), f"descent = {descent}")
-    # γ = t·step_bound/θ with t ∈ (0, 1]; coef is affine in t, so check both ends
-    at = [sp.simplify(coef.subs(g_, tt * step_bound / theta)) for tt in (0, 1)]
-    D.symbolic_true("1 − descent − γθ/2 ≥ 0 on 0 < γ ≤ step_bound/θ (affine: both endpoints)", "(15)",
-                    sp.And(sp.Ge(at[0], 0), sp.Ge(at[1], 0)),
-                    f"endpoints {at[0]}, {at[1]} (step_bound = {step_bound}, descent = {descent})")
+               gap - (g_ * w * coef + g_**2 / 2 * r), f"descent = {descent}", reach=GENERAL)
+    # coef ≥ 0 ⇔ γθ ≤ 2(1 − descent): the sharp step bound (r = 0 at the top eigenvector of (E[B̄L̄B̄], W̄) for θ = θ*)
+    D.bound("step size: 1 − descent − γθ/2 ≥ 0 for all 0 < γ ≤ step_bound/θ; sharp step_bound = 2(1 − descent)",
+            "(15)", step_bound, 2 * (1 - descent), valid_if="<=", reach=GENERAL)
 
-    # 4. weighted gradient norm, telescoping into (15)
-    norm, ray, nrm, sim = _norm_and_rayleigh()
-    D.symbolic("xᵀW̄x = ‖∇f(x)‖²_{L̄⁻¹W̄L̄⁻¹} since ∇f(x) = L̄x (d = 2)", "(15)", norm)
-    # per step k (tower property + step 3): E f(x^k) − E f(x^{k+1}) = descent·γ·E w_k + s_k, s_k ≥ 0, with
-    # w_k = ‖∇f(x^k)‖²_{L̄⁻¹W̄L̄⁻¹} ≥ 0 (W̄ ⪰ 0 under (14)); sum over k = 0 … K − 1 for symbolic K
+    # 3. weighted gradient norm, telescoping into (15)
+    Wm = sp.MatrixSymbol("W", dim, dim)
+    grad = L * x
+    D.symbolic("xᵀW̄x = ‖∇f(x)‖²_{L̄⁻¹W̄L̄⁻¹} since ∇f(x) = L̄x (any d)", "(15)",
+               quadratic_forms(grad.T * L.I * Wm * L.I * grad - x.T * Wm * x, (L, Wm)), reach=GENERAL)
     k, K = sp.Symbol("k", integer=True, nonnegative=True), sp.Symbol("K", integer=True, positive=True)
     F = sp.Function("F")  # F(k) = E f(x^k)
     wk, sk = sp.Function("w", nonnegative=True), sp.Function("s", nonnegative=True)
     D.symbolic("telescoping: Σ_{k<K} (E f(x^k) − E f(x^{k+1})) = f(x⁰) − E f(x^K) (symbolic K)", "(15)",
-               sp.Sum(F(k) - F(k + 1), (k, 0, K - 1)).doit() - (F(0) - F(K)))
+               sp.Sum(F(k) - F(k + 1), (k, 0, K - 1)).doit() - (F(0) - F(K)), reach=GENERAL)
     drop = sp.Sum(descent * g_ * wk(k) + sk(k), (k, 0, K - 1))  # = f(x⁰) − E f(x^K) by the two steps above
     avg = sp.Sum(wk(k), (k, 0, K - 1)) / K
     slack = 2 * sp.Sum(sk(k), (k, 0, K - 1)) / (g_ * K)
     D.symbolic("(15): 2(f(x⁰) − E f(x^K))/(γK) − (1/K)Σ_k E w_k = (2·descent − 1)(1/K)Σ_k E w_k + 2Σ_k s_k/(γK)",
-               "(15)", 2 * drop / (g_ * K) - avg - ((2 * descent - 1) * avg + slack), f"descent = {descent}")
+               "(15)", 2 * drop / (g_ * K) - avg - ((2 * descent - 1) * avg + slack), f"descent = {descent}",
+               reach=GENERAL)
     D.symbolic_true("… ≥ 0: 2·descent − 1 ≥ 0, Σ_k E w_k ≥ 0, Σ_k s_k ≥ 0, so (15) holds with 2/(γK)", "(15)",
                     sp.And(sp.Ge(2 * descent - 1, 0), sp.Ge(avg, 0), sp.Ge(slack, 0)),
-                    f"2·descent − 1 = {2 * descent - 1}")
+                    f"2·descent − 1 = {2 * descent - 1}", reach=GENERAL)
 
-    # 5. (16): ‖x‖²_L̄ = xᵀL̄x = 2f(x) by definition (x* = 0); Rayleigh quotient through the Cholesky factor
-    D.symbolic("xᵀW̄x = yᵀ(R⁻ᵀW̄R⁻¹)y with y = Rx, L̄ = RᵀR (d = 2)", "(16)", ray)
-    D.symbolic("‖Rx‖² = ‖x‖²_{L̄}", "(16)", nrm)
-    D.symbolic("R⁻ᵀW̄R⁻¹ = R(L̄⁻¹W̄)R⁻¹: same spectrum as L̄^{-1/2}W̄L̄^{-1/2}", "(16)", sim)
-    spec, sos = _rayleigh_certificate()
-    D.symbolic("R⁻ᵀW̄R⁻¹ = QΛQᵀ, Λ = Diag(λ_min, λ_min + δ), δ ≥ 0 (any symmetric W̄, d = 2, every rotation Q)",
-               "(16)", spec)
-    D.symbolic("Rayleigh certificate: W̄ − λ_min L̄ = δ·vvᵀ ⪰ 0 (v = RᵀQe₂), so w ≥ λ_min‖x‖²_{L̄}", "(16)", sos)
-    N = sp.Symbol("N", nonnegative=True)  # ‖x‖²_L̄
+    # 4. (16): y = L̄^{1/2}x, M = L̄^{-1/2}W̄L̄^{-1/2} = QΛQᵀ (spectral theorem), Rayleigh bound, contraction, induction
+    S, Q, Dl = (sp.MatrixSymbol(s, dim, dim) for s in ("S", "Q", "Delta"))
+    y = S * x
+    M = S.I * Wm * S.I
+    D.symbolic("change of variables y = L̄^{1/2}x: xᵀW̄x = yᵀ(L̄^{-1/2}W̄L̄^{-1/2})y and ‖y‖² = ‖x‖²_{L̄} (any d)",
+               "(16)", quadratic_forms(y.T * M * y - x.T * Wm * x, (S, Wm))
+               + quadratic_forms(y.T * y - x.T * (S * S) * x, (S,)), "L̄ = S², S symmetric ≻ 0", reach=GENERAL)
+    yv = sp.MatrixSymbol("y", dim, 1)
+    Mq = Q * (lam * sp.Identity(dim) + Dl) * Q.T  # M = QΛQᵀ, Λ = λ_min I + Δ, Δ diagonal ⪰ 0
+    rayleigh = (yv.T * Mq * yv - lam * yv.T * (Q * Q.T) * yv) - (Q.T * yv).T * Dl * (Q.T * yv)
+    D.symbolic("Rayleigh: yᵀMy − λ_min‖y‖² = (Qᵀy)ᵀΔ(Qᵀy) ≥ 0 for M = Q(λ_min I + Δ)Qᵀ, QQᵀ = I (any d)", "(16)",
+               quadratic_forms(rayleigh, (Dl,)),
+               "spectral theorem for the symmetric M (cited): Q orthogonal, Δ diagonal ⪰ 0; so w ≥ λ_min‖x‖²_{L̄}",
+               reach=GENERAL)
+    spec, sos = _rayleigh_certificate_d2()
+    D.symbolic("d = 2, explicitly: R⁻ᵀW̄R⁻¹ = QΛQᵀ and W̄ − λ_min L̄ = δ·vvᵀ ⪰ 0 (every rotation Q, L̄ = RᵀR)",
+               "(16)", spec.col_join(sos), reach=at(d=2), role="evidence")
+    N = sp.Symbol("N", nonnegative=True)  # ‖x‖²_L̄ = 2 f(x)
     # E‖x⁺‖²_L̄ ≤ N − 2·descent·γ·w; claimed ≤ (1 − rate·λ)N; difference = 2·descent·γ(w − λN) + (2descent·γ − rate)λN
     diff = (1 - rate * lam) * N - (N - 2 * descent * g_ * w)
     D.symbolic("certificate: (1 − rate·λ)N − (N − 2·descent·γw) = 2descent·γ(w − λN) + (2descent·γ − rate)λN",
-               "(16)", diff - (2 * descent * g_ * (w - lam * N) + (2 * descent * g_ - rate) * lam * N))
-    D.symbolic_true("2·descent·γ − rate ≥ 0", "(16)", sp.Ge(sp.simplify(2 * descent * g_ - rate), 0),
-                    f"2·descent·γ − rate = {sp.simplify(2 * descent * g_ - rate)}")
+               "(16)", diff - (2 * descent * g_ * (w - lam * N) + (2 * descent * g_ - rate) * lam * N), reach=GENERAL)
+    D.bound("(16) factor: 2·descent·γ − rate ≥ 0; sharp rate = 2·descent·γ", "(16)", rate, 2 * descent * g_,
+            valid_if="<=", reach=GENERAL)
+    a, rho = sp.Function("a"), sp.Symbol("rho", nonnegative=True)  # a(k) = E‖x^k‖²_L̄, ρ = 1 − rate·λ_min
+    D.symbolic("induction: ρ^{k+1}a₀ − a_{k+1} = ρ(ρ^k a₀ − a_k) + (ρa_k − a_{k+1}), both ≥ 0, so a_k ≤ ρ^k a₀",
+               "(16)", rho ** (k + 1) * a(0) - a(k + 1) - (rho * (rho**k * a(0) - a(k)) + (rho * a(k) - a(k + 1))),
+               "ρ ≥ 0 since 0 ≤ E‖x⁺‖²_{L̄} ≤ ρ‖x‖²_{L̄}", reach=GENERAL)
 
-    # 6. numeric: enumeration of Perm-q supports equals the formula; θ*, (15) per step and (16) on instances
+    # 5. evidence on instances (floats): enumeration = closed form; θ*, (15) per step and (16)
     worst_enum = 0.0
     for n, d in ((2, 4), (3, 3), (2, 2)):
         prob = interpolation(n, d, 0.7, seed=10 + d)
-        for sk in _sketches(n, d):
-            mo = SketchMoments(prob, sk)
-            Q, _ = exact_one_step(mo, 0.07)
-            for x in (np.ones(d), np.arange(1.0, d + 1)):
-                e = enumerate_one_step(mo, x, 0.07)
-                worst_enum = max(worst_enum, abs(e - x @ Q @ x) / max(1.0, abs(e)))
-    D.numeric("E f(x⁺) by enumerating Perm-q / identity supports = f − γxᵀW̄x + (γ²/2)xᵀE[B̄L̄B̄]x", "(15)",
-              worst_enum <= 1e-10, f"max relative error {worst_enum:.2g} ((n, d) ∈ {{(2,4), (3,3), (2,2)}})")
+        for sk_ in _sketches(n, d):
+            mo = SketchMoments(prob, sk_)
+            Qf, _ = exact_one_step(mo, 0.07)
+            for xv in (np.ones(d), np.arange(1.0, d + 1)):
+                e = enumerate_one_step(mo, xv, 0.07)
+                worst_enum = max(worst_enum, abs(e - xv @ Qf @ xv) / max(1.0, abs(e)))
+    D.numeric("E f(x⁺) by enumerating Perm-q / identity supports = f − γxᵀW̄x + (γ²/2)xᵀE[B̄L̄B̄]x (SketchMoments)",
+              "(15)", worst_enum <= 1e-10, f"max relative error {worst_enum:.2g} ((n, d) ∈ {{(2,4), (3,3), (2,2)}})",
+              role="evidence")
 
-    sb = float(step_bound)
-    dsc = float(descent)
+    sb, dsc = float(step_bound), float(descent)
     used, worst15, worst16, worst_ray, skipped = 0, np.inf, np.inf, np.inf, 0
     for seed in range(6):
         for n, d in ((2, 4), (3, 3)):
             prob = interpolation(n, d, 0.6, seed=seed, cond=5.0)
-            for sk in _sketches(n, d):
-                mo = SketchMoments(prob, sk)
+            for sk_ in _sketches(n, d):
+                mo = SketchMoments(prob, sk_)
                 th = theta_star(mo)
                 if th is None:
                     skipped += 1
                     continue
                 used += 1
-                L = prob.L_bar
-                lmin = float(sla.eigh(mo.W, L, eigvals_only=True)[0])
-                # Rayleigh certificate on the instance: W̄ − λ_min L̄ ⪰ 0 (λ_min of the pencil (W̄, L̄))
-                worst_ray = min(worst_ray, float(np.linalg.eigvalsh(mo.W - lmin * L)[0]) / float(np.linalg.norm(L, 2)))
+                Lb = prob.L_bar
+                lmin = float(sla.eigh(mo.W, Lb, eigvals_only=True)[0])
+                worst_ray = min(worst_ray,
+                                float(np.linalg.eigvalsh(mo.W - lmin * Lb)[0]) / float(np.linalg.norm(Lb, 2)))
                 for frac in (1.0, 0.5):
                     gam = frac * sb / th
-                    Q, M = exact_one_step(mo, gam)
+                    Qf, Mf = exact_one_step(mo, gam)
                     # (15) per step for every x: E f(x⁺) − f(x) + descent·γ·xᵀW̄x ≤ 0 ⇔ Q − ½L̄ + descent·γW̄ ⪯ 0
-                    P = Q - 0.5 * L + dsc * gam * mo.W
-                    worst15 = min(worst15, -np.linalg.eigvalsh(P)[-1] / np.linalg.norm(L, 2))
-                    # (16): max_x E‖x⁺‖²_L̄/‖x‖²_L̄ ≤ 1 − rate·λ_min
-                    contraction = float(sla.eigh(M, L, eigvals_only=True)[-1])
+                    P = Qf - 0.5 * Lb + dsc * gam * mo.W
+                    worst15 = min(worst15, -np.linalg.eigvalsh(P)[-1] / np.linalg.norm(Lb, 2))
+                    contraction = float(sla.eigh(Mf, Lb, eigvals_only=True)[-1])
                     factor = 1 - float(rate.subs(g_, gam)) * lmin
                     worst16 = min(worst16, factor - contraction)
     D.numeric("(15) per-step descent holds for all x at γ ∈ {1, ½}·step_bound/θ*, θ* = λ_max(E[B̄L̄B̄], W̄)", "(15)",
               used >= 10 and worst15 >= -1e-12,
-              f"{used} (instance, sketch) pairs with W̄ ≻ 0 ({skipped} skipped), min margin {worst15:.3g}")
+              f"{used} (instance, sketch) pairs with W̄ ≻ 0 ({skipped} skipped), min margin {worst15:.3g}",
+              role="evidence")
     D.numeric("Rayleigh certificate on the instances: λ_min(W̄ − λ_min(L̄^{-1/2}W̄L̄^{-1/2})L̄) ≥ 0", "(16)",
-              used >= 10 and worst_ray >= -1e-10, f"min eigenvalue / ‖L̄‖ {worst_ray:.3g}")
+              used >= 10 and worst_ray >= -1e-10, f"min eigenvalue / ‖L̄‖ {worst_ray:.3g}", role="evidence")
     D.numeric("(16) factor bounds the exact one-step contraction λ_max(E[(I−γB̄)ᵀL̄(I−γB̄)], L̄)", "(16)",
-              used >= 10 and worst16 >= -1e-12, f"min margin {worst16:.3g}")
+              used >= 10 and worst16 >= -1e-12, f"min margin {worst16:.3g}", role="evidence")
     D.latex["descent"] = sp.latex(descent)
     D.latex["rate"] = sp.latex(1 - rate * sp.Symbol(r"\lambda_{\min}"))
     return D
