@@ -6,9 +6,9 @@ What is general (every dimension ``d``, every ``n``, ``q``; matrix symbols of sy
   ``‖∇f(Cx)‖² = ‖2ACx‖² = 4 xᵀCA²Cx``, so by linearity ``E‖∇f(Cx)‖² = 4 xᵀE[CA²C]x``;
 * for a diagonal sketch with scale ``s``, ``α = s²P(j ∈ S)``, ``β = s²P(j, k ∈ S)`` (the inclusion
   probabilities of :mod:`isttheory.symbolic.inclusion`, symbolic in ``d, q, n``):
-  ``E[CMC] = βM + (α − β)Diag(M)`` entrywise, with ``α − β = d(d − q)/(q(d − 1)) > 0``,
-  ``β = d(q − 1)/(q(d − 1)) ≥ 0`` (Rand-q (4), ``1 ≤ q < d``) and ``α − β = nq(n − 1)/(qn − 1) > 0``,
-  ``β = n(q − 1)/(qn − 1) ≥ 0`` (Perm-q (7), ``n ≥ 2``);
+  ``E[CMC] = βM + (α − β)Diag(M)`` entrywise (written by hand from ``E[c_jc_k] = s²P(j, k ∈ S)``),
+  with ``α − β = d(d − q)/(q(d − 1)) > 0``, ``β = d(q − 1)/(q(d − 1)) ≥ 0`` (Rand-q (4), ``1 ≤ q < d``)
+  and ``α − β = nq(n − 1)/(qn − 1) > 0``, ``β = n(q − 1)/(qn − 1) ≥ 0`` (Perm-q (7), ``n ≥ 2``);
 * hence (sum of squares) ``xᵀE[CA²C]x = β‖Ax‖² + (α − β) Σ_j ‖Ae_j‖² x_j² ≥ (α − β) min_j ‖Ae_j‖² ‖x‖²
   > 0`` for ``A ≻ 0``, ``x ≠ 0``;
 * along ``x = t·v`` the left side is ``t²·E‖∇f(Cv)‖² → ∞``: no ``G`` works; the same holds

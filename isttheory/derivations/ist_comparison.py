@@ -16,7 +16,10 @@ constant 1 is ``ω ≤ 1/κ² ≤ 1``. Every decisive step is general (symbolic 
   probabilities of :mod:`isttheory.symbolic.inclusion` (symbolic ``n``) ``E[N_j] = 1`` and
   ``E[N_jN_k] = 1`` for all ``j, k``, hence ``E[B̄] = I``, ``W̄ = L̄`` and ``E[B̄L̄B̄] = L̄ = W̄``:
   (14) holds exactly for ``θ ≥ 1`` (``θ* = 1``) and the contraction factor of (16) at
-  ``γ = 1/θ = 1`` is ``1 − λ_min(L̄^{-1/2}W̄L̄^{-1/2}) = 0`` (25), whatever ``κ``.
+  ``γ = 1/θ = 1`` is ``1 − λ_min(L̄^{-1/2}W̄L̄^{-1/2}) = 0`` (25), whatever ``κ``. The entrywise
+  formulas of a diagonal sketch (``E[B̄]_jj = (1/n)Σ_i s_ij²P(j ∈ S_i)(L_i)_jj``, and
+  ``E[B̄MB̄]_jk = M_jk E[B̄_jj B̄_kk]`` once ``B̄`` is diagonal) are written by hand from the definitions;
+  the sums over clients and the probabilities are SymPy's.
 
 With a hidden constant, ``ω ≤ c/κ²``, Perm-q still needs ``n ≤ 1 + c/κ²``:
 bounded ``n``, and ``n = 1`` once ``κ² > c``.

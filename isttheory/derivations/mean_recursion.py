@@ -3,7 +3,9 @@
 Every decisive step is general: symbolic ``n`` (= ``d``), ``γ``, ``k``, and the scalars of one
 client and coordinate (``ℓ = (L_i)_jj > 0``, ``b_ij``), with the inclusion probabilities of Perm-1
 from :mod:`isttheory.symbolic.inclusion` (``P(j ∈ S_i) = 1/n``, ``P(j, k ∈ S_i) = 0``); sums over
-the ``n`` clients are of terms of one form, so they are checked term by term.
+the ``n`` clients are of terms of one form, so they are checked term by term. The entrywise
+formulas ``E[(CMC)_jk] = s_ij s_ik P(j, k ∈ S_i) M_jk`` and ``E[(Cb)_j] = s_ij P(j ∈ S_i) b_ij`` of a
+diagonal sketch are written by hand from its definition.
 
 Recursion (28). With the scale ``s_ij = √n/√(L_i)_jj`` of (23), ``E[B̄]_jj = (1/n)Σ_i s_ij²P(j ∈ S_i)(L_i)_jj
 = 1`` and ``E[B̄]_jk = 0``: ``E[B̄] = I``. A fresh sketch is independent of ``x^k``, so (tower
@@ -21,8 +23,8 @@ leaves ``x*`` fixed and multiplies ``x^∞`` by ``√α``. Two families, symboli
   normalisation "mean diagonal entry of the ``L_i`` equals ``n``" (``δ = n``), ``h = 0`` for every ``n``.
 * normalised but not isotropic: ``n = 2m``, homogeneous ``L_i = Diag(a n I_m, (2 − a) n I_m)`` (mean
   diagonal ``n``), ``b_i = L_i 1`` (``x* = 1``): ``‖h‖²/‖x*‖² = 2 − √a − √(2 − a)`` for every ``m``,
-  which is positive for ``a ≠ 1`` (``a = ½``: ``2 − 1/√2 − √(3/2) ≈ 0.068``): the normalisation
-  does not make the bias vanish either.
+  independent of ``n`` (positive for ``a ≠ 1`` by concavity of ``√``; the refutation step takes
+  ``a = ½``: ``2 − 1/√2 − √(3/2) ≈ 0.068``): the normalisation does not make the bias vanish either.
 
 What does shrink is every entry of the fixed point: ``|x^∞_j| ≤ (1/(n√n)) Σ_i |b_ij|/√(L_i)_jj ≤
 (1/√n) max_{i,j} |b_ij|/√(L_i)_jj``, a bound on ``‖x^∞‖_∞``; in the Euclidean norm it gives only
