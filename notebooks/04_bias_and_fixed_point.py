@@ -187,9 +187,10 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# What shrinks is the **fixed point**: `|x^∞_j| ≤ (1/√n)max_{i,j}|b_ij|/√(L_i)_jj`, so `‖x^∞‖/‖x*‖ ≈ C/√n`.
-# Since `h = x* − x^∞`, `|‖h‖/‖x*‖ − 1| ≤ ‖x^∞‖/‖x*‖`: the relative bias tends to **1**, not 0, and `‖h‖²_{L̄}`
-# does not decrease.
+# What shrinks is every entry of the **fixed point**: `|x^∞_j| ≤ (1/√n)max_{i,j}|b_ij|/√(L_i)_jj` (a bound on
+# `‖x^∞‖_∞`). On these families `‖x^∞‖/‖x*‖` falls roughly like `C/√n` (a trend, not a proof), hence the
+# relative bias approaches **1**, not 0. The derivation shows it generally for `L_i = δI`:
+# `h = (1 − √(δ/n))x*` for every `n`, so `‖h‖/‖x*‖ → 1` with `δ` fixed.
 
 # %%
 for fam in rel_h:
@@ -294,5 +295,5 @@ display(Math(r"E[x^k] = " + derived["mean_recursion"].latex["closed_form"] + r",
 display(Math(r"\text{(31): } x^\infty = " + derived["homogeneous_bias"].latex["x_inf"]
              + r",\qquad h = 0 \iff \tilde b = 0 \ \text{or}\ " + derived["homogeneous_bias"].latex["condition"]))
 assert all(D.holds for D in derived.values())
-# the paper's "the bias vanishes" (relative bias → 0) fails the study's steps
+# the paper's "the bias vanishes" (relative bias → 0) fails the general limit step (and the study's trends)
 assert not mean_recursion.derive(relative_bias_limit=0.0).holds
