@@ -1,7 +1,7 @@
 """Def. 1 (3), Rand-q (4) and Perm-q (7): unbiasedness and the variance parameter ω.
 
 Rand-q: ``C = (d/q) Σ_{j∈S} e_j e_jᵀ`` with ``S`` a uniform q-subset, so the
-diagonal entry ``c_j`` is ``d/q`` with probability ``P(j ∈ S) = q/d`` and ``0``
+diagonal entry ``c_j`` is ``d/q`` with probability ``P(j ∈ S) = C(d−1, q−1)/C(d, q) = q/d`` and ``0``
 otherwise. Hence ``E[c_j] = 1`` and ``E[(c_j − 1)²] = E[c_j²] − 1 = d/q − 1``;
 as ``C`` is diagonal, ``E‖Cx − x‖² = Σ_j E[(c_j − 1)²] x_j² = (d/q − 1)‖x‖²``
 *with equality for every x*: ``ω = d/q − 1`` is the smallest constant in (3).
@@ -11,10 +11,16 @@ Perm-q (``d = q·n``): client ``i`` has ``c_j = n`` with probability
 ``E[(c_j − 1)²] = n − 1``: each client's sketch is unbiased with ``ω = n − 1``
 (again with equality), independently of ``q``.
 
-The probabilities are the engine's own counts
-(:class:`~isttheory.symbolic.inclusion.UniformPartition`, symbolic in ``d, q, n``);
-exact enumeration of ``sketch.support()`` with symbolic ``x`` confirms the
-identities for small ``d``, and ``sketch.omega()`` is cross-checked.
+Reach. Every decisive step is *general*: scalar identities in the symbols ``d, q, n`` (``d = q + r``
+where the order ``q ≤ d`` matters) and, for the vector statements, sums ``Σ_{j=1}^{d}`` over a symbolic
+number of coordinates of a symbolic ``x``. The stated ω is compared with the sharp one by
+:meth:`~isttheory.derivations.base.Derivation.bound` (a larger ω is ``loose``, a smaller one
+``disproved``). Evidence: the engine's inclusion probabilities
+(:class:`~isttheory.symbolic.inclusion.UniformPartition`, symbolic in ``d, q, n``), exact enumeration of
+the library's supports with symbolic ``x`` at fixed sizes, and the library's ``sketch.omega()`` (floats).
+
+Mutation knobs: ``omega_rand``, ``omega_perm`` (ω), ``incl_rand``, ``incl_perm`` (the probability that a
+coordinate is kept), ``scale_rand``, ``scale_perm`` (the scale of a kept coordinate).
 """
 
 from __future__ import annotations
@@ -25,10 +31,13 @@ import sympy as sp
 from ..sketches import Permutation, RandQ
 from ..sketches.base import DiagonalSketch, IndexDraw, Sketch
 from ..symbolic.inclusion import IndependentSubsets, UniformPartition, d, n, q
-from .base import Derivation, exact_scale_table, vector
+from .base import GENERAL, Derivation, at, exact_scale_table, vector
 
 OMEGA_RAND = d / q - 1
 OMEGA_PERM = n - 1
+#: Rand-q keeps a coordinate with probability q/d and scales it by d/q (4); Perm-q: 1/n and n (7)
+INCL_RAND, SCALE_RAND = q / d, d / q
+INCL_PERM, SCALE_PERM = 1 / n, n
 
 
 _OUTCOMES: dict[tuple[object, ...], list[tuple[sp.Expr, list[sp.ImmutableMatrix]]]] = {}
@@ -97,65 +106,98 @@ def _omega(sketch: Sketch) -> float:
     return w
 
 
-def derive(omega_rand: sp.Expr = OMEGA_RAND, omega_perm: sp.Expr = OMEGA_PERM) -> Derivation:
-    """Def. 1 (3), Rand-q (4), Perm-q (7): unbiased with ``ω = omega_rand`` (Rand-q, default
-    ``d/q − 1``) and ``ω = omega_perm`` (Perm-q per client, default ``n − 1``), both tight."""
+def _vector_statements(p: sp.Expr, s: sp.Expr, size: sp.Expr) -> tuple[sp.Matrix, sp.Expr]:
+    """For a diagonal ``C`` whose entry ``c_j`` is ``s`` with probability ``p`` and 0 otherwise (every ``j``), and
+    every ``x ∈ ℝ^size`` (symbolic size, entries ``x[j]``): the residual of ``E[(Cx)_j] = x_j`` and the
+    coefficient ``v`` with ``E‖Cx − x‖² = Σ_j E[(c_j − 1)²]x_j² = v‖x‖²``, as a residual in ``‖x‖²``."""
+    j = sp.Symbol("j", integer=True, positive=True)
+    x = sp.IndexedBase("x", real=True)
+    norm2 = sp.Symbol("‖x‖²", positive=True)
+    v = p * (s - 1) ** 2 + (1 - p)
+    mean = sp.Matrix([(p * s) * x[j] - x[j]])  # E[c_j x_j] − x_j, any coordinate j
+    sq = sp.Sum((p * s**2 - 2 * p * s + 1) * x[j] ** 2, (j, 1, size)) - v * sp.Sum(x[j] ** 2, (j, 1, size))
+    sq = sp.simplify(sp.expand(sq)).subs(sp.Sum(x[j] ** 2, (j, 1, size)), norm2)
+    return mean.col_join(sp.Matrix([sq])), sp.simplify(v)
+
+
+def derive(omega_rand: sp.Expr = OMEGA_RAND, omega_perm: sp.Expr = OMEGA_PERM, incl_rand: sp.Expr = INCL_RAND,
+           incl_perm: sp.Expr = INCL_PERM, scale_rand: sp.Expr = SCALE_RAND, scale_perm: sp.Expr = SCALE_PERM
+           ) -> Derivation:
+    """Def. 1 (3), Rand-q (4), Perm-q (7): unbiased with ``ω = omega_rand`` (Rand-q, default ``d/q − 1``) and
+    ``ω = omega_perm`` (Perm-q per client, default ``n − 1``), both the smallest constant in (3).
+    ``incl_*``: the probability that a coordinate is kept (``q/d``; Perm-q ``1/n``); ``scale_*``: the scale
+    of a kept coordinate (``d/q``; Perm-q ``n``). Every decisive step is general in ``d, q, n`` and ``x``."""
+    omega_rand, omega_perm = sp.sympify(omega_rand), sp.sympify(omega_perm)
+    incl_rand, incl_perm = sp.sympify(incl_rand), sp.sympify(incl_perm)
+    scale_rand, scale_perm = sp.sympify(scale_rand), sp.sympify(scale_perm)
     D = Derivation("Def. 1 / Rand-q / Perm-q", ("(3)", "(4)", "(7)"),
-                   constants={"omega_rand": omega_rand, "omega_perm": omega_perm})
+                   constants={"omega_rand": omega_rand, "omega_perm": omega_perm, "incl_rand": incl_rand,
+                              "incl_perm": incl_perm, "scale_rand": scale_rand, "scale_perm": scale_perm})
+    r = sp.Symbol("r", integer=True, nonnegative=True)  # d = q + r: q ≤ d
 
     # ---- Rand-q, symbolic in d, q ------------------------------------------------
+    D.symbolic("Rand-q: P(j ∈ S) = C(d−1, q−1)/C(d, q) = q/d (q-subsets containing j over all q-subsets)", "(4)",
+               sp.combsimp(sp.binomial(d - 1, q - 1) / sp.binomial(d, q)) - incl_rand, reach=GENERAL)
     p = IndependentSubsets(1, 2, 1).p_same(1)  # engine's P(j ∈ S), a SymPy closed form in d, q
-    D.symbolic("Rand-q: P(c_j = d/q) = P(j ∈ S) = C(d−1, q−1)/C(d, q) = q/d", "(4)", p - q / d,
-               f"engine: {p}")
-    s = d / q
-    Ec = p * s
-    Ec2 = p * s**2
-    D.symbolic("Rand-q: E[c_j] = (q/d)(d/q) = 1 (unbiased)", "(3)", Ec - 1)
-    D.symbolic("Rand-q: E[c_j²] − 1 = ω", "(3)", Ec2 - 1 - omega_rand, f"E[c_j²] − 1 = {sp.simplify(Ec2 - 1)}")
-    D.symbolic("Rand-q: E[(c_j − 1)²] = p(d/q − 1)² + (1 − p) = ω", "(3)",
-               p * (s - 1) ** 2 + (1 - p) - omega_rand)
+    D.symbolic("Rand-q: the engine's inclusion probability is q/d", "(4)", p - incl_rand, f"engine: {p}",
+               reach=GENERAL, role="evidence")
+    p, s = incl_rand, scale_rand
+    D.symbolic("Rand-q: E[c_j] = P(j ∈ S)·(d/q) = 1 (unbiased, every coordinate)", "(3)", p * s - 1, reach=GENERAL)
+    D.symbolic("Rand-q: E[(c_j − 1)²] = p(d/q − 1)² + (1 − p) = E[c_j²] − 1", "(3)",
+               p * (s - 1) ** 2 + (1 - p) - (p * s**2 - 1), reach=GENERAL)
+    vec, v_rand = _vector_statements(p, s, d)
+    D.symbolic("Rand-q: for every d and x ∈ ℝ^d, E[Cx] = x and E‖Cx − x‖² = Σ_j E[(c_j − 1)²]x_j² = v‖x‖²", "(3)",
+               vec, f"v = {v_rand}", reach=GENERAL)
+    D.bound("Rand-q: (3) E‖Cx − x‖² ≤ ω‖x‖² with ω = omega_rand; the sharp ω is v (compared as q·ω, d = q + r)",
+            "(3)", sp.expand(q * omega_rand.subs(d, q + r)), sp.expand(q * v_rand.subs(d, q + r)), reach=GENERAL)
 
-    # ---- Rand-q, exact enumeration with symbolic x (d ≤ 4) ----------------------------
+    # ---- Rand-q, exact enumeration of the library's supports with symbolic x (evidence) -------------------
     for d0, q0 in ((3, 1), (4, 2), (4, 3)):
         x = vector("x", d0)
         mean, var = _enumerated_moments(RandQ(1, d0, q0), 0, x)
         w = omega_rand.subs({d: d0, q: q0})
-        D.symbolic(f"Rand-{q0}, d = {d0}: E[Cx] = x (enumeration, symbolic x)", "(3)", mean - x)
-        D.symbolic(f"Rand-{q0}, d = {d0}: E‖Cx − x‖² = ω‖x‖² for every x (tight)", "(3)",
-                   var - w * (x.T * x)[0], f"ω = {w}")
+        D.symbolic(f"Rand-{q0}, d = {d0}: E[Cx] = x and E‖Cx − x‖² = ω‖x‖² (enumerated support, symbolic x)", "(3)",
+                   (mean - x).col_join(sp.Matrix([var - w * (x.T * x)[0]])), f"ω = {w}", reach=at(d=d0, q=q0),
+                   role="evidence")
     lib = [(d0, q0, _omega(RandQ(1, d0, q0)), float(omega_rand.subs({d: d0, q: q0})))
            for d0, q0 in ((3, 1), (4, 2), (6, 2), (8, 3))]
     D.numeric("RandQ.omega() = ω formula", "(3)", all(abs(a - b) <= 1e-12 * max(1.0, b) for *_, a, b in lib),
-              "; ".join(f"d={d0},q={q0}: {a:.6g} vs {b:.6g}" for d0, q0, a, b in lib))
+              "; ".join(f"d={d0},q={q0}: {a:.6g} vs {b:.6g}" for d0, q0, a, b in lib), role="evidence")
 
     # ---- Perm-q, symbolic in n, q with d = q n -------------------------------------------
     pp = sp.simplify(UniformPartition.p_same_expr(1).subs(d, q * n))
-    D.symbolic("Perm-q: P(j ∈ S_i) = q/d = 1/n (d = qn)", "(7)", pp - 1 / n, f"engine: {pp}")
-    D.symbolic("Perm-q: E[c_j] = n · (1/n) = 1 (unbiased per client)", "(3)", pp * n - 1)
-    D.symbolic("Perm-q: E[(c_j − 1)²] = (1/n)(n − 1)² + (1 − 1/n) = ω", "(3)",
-               pp * (n - 1) ** 2 + (1 - pp) - omega_perm, f"= {sp.simplify(pp * (n - 1) ** 2 + 1 - pp)}")
+    D.symbolic("Perm-q: P(j ∈ S_i) = q/d = 1/n (client i owns q of the d = qn coordinates of a uniform permutation)",
+               "(7)", sp.simplify((q / d).subs(d, q * n)) - incl_perm, reach=GENERAL)
+    D.symbolic("Perm-q: the engine's inclusion probability is 1/n", "(7)", pp - incl_perm, f"engine: {pp}",
+               reach=GENERAL, role="evidence")
+    p, s = incl_perm, scale_perm
+    D.symbolic("Perm-q: E[c_j] = (1/n)·n = 1 (unbiased per client)", "(3)", p * s - 1, reach=GENERAL)
+    D.symbolic("Perm-q: E[(c_j − 1)²] = (1/n)(n − 1)² + (1 − 1/n) = E[c_j²] − 1", "(3)",
+               p * (s - 1) ** 2 + (1 - p) - (p * s**2 - 1), reach=GENERAL)
+    vec, v_perm = _vector_statements(p, s, q * n)
+    D.symbolic("Perm-q: for every n, q, client i and x ∈ ℝ^{qn}, E[C_i x] = x and E‖C_i x − x‖² = v‖x‖²", "(7)",
+               vec, f"v = {v_perm}", reach=GENERAL)
+    D.bound("Perm-q: (3) E‖C_i x − x‖² ≤ ω‖x‖² with ω = omega_perm; the sharp ω is v", "(7)",
+            omega_perm, v_perm, reach=GENERAL)
 
-    # ---- Perm-q, exact enumeration with symbolic x -----------------------------------------
+    # ---- Perm-q, exact enumeration with symbolic x (evidence) -------------------------------
     for n0, d0 in ((2, 2), (2, 4), (3, 3)):
         x = vector("x", d0)
         sk = Permutation(n0, d0)
         w = omega_perm.subs(n, n0)
-        ok_mean, ok_var = [], []
+        res = []
         for i in range(n0):
             mean, var = _enumerated_moments(sk, i, x)
-            ok_mean.append(mean - x)
-            ok_var.append(var - w * (x.T * x)[0])
-        D.symbolic(f"Perm-{d0 // n0}, n = {n0}: E[C_i x] = x for every client (enumeration)", "(7)",
-                   sp.Matrix.vstack(*ok_mean))
-        D.symbolic(f"Perm-{d0 // n0}, n = {n0}: E‖C_i x − x‖² = ω‖x‖² for every client (tight)", "(7)",
-                   sp.Matrix(ok_var), f"ω = {w}")
+            res.append((mean - x).col_join(sp.Matrix([var - w * (x.T * x)[0]])))
+        D.symbolic(f"Perm-{d0 // n0}, n = {n0}: E[C_i x] = x and E‖C_i x − x‖² = ω‖x‖² for every client "
+                   "(enumerated support)", "(7)", sp.Matrix.vstack(*res), f"ω = {w}", reach=at(n=n0, d=d0),
+                   role="evidence")
     lib = [(n0, d0, _omega(Permutation(n0, d0)), float(omega_perm.subs(n, n0)))
            for n0, d0 in ((2, 2), (2, 6), (3, 6), (4, 4), (5, 10))]
     D.numeric("Permutation.omega() = ω formula", "(7)", all(abs(a - b) <= 1e-12 * max(1.0, b) for *_, a, b in lib),
-              "; ".join(f"n={n0},d={d0}: {a:.6g} vs {b:.6g}" for n0, d0, a, b in lib))
-    # unbiasedness of the library's closed form, as a cross-check of (3)
+              "; ".join(f"n={n0},d={d0}: {a:.6g} vs {b:.6g}" for n0, d0, a, b in lib), role="evidence")
     ok = all(np.allclose(sk.expected_C(), np.eye(sk.d)) for sk in (RandQ(2, 5, 2), Permutation(3, 6)))
-    D.numeric("closed-form E[C_i] = I (RandQ(2,5,2), Permutation(3,6))", "(3)", ok, "expected_C()")
+    D.numeric("closed-form E[C_i] = I (RandQ(2,5,2), Permutation(3,6))", "(3)", ok, "expected_C()", role="evidence")
 
     D.latex["omega_rand"] = sp.latex(omega_rand)
     D.latex["omega_perm"] = sp.latex(omega_perm)
