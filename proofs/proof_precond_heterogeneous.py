@@ -1,5 +1,6 @@
 """§3.1.2 (23)–(25): C̃_i = √n((L_i)_{ππ})^{-1/2}eeᵀ gives B̄ = I on every draw, W̄ = L̄, θ = 1, (24), and
-one-step convergence at γ = 1; the printed scale [L_i^{-1/2}]_{ππ} breaks all three."""
+one-step convergence at γ = 1 (every decisive step general in n); the printed scale [L_i^{-1/2}]_{ππ} breaks all
+three (refuted symbolically for every n and certified exactly on an instance)."""
 
 import re
 
@@ -7,25 +8,56 @@ import pytest
 import sympy as sp
 
 from isttheory.derivations.base import ProofFailure
-from isttheory.derivations.precond_heterogeneous import derive, n_s
+from isttheory.derivations.precond_heterogeneous import derive, lam_max, n_s
+
+Z = (n_s - 2) * (n_s - 3)  # zero at the cross-check sizes n = 2, 3
 
 
 def test_precond_heterogeneous_holds():
     d = derive().require()
-    assert sum(s.kind == "symbolic" for s in d.steps) >= 10
-    assert any(s.name.startswith("finding: printed scale") and s.holds for s in d.steps)
+    assert d.strength == "PROVED" and not d.weakest()
+    assert sum(s.kind == "general" for s in d.steps) >= 14
+    refs = d.refutations()
+    assert d.refutation_certified and any(s.kind == "general" for s in refs)
+    cx = [s for s in refs if s.kind == "numeric"]
+    assert len(cx) == 1 and cx[0].exact and "lhs − rhs = 0.25" in cx[0].detail
+    assert any(s.name.startswith("finding: printed scale") and s.holds and s.role == "evidence" for s in d.steps)
 
 
-@pytest.mark.parametrize("kw, failing, verdict", [
-    (dict(variant="printed"), ("E[C̃_iL_iC̃_i] = I for every client (printed scale",), "failed"),  # numeric
-    (dict(scale=n_s), ("E[C̃_0L_0C̃_0] = I", "W̄ = ½(L̄E[B̄] + E[B̄]L̄) = L̄", "θW̄ − E[B̄L̄B̄] = (θ − 1)L̄"), "disproved"),
-    (dict(gamma=sp.Rational(1, 2)), ("(25): (16)'s factor", "(24) from (15) at γ = gamma"), "disproved"),
-    (dict(gamma=sp.Integer(2), factor=sp.Integer(-1)), ("γ = gamma is admissible", "(24) from (15) at γ = gamma"),
-     "disproved"),
+@pytest.mark.parametrize("kw, failing", [
+    (dict(variant="printed"), ("E[C̃_iL_iC̃_i] = I for every client and every n (printed",
+                               "B̄ = (1/n)Σ_i C̃_iL_iC̃_i = I on every draw")),
+    (dict(scale=n_s), ("E[C̃_iL_iC̃_i] = I for every client", "W̄ = ½(L̄E[B̄] + E[B̄]L̄)", "θW̄ − E[B̄L̄B̄] = (θ − 1)L̄")),
+    (dict(gamma=sp.Rational(1, 2)), ("(25): (16)'s factor", "(24) from (15) at γ = gamma", "(25) exactly")),
+    (dict(gamma=sp.Integer(2), factor=sp.Integer(-1)), ("γ = gamma is admissible", "(25) exactly")),
+    (dict(factor=sp.Rational(1, 10)), ("(25): (16)'s factor",)),
+    (dict(theta_min=sp.Rational(1, 2)), ("(14) for every θ ≥ theta_min",)),
+    (dict(theta_min=2), ("tight: (14) fails",)),
+    (dict(lam_coef=1), ("‖∇f‖² ≤ lam_coef", "(24) from (15) at γ = gamma")),
+    (dict(lam_coef=lam_max / 2), ("(24) from (15) at γ = gamma",)),
+    (dict(ebar=2), ("E[B̄] = (1/n)Σ_i",)),
+    (dict(w_coef=2), ("W̄ = ½(L̄E[B̄] + E[B̄]L̄)",)),
 ])
-def test_precond_heterogeneous_mutations_fail(kw, failing, verdict):
+def test_precond_heterogeneous_mutations_fail(kw, failing):
     d = derive(**kw)
     for name in failing:
-        assert d.failing(name, verdict), name
+        assert d.failing(name, "disproved"), name
     with pytest.raises(ProofFailure, match=re.escape(failing[0])):
         d.require()
+
+
+@pytest.mark.parametrize("kw, general", [
+    (dict(scale=sp.sqrt(n_s) + Z), "E[C̃_iL_iC̃_i] = I for every client"),
+    (dict(ebar=1 + Z), "E[B̄] = (1/n)Σ_i"),
+    (dict(w_coef=1 + Z), "W̄ = ½(L̄E[B̄] + E[B̄]L̄)"),
+    (dict(theta_min=1 + Z), "tight: (14) fails"),
+])
+def test_precond_heterogeneous_general_steps_catch_what_the_fixed_sizes_miss(kw, general):
+    d = derive(**kw)
+    assert d.failing(general, "disproved")
+    assert all(s.holds for s in d.steps if s.kind == "fixed-size")
+
+
+def test_a_looser_24_constant_is_loose_not_disproved():
+    d = derive(lam_coef=2 * lam_max)
+    assert d.holds and [s.name for s in d.loose()] == [s.name for s in d.steps if s.name.startswith("(24) from")]

@@ -2,27 +2,48 @@
 
 ``L_i ≡ L``, ``b_i ≡ b``; change of variables ``x̃ = D^{1/2}x`` gives
 ``L̃ = D^{-1/2}LD^{-1/2}`` (``Diag(L̃) = I``) and ``b̃ = D^{-1/2}b``. With the
-scaled Perm-1 ``C_i = s e_{π_i}e_{π_i}ᵀ`` (paper: ``s = √n``), on *every* draw
+scaled Perm-1 ``C_i = s e_{π_i}e_{π_i}ᵀ`` (paper: ``s = √n``, ``n = d``), on *every*
+draw (each coordinate has exactly one owner)
 
     B̄ = (1/n) Σ_i s² L̃_{π_iπ_i} e_{π_i}e_{π_i}ᵀ = (s²/n) Diag(L̃) = (s²/n) I,   (Cb)‾ = (s/n) b̃,
 
-so for ``s = √n``: ``g = x − b̃/√n`` exactly, ``σ² = 0``, fixed point
-``x^∞ = b̃/√n`` (in general ``b̃/s``). With ``x* = L̃⁻¹b̃``,
+so for ``s = √n``: ``g = x − b̃/√n`` exactly, ``σ² = 0`` (nothing depends on the
+draw), fixed point ``x^∞ = b̃/√n`` (in general ``b̃/s``). With ``x* = L̃⁻¹b̃``,
 ``L̃h = L̃(x* − x^∞) = −(1/√n)(L̃ − √n I) b̃``, so (``L̃ ≻ 0``)
 
     h = 0  ⇔  L̃b̃ = √n b̃  ⇔  b̃ = 0 or b̃ is an eigenvector of L̃ with eigenvalue √n
            (equivalently of L̃⁻¹ with eigenvalue 1/√n).
 
-Statement (31) is correct (add the trivial case ``b̃ = 0``). It is never
-vacuous: ``tr L̃ = n`` and ``√n < n`` for ``n ≥ 2``; ``d = 2``:
-``L̃ = [[1, r], [r, 1]]`` has eigenpairs ``(1 ± r, (1, ±1))`` and ``h = 0`` for
-``b̃ ≠ 0`` exactly when ``r = ±(√2 − 1)`` with ``b̃ ∝ (1, ±1)``.
+Statement (31) is correct (add the trivial case ``b̃ = 0``). The eigenvector case
+exists for every ``n ≥ 2``: the equicorrelation matrix ``L̃ = (1 − ρ)I + ρ11ᵀ``,
+``ρ = (√n − 1)/(n − 1)``, has unit diagonal, ``L̃1 = (1 + (n − 1)ρ)1 = √n·1`` and
+``L̃u = (1 − ρ)u`` for ``u ⊥ 1`` with ``1 − ρ = √n/(√n + 1) > 0``, so ``L̃ ≻ 0``; with
+``b̃ = 1`` the bias vanishes, with ``b̃ ⊥ 1`` it does not (``1 − ρ < √n``).
 
 Coordinates matter (clarification): the statement is about the iterates
 ``x̃``. Running the heterogeneous sketch (23) directly on ``(L, b)`` also gives
-``B̄ = I`` and ``σ² = 0`` but the fixed point ``x^∞ = b̃/√n`` *in the original
-coordinates*, where ``x* = D^{-1/2}L̃⁻¹b̃``: its bias vanishes iff
-``L̃⁻¹b̃ = D^{1/2}b̃/√n``, a different condition when ``D ≠ I`` (numeric step).
+``B̄ = I`` and ``σ² = 0`` (:mod:`.precond_heterogeneous`) and ``E[(Cb)‾] =
+D^{-1/2}b/√n = b̃/√n`` (:mod:`.estimator_bias`), so the fixed point is ``b̃/√n``
+*in the original coordinates*, and ``L x^∞ − b = D^{1/2}(L̃D^{1/2}b̃/√n − b̃)``: its
+bias vanishes iff ``L̃⁻¹b̃ = D^{1/2}b̃/√n``, a different condition when ``D ≠ I``.
+
+What is general: every decisive step — symbolic in ``n`` (and ``s``), or in
+non-commuting matrix symbols (``L̃``, ``D^{1/2}``, vectors: any size). The per-draw
+``B̄_jj = (1/n)s²L̃_jj`` and ``(Cb)‾_j = (1/n)s b̃_j`` are written by hand from the
+definition of scaled Perm-1 (one owner per coordinate); the equicorrelation
+matrix is handled on ``span{1} ⊕ 1^⊥`` with symbolic ``n`` (``n = (1 + τ)²``,
+``τ > 0``, for the positivity). Second certificates (role *evidence*): exact
+enumeration of all ``n!`` draws on the equicorrelation ``L̃`` for ``n = 2 … 5``
+(exact radicals: ``h = 0`` and ``σ² = 0`` for ``b̃ = 1``, ``h ≠ 0`` for
+``b̃ = e₁ − e₂``), symbolic unit-diagonal ``L̃`` at ``n = d ∈ {2, 3}`` (every draw,
+the engine, ``σ²``), the ``d = 2`` example ``L̃ = [[1, r], [r, 1]]`` (``h = 0`` for
+``b̃ ≠ 0`` exactly when ``r = ±(√2 − 1)``, ``b̃ ∝ (1, ±1)``), an exact instance of
+the clarification, and floats (SketchMoments, the simulator).
+
+Mutation knobs (keyword arguments of :func:`derive`): ``scale`` (``√n``),
+``eigenvalue`` (``√n``), ``sigma2`` (0), ``cb_coef`` (``(Cb)‾ = cb_coef·b̃``, ``1/√n``),
+``xinf_coef`` (``x^∞ = xinf_coef·b̃``, ``1/√n``), ``rho`` (the equicorrelation,
+``(√n − 1)/(n − 1)``).
 """
 
 from __future__ import annotations
@@ -36,14 +57,20 @@ import sympy as sp
 from ..moments import SketchMoments
 from ..problem import QuadraticProblem
 from ..simulate import simulate
-from ..sketches import Permutation, PreconditionedPerm
+from ..sketches import Permutation
 from ..symbolic import moments as MM
-from .base import Derivation, Step, is_zero, stack, symbolic_expectation, vector
+from .base import GENERAL, Derivation, at, stack, symbolic_expectation, vector
 from .estimator_bias import N
 
 ZERO = sp.Integer(0)
 #: the paper's sketch scale and eigenvalue, √n
 SQRT_N = sp.sqrt(N)
+INV_SQRT_N = 1 / SQRT_N
+#: the equicorrelation of the eigenvector construction, ρ = (√n − 1)/(n − 1)
+RHO = (sp.sqrt(N) - 1) / (N - 1)
+#: the sizes n = d of the fixed-size symbolic cross-checks, and of the exact enumeration on the construction
+SIZES = (2, 3)
+EXACT_SIZES = (2, 3, 4, 5)
 
 
 def unit_diagonal_matrix(d: int, name: str = "r") -> sp.Matrix:
@@ -68,6 +95,12 @@ def per_draw(Lt: sp.Matrix, bt: sp.Matrix, s: sp.Expr) -> list[tuple[sp.Matrix, 
     return out
 
 
+def equicorrelation(n: int, rho: sp.Expr = RHO) -> sp.Matrix:
+    """The exact ``L̃ = (1 − ρ)I + ρ11ᵀ`` (n×n) with ``ρ`` evaluated at ``n``."""
+    r = sp.sympify(rho).subs(N, n)
+    return sp.Matrix(n, n, lambda j, k: sp.Integer(1) if j == k else r)
+
+
 def eigen_instance(n: int = 4, eps: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
     """A unit-diagonal ``L̃ ≻ 0`` (n×n) with eigenpair ``(√n, 1)``: equicorrelation
     ``ρ = (√n − 1)/(n − 1)`` plus ``eps·E`` with ``E`` symmetric, zero diagonal and zero row sums."""
@@ -79,117 +112,175 @@ def eigen_instance(n: int = 4, eps: float = 0.1) -> tuple[np.ndarray, np.ndarray
     return Lt, np.ones(n)
 
 
-def derive(scale: sp.Expr = SQRT_N, eigenvalue: sp.Expr = SQRT_N, sigma2: sp.Expr = ZERO, n: int = 3) -> Derivation:
-    """Check (31) with the sketch scale ``s`` (paper: ``√n``), the claimed eigenvalue of ``L̃`` for
-    ``h = 0`` (paper: ``√n``, i.e. ``1/√n`` for ``L̃⁻¹``) and the claimed ``σ²`` (paper: 0)."""
+def _exact(e: sp.Expr) -> sp.Expr:
+    """An exact number with radicals in canonical form (rationalised denominators, expanded)."""
+    return sp.simplify(sp.expand(sp.radsimp(sp.sympify(e))))
+
+
+def _exact_enumeration(n: int, scale: sp.Expr, eigenvalue: sp.Expr, sigma2: sp.Expr, rho: sp.Expr
+                       ) -> tuple[bool, str]:
+    """All ``n!`` draws of the scaled Perm-1 on the exact equicorrelation ``L̃`` (radicals): ``L̃1 = λ1``,
+    ``L̃ ≻ 0`` (leading principal minors), ``L̃x^∞ = b̃`` (``h = 0``) and ``σ² = `` the claim for ``b̃ = 1``;
+    ``h ≠ 0`` for ``b̃ = e₁ − e₂``."""
+    Lt = equicorrelation(n, rho)
+    s, lam, sig = (sp.sympify(v).subs(N, n) for v in (scale, eigenvalue, sigma2))
+    one = sp.ones(n, 1)
+    ok_eig = all(sp.simplify(e) == 0 for e in Lt * one - lam * one)
+    minors = [sp.simplify(Lt[:k, :k].det()) for k in range(1, n + 1)]
+    ok_pd = all(bool(m.is_positive) for m in minors)
+    perms = list(itertools.permutations(range(n)))
+    results = []
+    for bt in (one, sp.Matrix([1, -1] + [0] * (n - 2))):
+        Bs, cs = [], []
+        for perm in perms:  # client i owns coordinate perm[i]; C_i = s e e^T
+            B, c = sp.zeros(n, 1), sp.zeros(n, 1)
+            for j in perm:
+                B[j] += s**2 * Lt[j, j] / n
+                c[j] += s * bt[j] / n
+            Bs.append(B)
+            cs.append(c)
+        EB = sum(Bs, sp.zeros(n, 1)) / len(perms)
+        Ec = sum(cs, sp.zeros(n, 1)) / len(perms)
+        xinf = sp.Matrix([Ec[j] / EB[j] for j in range(n)])  # E[B̄] diagonal
+        Lh = (bt - Lt * xinf).applyfunc(_exact)  # L̃h = b̃ − L̃x^∞
+        xs = Lt.LUsolve(bt)
+        gs = [sp.Matrix([B[j] * xs[j] - c[j] for j in range(n)]) for B, c in zip(Bs, cs, strict=True)]
+        Eg = sum(gs, sp.zeros(n, 1)) / len(perms)
+        var = _exact(sum((((g - Eg).T * Lt * (g - Eg))[0] for g in gs), ZERO) / len(perms))
+        results.append((Lh, var))
+    (Lh1, var1), (Lh2, _) = results
+    ok_h = all(e == 0 for e in Lh1) and any(e.is_zero is False for e in Lh2)
+    ok = ok_eig and ok_pd and ok_h and _exact(var1 - sig) == 0
+    return ok, (f"n = {n}: L̃1 = λ1 {ok_eig}, minors > 0 {ok_pd}, L̃h = {list(Lh1)} (b̃ = 1), "
+                f"{list(Lh2)} (b̃ = e₁ − e₂), σ² = {var1}")
+
+
+def derive(scale: sp.Expr = SQRT_N, eigenvalue: sp.Expr = SQRT_N, sigma2: sp.Expr = ZERO,
+           cb_coef: sp.Expr = INV_SQRT_N, xinf_coef: sp.Expr = INV_SQRT_N, rho: sp.Expr = RHO,
+           sizes: tuple[int, ...] = SIZES, exact_sizes: tuple[int, ...] = EXACT_SIZES) -> Derivation:
+    """Check (31) with the sketch scale ``s`` (paper: ``√n``), the claimed eigenvalue of ``L̃`` for ``h = 0``
+    (paper: ``√n``, i.e. ``1/√n`` for ``L̃⁻¹``), the claimed ``σ²`` (paper: 0), ``(Cb)‾ = cb_coef·b̃`` and
+    ``x^∞ = xinf_coef·b̃`` (both ``1/√n``), and the equicorrelation ``rho`` of the eigenvector construction.
+    General in ``n``; ``sizes`` and ``exact_sizes`` are the ``n = d`` of the cross-checks."""
+    scale, eigenvalue, sigma2, cb_coef, xinf_coef, rho = map(sp.sympify, (scale, eigenvalue, sigma2, cb_coef,
+                                                                          xinf_coef, rho))
     D = Derivation("§4 homogeneous bias", ("(31)",),
-                   constants={"scale": scale, "eigenvalue": eigenvalue, "sigma2": sigma2})
-    d = n
-    s = sp.sympify(scale).subs(N, n)
-    lam = sp.sympify(eigenvalue).subs(N, n)
-    Lt, bt, x = unit_diagonal_matrix(d), vector("bt", d), vector("x", d)
-    rootn = sp.sqrt(n)
+                   constants={"scale": scale, "eigenvalue": eigenvalue, "sigma2": sigma2, "cb_coef": cb_coef,
+                              "xinf_coef": xinf_coef, "rho": rho})
 
-    # every draw: B̄ = I, (Cb)‾ = b̃/√n, g = x − b̃/√n (n! permutations, symbolic L̃ and b̃)
-    draws = per_draw(Lt, bt, s)
-    D.symbolic(f"B̄ = (1/n)Σ C_i L̃ C_i = Diag(L̃) = I on every draw ({len(draws)} permutations)", "(31)",
-               sp.Matrix.vstack(*[B - sp.eye(d) for B, _ in draws]), f"scale s = {s}")
-    D.symbolic("(Cb)‾ = (1/n)Σ C_i b̃ = b̃/√n on every draw", "(31)",
-               sp.Matrix.vstack(*[c - bt / rootn for _, c in draws]), f"scale s = {s}")
-    D.symbolic("g = B̄x − (Cb)‾ = x − b̃/√n on every draw", "(31)",
-               sp.Matrix.vstack(*[B * x - c - (x - bt / rootn) for B, c in draws]), f"scale s = {s}")
-    # for a general scale ς: B̄ = (ς²/n) I, (Cb)‾ = (ς/n) b̃, fixed point b̃/ς (e.g. b̃/n for ς = n)
-    vs = sp.Symbol("varsigma", positive=True)
-    gen = per_draw(Lt, bt, vs)
-    D.symbolic("any scale ς: B̄ = (ς²/n)I, (Cb)‾ = (ς/n)b̃ on every draw, so x^∞ = b̃/ς", "(31)",
-               sp.Matrix.vstack(*[sp.Matrix.vstack((B - vs**2 / n * sp.eye(d)).reshape(d * d, 1), c - vs / n * bt)
-                                  for B, c in gen]))
+    # every draw, every n: coordinate j has one owner i; homogeneous, so B̄_jj = (1/n)s²L̃_jj (L̃_jj = 1), B̄_jk = 0,
+    # (Cb)‾_j = (1/n)s b̃_j — nothing depends on the draw
+    beta = scale**2 * 1 / N
+    kappa = scale / N
+    D.symbolic("B̄ = (1/n)Σ_i C_iL̃C_i = (s²/n)Diag(L̃) = I on every draw, every n (one owner per coordinate)",
+               "(31)", beta - 1, f"B̄_jj = {beta}", reach=GENERAL)
+    D.symbolic("(Cb)‾ = (1/n)Σ_i C_ib̃ = (s/n)b̃ = cb_coef·b̃ on every draw, every n", "(31)", kappa - cb_coef,
+               f"(s/n) = {kappa}, cb_coef = {cb_coef}", reach=GENERAL)
+    x, bt, Lt, Dh = sp.symbols("x bt Lt Dh", commutative=False)
+    g = beta * x - kappa * bt
+    D.symbolic("g = B̄x − (Cb)‾ = x − cb_coef·b̃ on every draw, every n (any size)", "(31)", g - (x - cb_coef * bt),
+               reach=GENERAL)
+    # g is the same on every draw (β, κ contain no π), so g − E[g] = 0 and σ² = E‖g − E g‖²_{L̃} = 0
+    D.symbolic("σ² = E‖g − E g‖²_{L̃} = 0 (g does not depend on the draw) equals the claimed value, every n", "(31)",
+               ZERO - sigma2, f"claimed σ² = {sigma2}", reach=GENERAL)
+    D.symbolic("x^∞: E[g(x^∞)] = βx^∞ − κb̃ = 0 at x^∞ = xinf_coef·b̃ (x^∞ = b̃/s for any scale s), every n",
+               "(31)", beta * xinf_coef - kappa, f"xinf_coef = {xinf_coef}", reach=GENERAL)
+    # h = x* − x^∞ with x* = L̃⁻¹b̃: L̃h = b̃ − (κ/β)L̃b̃ (no inverse needed)
+    Lh = bt - (kappa / beta) * Lt * bt
+    D.symbolic("L̃h = b̃ − L̃x^∞ = −(1/√n)(L̃ − λI)b̃, so h = 0 ⇔ b̃ = 0 or L̃b̃ = λb̃ (L̃ ≻ 0), every n (any size)",
+               "(31)", sp.expand(Lh + INV_SQRT_N * (Lt * bt - eigenvalue * bt)), f"λ = {eigenvalue}",
+               reach=GENERAL)
 
-    # engine: E[B̄], E[(Cb)‾] with the scale table of the sketch
-    sk = Permutation(n, d)
-    T = np.full((n, d), s, dtype=object)
-    EB = sp.Matrix(symbolic_expectation(MM.B, sk, [stack([Lt] * n)], scale=T).tolist()) / n
-    ECb = sp.Matrix(symbolic_expectation(MM.CB, sk, [np.array([list(bt)] * n, dtype=object)], scale=T).tolist()) / n
-    D.symbolic("engine: E[B̄] = I and E[(Cb)‾] = b̃/√n", "(31)",
-               sp.Matrix.vstack((EB - sp.eye(d)).reshape(d * d, 1), ECb - bt / rootn), f"scale s = {s}")
+    # existence for every n ≥ 2: L̃ = (1 − ρ)I + ρ11ᵀ (unit diagonal) on span{1} ⊕ 1^⊥:
+    # L̃(α1 + u) = (1 − ρ)(α1 + u) + ρ(1ᵀ(α1 + u))1 = (1 − ρ + nρ)α1 + (1 − ρ)u
+    alpha = sp.Symbol("alpha", real=True)
+    on_one = sp.expand((1 - rho) * alpha + rho * N * alpha)  # coefficient of 1 in L̃(α1)
+    D.symbolic("construction, every n: L̃ = (1 − ρ)I + ρ11ᵀ has unit diagonal and L̃1 = (1 + (n − 1)ρ)1 = λ1", "(31)",
+               sp.simplify(on_one / alpha - eigenvalue), f"ρ = {rho}, λ = {eigenvalue}", reach=GENERAL)
+    tau = sp.Symbol("tau", positive=True)
+    at_n = {N: (1 + tau) ** 2}  # every real n > 1, in particular every integer n ≥ 2
+    mu1, mu2 = (sp.simplify(sp.sympify(e).subs(at_n)) for e in (on_one / alpha, 1 - rho))
+    D.symbolic_true("construction: L̃ ≻ 0 for every n ≥ 2 (eigenvalues 1 + (n − 1)ρ on 1 and 1 − ρ on 1^⊥ positive; "
+                    "n = (1 + τ)², τ > 0)", "(31)", sp.And(sp.Gt(mu1, 0), sp.Gt(mu2, 0)),
+                    f"eigenvalues {mu1}, {mu2}", reach=GENERAL)
+    D.symbolic_true("construction: for b̃ ⊥ 1, b̃ ≠ 0, L̃b̃ = (1 − ρ)b̃ with 1 − ρ < λ, so h ≠ 0 (the bias is not "
+                    "always zero), every n ≥ 2", "(31)",
+                    sp.Lt(sp.simplify(mu2 - sp.sympify(eigenvalue).subs(at_n)), 0),
+                    f"1 − ρ − λ = {sp.simplify(mu2 - sp.sympify(eigenvalue).subs(at_n))}", reach=GENERAL)
 
-    # σ² = E‖g − E g‖²_{L̃} over the n! equally likely draws
-    gs = [B * x - c for B, c in draws]
-    Eg = sum(gs, sp.zeros(d, 1)) / len(gs)
-    var = sum((((gk - Eg).T * Lt * (gk - Eg))[0] for gk in gs), ZERO) / len(gs)
-    D.symbolic("σ² = E‖g − E g‖²_{L̃} equals the claimed value", "(31)", var - sigma2, f"claimed σ² = {sigma2}")
+    # clarification, any size: (23) on (L, b) = (D^{1/2}L̃D^{1/2}, D^{1/2}b̃) has B̄ = I on every draw, σ² = 0 and
+    # E[(Cb)‾] = D^{-1/2}b/√n (homogeneous D̃b̃), so x^∞ = D^{-1/2}b/√n and L x^∞ − b = D^{1/2}(L̃D^{1/2}b̃/√n − b̃)
+    Lo, bo = Dh * Lt * Dh, Dh * bt
+    xinf23 = Dh**-1 * bo * INV_SQRT_N
+    D.symbolic("clarification: (23) on (L, b) gives x^∞ = b̃/√n in x-coordinates and Lx^∞ − b = "
+               "D^{1/2}(L̃D^{1/2}b̃/√n − b̃): h = 0 ⇔ L̃⁻¹b̃ = D^{1/2}b̃/√n (any size)", "(31)",
+               sp.expand(Lo * xinf23 - bo - Dh * (Lt * Dh * bt * INV_SQRT_N - bt)),
+               "B̄ = I on every draw (precond_heterogeneous) and E[(Cb)‾] = D̃b̃/√n with D̃b̃ = D^{-1/2}b "
+               "(estimator_bias), both general; here the algebra", reach=GENERAL)
 
-    # h = x* − x^∞ = L̃⁻¹b̃ − b̃/√n: L̃h = −(1/√n)(L̃ − λI)b̃ (no inverse needed)
-    Lh = bt - Lt * bt / rootn
-    D.symbolic("L̃h = b̃ − L̃b̃/√n = −(1/√n)(L̃ − λI)b̃, so h = 0 ⇔ L̃b̃ = λb̃ (L̃ ≻ 0)", "(31)",
-               Lh + (Lt - lam * sp.eye(d)) * bt / rootn, f"λ = {lam}")
+    # second certificates (evidence): exact enumeration on the construction, n = 2 … 5
+    for n in exact_sizes:
+        ok, detail = _exact_enumeration(n, scale, eigenvalue, sigma2, rho)
+        D.numeric(f"exact, all {math.factorial(n)} draws on the equicorrelation L̃ (n = d = {n}): L̃1 = λ1, L̃ ≻ 0, "
+                  "h = 0 and σ² = claimed for b̃ = 1; h ≠ 0 for b̃ = e₁ − e₂", "(31)", ok, detail, exact=True,
+                  role="evidence")
 
-    # d = 2 example, n = d = 2: L̃ = [[1, r], [r, 1]]; everything through L̃h = b̃ − L̃x^∞ (no inverse of L̃)
-    r, t, u, v = sp.symbols("r t u v", real=True)
+    # cross-checks at fixed sizes with a symbolic unit-diagonal L̃ and symbolic b̃, x (evidence)
+    for n in sizes:
+        d = n
+        s, cb_n, sig = scale.subs(N, n), cb_coef.subs(N, n), sigma2.subs(N, n)
+        L3, b3, x3 = unit_diagonal_matrix(d), vector("bt", d), vector("x", d)
+        draws = per_draw(L3, b3, s)
+        gs = [B * x3 - c for B, c in draws]
+        Eg = sum(gs, sp.zeros(d, 1)) / len(gs)
+        var = sum((((gk - Eg).T * L3 * (gk - Eg))[0] for gk in gs), ZERO) / len(gs)
+        D.symbolic(f"cross-check, all {len(draws)} draws (n = d = {n}, symbolic L̃, b̃): B̄ = I, (Cb)‾ = cb_coef·b̃, "
+                   "σ² = claimed", "(31)",
+                   sp.Matrix.vstack(*[sp.Matrix.vstack((B - sp.eye(d)).reshape(d * d, 1), c - cb_n * b3)
+                                      for B, c in draws], sp.Matrix([var - sig])),
+                   f"scale s = {s}", reach=at(n=n, d=d), role="evidence")
+        sk = Permutation(n, d)
+        T = np.full((n, d), s, dtype=object)
+        EB = sp.Matrix(symbolic_expectation(MM.B, sk, [stack([L3] * n)], scale=T).tolist()) / n
+        ECb = sp.Matrix(symbolic_expectation(MM.CB, sk, [np.array([list(b3)] * n, dtype=object)], scale=T).tolist()) / n
+        D.symbolic(f"cross-check, engine (n = d = {n}): E[B̄] = I and E[(Cb)‾] = cb_coef·b̃", "(31)",
+                   sp.Matrix.vstack((EB - sp.eye(d)).reshape(d * d, 1), ECb - cb_n * b3), f"scale s = {s}",
+                   reach=at(n=n, d=d), role="evidence")
+
+    # d = 2 example (evidence), n = d = 2: L̃ = [[1, r], [r, 1]]; through L̃h = b̃ − L̃x^∞ (no inverse of L̃)
+    r, u, v = sp.symbols("r u v", real=True)
     L2 = sp.Matrix([[1, r], [r, 1]])
-    lam2 = sp.sympify(eigenvalue).subs(N, 2)
-    s2 = sp.sympify(scale).subs(N, 2)  # x^∞ = b̃/ς (the "any scale" step)
-    D.symbolic("d = 2: L̃(1, ±1) = (1 ± r)(1, ±1)", "(31)",
-               sp.Matrix.vstack(L2 * sp.Matrix([1, 1]) - (1 + r) * sp.Matrix([1, 1]),
-                                L2 * sp.Matrix([1, -1]) - (1 - r) * sp.Matrix([1, -1])))
-    b2 = sp.Matrix([t, t])
-    Lh2 = b2 - L2 * b2 / s2  # L̃h for b̃ = t(1, 1)
-    roots = sp.solve(Lh2[0] / t, r)
-    D.symbolic_true("d = 2, b̃ = t(1, 1), t ≠ 0: L̃h = 0 has exactly one solution r", "(31)", sp.Eq(len(roots), 1),
-                    f"solutions r = {roots}")
-    D.symbolic("… and it is r = λ − 1 (1 + r = λ: b̃ is an eigenvector for the claimed λ)", "(31)",
-               roots[0] - (lam2 - 1) if len(roots) == 1 else sp.Integer(1),
-               f"solutions r = {roots}, claimed λ − 1 = {lam2 - 1}")
-    D.symbolic("(⇐) r = λ − 1 and b̃ = t(1, 1) give L̃h = 0, hence h = 0 (L̃ ≻ 0, next steps)", "(31)",
-               Lh2.subs(r, lam2 - 1))
+    lam2, s2 = eigenvalue.subs(N, 2), scale.subs(N, 2)
     bg = sp.Matrix([u, v])
-    Lhg = bg - L2 * bg / s2
-    sols = sp.solve(list(Lhg), [v, r], dict=True)  # u ≠ 0 a parameter
-    ok = len(sols) == 2 and all(is_zero((L2.subs(so) - lam2 * sp.eye(2)) * bg.subs(so)) for so in sols)
-    ok = ok and all(is_zero((so[r] - (lam2 - 1)) * (so[r] + (lam2 - 1))) for so in sols)
-    D.steps.append(Step("(⇒) d = 2, b̃ = (u, v), u ≠ 0: every solution of L̃h = 0 has L̃b̃ = λb̃, r = ±(λ − 1)",
-                        "(31)", "fixed-size", ok, f"{len(sols)} solutions: {sols}", sizes="d=2"))
-    D.symbolic_true("d = 2: L̃ = [[1, r], [r, 1]] ≻ 0 at r = ±(λ − 1), i.e. |λ − 1| < 1", "(31)",
-                    sp.Lt(sp.Abs(lam2 - 1), 1), f"λ = {lam2}")
-    # feasibility for every n ≥ 2 (n = 2 + m): a unit-diagonal L̃ ≻ 0 has tr L̃ = n and eigenvalues in (0, n),
-    # so the claimed λ must satisfy 0 < λ < n; both sides positive, so λ < n ⇔ n² − λ² > 0
-    mm = sp.Symbol("m", nonnegative=True)
-    lam_n = sp.sympify(eigenvalue).subs(N, 2 + mm)
-    D.symbolic_true("feasible for every n = 2 + m ≥ 2: tr L̃ = n, and 0 < λ < n (λ > 0, n² − λ² > 0)", "(31)",
-                    sp.And(sp.Gt(lam_n, 0), sp.Gt(sp.expand((2 + mm) ** 2 - lam_n**2), 0)),
-                    f"λ = {lam_n}, n² − λ² = {sp.expand((2 + mm) ** 2 - lam_n**2)}")
+    sols = sp.solve(list(bg - L2 * bg / s2), [v, r], dict=True)  # x^∞ = b̃/s; u ≠ 0 a parameter
+    resid = [sp.Integer(len(sols) - 2)]
+    for so in sols:
+        resid += list((L2.subs(so) - lam2 * sp.eye(2)) * bg.subs(so)) + [so[r] ** 2 - (lam2 - 1) ** 2]
+    D.symbolic("d = 2 example: b̃ = (u, v), u ≠ 0: L̃h = 0 has exactly two solutions, each with L̃b̃ = λb̃ and "
+               "r = ±(λ − 1)", "(31)", sp.Matrix(resid), f"solutions {sols}", reach=at(n=2, d=2), role="evidence")
+    D.symbolic_true("d = 2 example: L̃ = [[1, r], [r, 1]] ≻ 0 at r = ±(λ − 1), i.e. |λ − 1| < 1", "(31)",
+                    sp.Lt(sp.Abs(lam2 - 1), 1), f"λ = {lam2}", reach=at(n=2, d=2), role="evidence")
 
-    # numeric, n = d = 4: L̃ with eigenpair (√n, 1); h = 0 for that b̃, h ≠ 0 for a generic b̃; σ² = 0
+    # floats, n = d = 4 (evidence): SketchMoments and the simulator on an L̃ with eigenpair (√n, 1)
     n4 = 4
-    s4 = float(sp.sympify(scale).subs(N, n4))
-    lam4 = float(sp.sympify(eigenvalue).subs(N, n4))
+    s4 = float(scale.subs(N, n4))
     Lt4, b4 = eigen_instance(n4)
-    ev = np.linalg.eigvalsh(Lt4)
-    rq = float(b4 @ Lt4 @ b4 / (b4 @ b4))
-    resid = float(np.linalg.norm(Lt4 @ b4 - rq * b4))
-    D.numeric("instance: Diag(L̃) = I, L̃ ≻ 0, L̃b̃ = λb̃ with the claimed λ (n = d = 4)", "(31)",
-              bool(np.allclose(np.diag(Lt4), 1.0)) and ev[0] > 0 and resid <= 1e-12 and abs(rq - lam4) <= 1e-12,
-              f"eigenvalues {np.round(ev, 4).tolist()}, Rayleigh quotient of b̃ {rq:.6g}, claimed λ = {lam4:.6g}")
     sk4 = Permutation(n4, n4, scale=s4)
-    s2 = float(sp.sympify(sigma2).subs(N, n4))
+    sg4 = float(sigma2.subs(N, n4))
     p_eig = QuadraticProblem(np.broadcast_to(Lt4, (n4, n4, n4)), np.broadcast_to(b4, (n4, n4)))
     mo = SketchMoments(p_eig, sk4)
-    rng = np.random.default_rng(3)
-    bgen = rng.standard_normal(n4)
+    bgen = np.random.default_rng(3).standard_normal(n4)
     p_gen = QuadraticProblem(np.broadcast_to(Lt4, (n4, n4, n4)), np.broadcast_to(bgen, (n4, n4)))
     mg = SketchMoments(p_gen, sk4)
-    D.numeric("SketchMoments: x^∞ = b̃/√n; h = 0 for the eigenvector b̃, h ≠ 0 for a generic b̃", "(31)",
-              float(np.abs(mo.x_inf - b4 / 2).max()) <= 1e-12 and float(np.linalg.norm(mo.h)) <= 1e-12
-              and float(np.linalg.norm(mg.h)) > 1e-3,
-              f"‖h‖ = {np.linalg.norm(mo.h):.2g} (eigenvector), {np.linalg.norm(mg.h):.4g} (generic b̃), "
-              f"‖x^∞ − b̃/√n‖_∞ = {np.abs(mo.x_inf - b4 / 2).max():.2g}")
-    D.numeric("SketchMoments: the fixed point is b̃/s for the sketch's scale s (both instances)", "(31)",
-              float(np.abs(mo.x_inf - b4 / s4).max()) <= 1e-12 and float(np.abs(mg.x_inf - bgen / s4).max()) <= 1e-12,
-              f"s = {s4:.6g}: ‖x^∞ − b̃/s‖_∞ = {np.abs(mo.x_inf - b4 / s4).max():.2g}, "
-              f"{np.abs(mg.x_inf - bgen / s4).max():.2g}")
-    D.numeric("SketchMoments: σ² at x* equals the claimed value (both instances)", "(31)",
-              abs(mo.sigma2_at_x_star - s2) <= 1e-10 and abs(mg.sigma2_at_x_star - s2) <= 1e-10,
-              f"σ² = {mo.sigma2_at_x_star:.2g}, {mg.sigma2_at_x_star:.2g}; claimed {s2}")
+    xi = float(xinf_coef.subs(N, n4))
+    D.numeric("floats: SketchMoments x^∞ = xinf_coef·b̃, h = 0 for the eigenvector b̃, h ≠ 0 for a generic b̃, σ² at "
+              "x* = claimed (n = d = 4)", "(31)",
+              float(np.abs(mo.x_inf - xi * b4).max()) <= 1e-12 and float(np.linalg.norm(mo.h)) <= 1e-12
+              and float(np.linalg.norm(mg.h)) > 1e-3 and abs(mo.sigma2_at_x_star - sg4) <= 1e-10
+              and abs(mg.sigma2_at_x_star - sg4) <= 1e-10,
+              f"‖h‖ = {np.linalg.norm(mo.h):.2g} (eigenvector), {np.linalg.norm(mg.h):.4g} (generic b̃); "
+              f"‖x^∞ − xinf_coef·b̃‖_∞ = {np.abs(mo.x_inf - xi * b4).max():.2g}; σ² = {mo.sigma2_at_x_star:.2g}, "
+              f"{mg.sigma2_at_x_star:.2g}", role="evidence")
     gam, K = 0.5, 12
     res = simulate(p_gen, sk4, gam, K, runs=4, seed=5, record=[K], x0=np.zeros(n4))
     det = (1 - (1 - gam) ** K) * bgen / math.sqrt(n4)
@@ -197,25 +288,22 @@ def derive(scale: sp.Expr = SQRT_N, eigenvalue: sp.Expr = SQRT_N, sigma2: sp.Exp
     if sem is None:  # the simulator reports no standard error for a single run
         raise ValueError("simulate(runs=4) returned no standard error")
     spread = float(sem.max())
-    D.numeric("simulator: all runs coincide (σ² = 0) and follow x^k = (1 − (1−γ)^k) b̃/√n", "(31)",
+    D.numeric("floats: simulator runs coincide (σ² = 0) and follow x^k = (1 − (1−γ)^k) b̃/√n", "(31)",
               spread <= 1e-14 and float(np.abs(res.x_mean[0] - det).max()) <= 1e-12,
               f"s.e. of f(x^K) over 4 runs {spread:.2g}, ‖x̄^K − closed form‖_∞ = "
-              f"{np.abs(res.x_mean[0] - det).max():.2g} (K = {K}, γ = {gam})")
+              f"{np.abs(res.x_mean[0] - det).max():.2g} (K = {K}, γ = {gam})", role="evidence")
 
-    # clarification: sketch (23) applied to the original (L, b) is not the change of variables
-    Dg = np.array([1.0, 2.0, 0.5, 3.0])
-    Lo = np.sqrt(Dg)[:, None] * Lt4 * np.sqrt(Dg)[None, :]
-    bo = np.sqrt(Dg) * b4
-    p_orig = QuadraticProblem(np.broadcast_to(Lo, (n4, n4, n4)), np.broadcast_to(bo, (n4, n4)))
-    mp = SketchMoments(p_orig, PreconditionedPerm.from_problem(p_orig))
-    x_cv = (b4 / math.sqrt(n4)) / np.sqrt(Dg)  # x = D^{-1/2} x̃^∞ from the change of variables
-    D.numeric("(23) on (L, b): B̄ = I, σ² = 0, x^∞ = b̃/√n in x-coordinates ≠ D^{-1/2}b̃/√n; biased although "
-              "the change of variables is not", "(31)",
-              float(np.abs(mp.expected_B - np.eye(n4)).max()) <= 1e-12 and mp.sigma2_at_x_star <= 1e-12
-              and float(np.abs(mp.x_inf - b4 / math.sqrt(n4)).max()) <= 1e-12
-              and float(np.abs(p_orig.x_star - x_cv).max()) <= 1e-12 and float(np.linalg.norm(mp.h)) > 1e-3,
-              f"D = {Dg.tolist()}: ‖h‖ = {np.linalg.norm(mp.h):.4g} under (23); x* = D^(-1/2)x̃* matches the "
-              f"change-of-variables fixed point to {np.abs(p_orig.x_star - x_cv).max():.2g}")
+    # clarification on an exact instance (evidence): n = 2, the construction, b̃ = 1, D^{1/2} = diag(1, 2)
+    L2e = equicorrelation(2)
+    Dh2 = sp.diag(1, 2)
+    one2 = sp.ones(2, 1)
+    cv = (one2 - L2e * one2 / sp.sqrt(2)).applyfunc(_exact)  # change of variables: L̃h
+    direct = (L2e * Dh2 * one2 / sp.sqrt(2) - one2).applyfunc(_exact)  # (23) on (L, b): D^{-1/2}(Lx^∞ − b)
+    D.numeric("clarification, exact: n = 2 construction, b̃ = 1, D^{1/2} = diag(1, 2): h = 0 after the change of "
+              "variables, h ≠ 0 under (23) on (L, b)", "(31)",
+              all(e == 0 for e in cv) and any(e.is_zero is False for e in direct),
+              f"L̃h = {list(cv)} (change of variables); L̃D^(1/2)b̃/√n − b̃ = {list(direct)} ((23) on (L, b))",
+              exact=True, role="evidence")
     D.latex["x_inf"] = r"\tilde b/" + sp.latex(scale)
     D.latex["condition"] = r"\tilde L\tilde b = " + sp.latex(eigenvalue) + r"\,\tilde b"
     return D
