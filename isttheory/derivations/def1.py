@@ -106,7 +106,7 @@ def _omega(sketch: Sketch) -> float:
     return w
 
 
-def _vector_statements(p: sp.Expr, s: sp.Expr, size: sp.Expr) -> tuple[sp.Matrix, sp.Expr]:
+def vector_moments(p: sp.Expr, s: sp.Expr, size: sp.Expr) -> tuple[sp.Matrix, sp.Expr]:
     """For a diagonal ``C`` whose entry ``c_j`` is ``s`` with probability ``p`` and 0 otherwise (every ``j``), and
     every ``x ∈ ℝ^size`` (symbolic size, entries ``x[j]``): the residual of ``E[(Cx)_j] = x_j`` and the
     coefficient ``v`` with ``E‖Cx − x‖² = Σ_j E[(c_j − 1)²]x_j² = v‖x‖²``, as a residual in ``‖x‖²``."""
@@ -145,7 +145,7 @@ def derive(omega_rand: sp.Expr = OMEGA_RAND, omega_perm: sp.Expr = OMEGA_PERM, i
     D.symbolic("Rand-q: E[c_j] = P(j ∈ S)·(d/q) = 1 (unbiased, every coordinate)", "(3)", p * s - 1, reach=GENERAL)
     D.symbolic("Rand-q: E[(c_j − 1)²] = p(d/q − 1)² + (1 − p) = E[c_j²] − 1", "(3)",
                p * (s - 1) ** 2 + (1 - p) - (p * s**2 - 1), reach=GENERAL)
-    vec, v_rand = _vector_statements(p, s, d)
+    vec, v_rand = vector_moments(p, s, d)
     D.symbolic("Rand-q: for every d and x ∈ ℝ^d, E[Cx] = x and E‖Cx − x‖² = Σ_j E[(c_j − 1)²]x_j² = v‖x‖²", "(3)",
                vec, f"v = {v_rand}", reach=GENERAL)
     D.bound("Rand-q: (3) E‖Cx − x‖² ≤ ω‖x‖² with ω = omega_rand; the sharp ω is v (compared as q·ω, d = q + r)",
@@ -174,7 +174,7 @@ def derive(omega_rand: sp.Expr = OMEGA_RAND, omega_perm: sp.Expr = OMEGA_PERM, i
     D.symbolic("Perm-q: E[c_j] = (1/n)·n = 1 (unbiased per client)", "(3)", p * s - 1, reach=GENERAL)
     D.symbolic("Perm-q: E[(c_j − 1)²] = (1/n)(n − 1)² + (1 − 1/n) = E[c_j²] − 1", "(3)",
                p * (s - 1) ** 2 + (1 - p) - (p * s**2 - 1), reach=GENERAL)
-    vec, v_perm = _vector_statements(p, s, q * n)
+    vec, v_perm = vector_moments(p, s, q * n)
     D.symbolic("Perm-q: for every n, q, client i and x ∈ ℝ^{qn}, E[C_i x] = x and E‖C_i x − x‖² = v‖x‖²", "(7)",
                vec, f"v = {v_perm}", reach=GENERAL)
     D.bound("Perm-q: (3) E‖C_i x − x‖² ≤ ω‖x‖² with ω = omega_perm; the sharp ω is v", "(7)",
