@@ -75,7 +75,9 @@ ERRATA: tuple[Erratum, ...] = (
         "The preconditioned sketch's scale is printed as [L_i^{-1/2}]_{π_i π_i} (a diagonal entry of L_i^{-1/2}).",
         "The scale is ((L_i)_{π_i π_i})^{-1/2}, the inverse square root of a diagonal entry of L_i: only then "
         "E[C̃_i L_i C̃_i] = I, B̄ = I on every draw, and one step with γ = 1 converges (25). With the printed scale "
-        "E[C̃_i L_i C̃_i] ≠ I on generic heterogeneous instances.",
+        "E[C̃_i L_i C̃_i] ≠ I, whether or not the problem is heterogeneous: for every n, L_i = blockdiag(AAᵀ, I) with "
+        "A = [[p, 0], [r, q]] gives E[C̃_i L_i C̃_i]₁₁ − 1 = r²(r² + q² + 2pq)/(q²((p + q)² + r²)) > 0 for r ≠ 0, and "
+        "on L₁ = [[1, 1], [1, 2]], L₂ = I, E[B̄] = diag(7/5, 13/10) ≠ I.",
         "precond_heterogeneous",
         r"\tilde C_i = \sqrt{n}\,\big((L_i)_{\pi_i\pi_i}\big)^{-1/2} e_{\pi_i} e_{\pi_i}^\top"),
     Erratum(
@@ -91,7 +93,9 @@ ERRATA: tuple[Erratum, ...] = (
         "(21)–(22) state rates in ‖∇f(x^k)‖² after preconditioning and match gradient descent.",
         "The norms are of the preconditioned gradient ∇f̃(x̃) = D^{-1/2}∇f(x), i.e. ‖∇f(x)‖²_{D⁻¹} in the original "
         "variables, and the rates assume interpolation. With γ = 1/θ = 1/n, B̄ = nI on every draw and the method "
-        "reaches x* = 0 in one deterministic step, so (22) is very loose there.",
+        "reaches x* = 0 in one deterministic step; (22) holds with equality there when x̃⁰ is an eigenvector of "
+        "L̃ for λ_max(L̃), so the constant 2λ_max(L̃) cannot be lowered; for other x̃⁰ it is loose by the factor "
+        "λ_max·x̃⁰ᵀL̃x̃⁰/‖L̃x̃⁰‖².",
         "precond_homogeneous", r"\|\nabla \tilde f(\tilde x)\|^2 = \|\nabla f(x)\|^2_{D^{-1}}"),
     Erratum(
         "sec41-bias-vanishes", "§4.1, after (28)", "wrong",
@@ -109,7 +113,9 @@ ERRATA: tuple[Erratum, ...] = (
     Erratum(
         "sec4-homogeneous", "§4, (31)", "clarification",
         "x^∞ = b̃/√n ≠ x* = L̃⁻¹b̃ unless b̃ is an eigenvector of L̃⁻¹ with eigenvalue 1/√n.",
-        "Also when b̃ = 0. The eigenvector condition is never vacuous (√n < n = tr L̃). It holds for the change of "
+        "Also when b̃ = 0. The eigenvector condition is never vacuous: for every n ≥ 2 the equicorrelation "
+        "matrix L̃ = (1 − ρ)I + ρ11ᵀ, ρ = (√n − 1)/(n − 1), has unit diagonal, is positive definite (eigenvalues √n "
+        "and √n/(√n + 1)) and L̃1 = √n·1, so h = 0 for b̃ = 1 (and h ≠ 0 for b̃ ⊥ 1). It holds for the change of "
         "variables x̃ = D^{1/2}x; applying (23) directly to the original (L, b) also gives B̄ = I and σ² = 0 but a "
         "different fixed point, with h = 0 iff L̃⁻¹b̃ = D^{1/2}b̃/√n.",
         "homogeneous_bias", r"h = 0 \iff \tilde b = 0 \text{ or } \tilde L\tilde b = \sqrt{n}\,\tilde b"),

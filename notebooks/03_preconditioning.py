@@ -239,9 +239,10 @@ assert d1[1] > 1e-3 * d1[0] and one_p.metrics["dist2_L"].mean[1] > 1e-3 * d1[0]
 # %% [markdown]
 # ## 4. The derivations (each step general, fixed-size or numeric)
 #
-# `precond_homogeneous.derive()` checks (20)–(22) symbolically (SymPy, `n = d = 3`, symbolic `L`) plus numeric
-# certificates; `precond_heterogeneous.derive()` checks (23)–(25) with symbolic `L_i`, and records the printed-scale
-# finding. `require()` raises if any step fails.
+# `precond_homogeneous.derive()` checks (20)–(22) in general `n` (symbolic `n`, matrix identities for any size),
+# with cross-checks at `n = d ∈ {2, 3}` and numeric evidence; `precond_heterogeneous.derive()` checks (23)–(25) in
+# general `n` and refutes the printed scale for every `n` and on an exact instance. `require()` raises if any step
+# fails.
 
 # %%
 D_hom = precond_homogeneous.derive().require()
