@@ -31,6 +31,10 @@ def test_theorem2_corrected_holds_and_is_proved(D):
     assert D.counts()["general"] >= 20
     assert all(s.verdict == "holds" for s in D.steps)
     assert all(s.role in ("evidence", "refutation") for s in D.steps if s.kind != "general")
+    for fragment in ("at γ = 1 the per-step bound", "sharp: at x = x^∞", "exact neighbourhood increases with γ",
+                     "the paper's coefficient decreases in β"):
+        (s,) = [s for s in D.steps if s.name.startswith(fragment)]
+        assert s.kind == "general" and s.role == "decisive" and s.holds, fragment
 
 
 def test_printed_norm_refuted_exactly(D):

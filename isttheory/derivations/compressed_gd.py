@@ -145,8 +145,10 @@ def _exact_certificates() -> tuple[tuple[str, str, bool, str], ...]:
             second += p * (g.T * g)[0]
             mean += p * g
         ok = ok and bool(second > 0 and any(v != 0 for v in mean) if positive else second == 0)
-        rows.append(f"{label}: E‖g(x*)‖² = {second} ≈ {float(second):.4g}")
-    first = ("(35) one IST step from x* moves away: E‖g(x*)‖² > 0 (Perm-2, Rand-2), = 0 (identity)", "(35)",
+        rows.append(f"{label}: E‖g(x*)‖² = {second} ≈ {float(second):.4g}, "
+                    f"‖E g(x*)‖² ≈ {float((mean.T * mean)[0]):.4g}")
+    first = ("(35) one IST step from x* moves away: E‖g(x*)‖² > 0 and E[g(x*)] ≠ 0 (Perm-2, Rand-2), E‖g(x*)‖² = 0 "
+             "(identity)", "(35)",
              bool(ok), "; ".join(rows) + " (exact rationals, n = 2, d = 4)")
     ms = sp.Integer(0)
     for p, Cs in exact_outcomes(RandQ(1, 4, 2)):

@@ -256,6 +256,9 @@ def derive(h_coef: sp.Expr | None = None, sigma_coef: sp.Expr | None = None,
                                  - (-g_ / 2 * Fm + g_ / 2 * (Hm + g_ * sig))).xreplace(at_inf)),
                           forms(Fm.xreplace(at_inf) - Hm), forms(ipm.xreplace(at_inf) + Hm)]),
                "bound − exact at x^∞ = (γ/2)(h_coef − 1)H + (γ/2)(sigma_coef − γ)σ²", reach=GENERAL)
+    D.symbolic("at γ = 1 the per-step bound with constants 1 and γ is an equality for every x, so (30) is attained "
+               "for every K", "(30)", (exact - (-g_ / 2 * F + g_ / 2 * (H + g_ * S))).subs(g_, 1),
+               "γ(1−γ)/2 = 0 at γ = 1 (then x^{k+1} = (Cb)‾^k)", reach=GENERAL)
     k, K = sp.symbols("k K", integer=True, positive=True)
     fk = sp.Function("f")
     avg = sp.Symbol("F_avg")  # (1/K) Σ_{k<K} F_k
@@ -288,6 +291,10 @@ def derive(h_coef: sp.Expr | None = None, sigma_coef: sp.Expr | None = None,
     D.symbolic_true("the β used, thm2_beta(γ), is admissible for every γ ∈ (0, 1): 0 < β < ½ and γ ≤ γ_{c,β}", "(29)",
                     sp.And(sp.Gt(bs, 0), sp.Lt(bs, sp.Rational(1, 2)),
                            sp.Le(1 / (1 + u_pos), gamma_cb.subs(beta, bs))), f"β = {b_star}", reach=GENERAL)
+    D.symbolic_true("the paper's coefficient decreases in β on γ ∈ (0, 1): over admissible β it is smallest at "
+                    "β = thm2_beta(γ), where it is 4 + 5γ (2β⁻¹(1−γ) ≥ 4(1+γ))", "(29)",
+                    sp.Lt(sp.simplify(sp.diff(paper_coef, beta).subs(g_, 1 / (1 + u_pos))), 0),
+                    f"d/dβ = {sp.simplify(sp.diff(paper_coef, beta))}", reach=GENERAL)
     printed_h, printed_s = lemma_coefficients("thm2-printed", "h_norm2_L2")
     l_norm_h, _ = lemma_coefficients("thm2-paper-l-norm")
     at_best = paper_coef.subs(beta, b_star)
