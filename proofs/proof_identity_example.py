@@ -1,5 +1,5 @@
-"""Identity sketch: θ = λ_max(L̄) is the smallest constant in (14); (15) is GD's 2λ_max(f⁰ − f^K)/K;
-(16) gives the rate 1 − λ_min/λ_max."""
+"""Identity sketch: θ = λ_max(L̄) is the sharp constant in (14); (15) is GD's 2λ_max(f⁰ − f^K)/K;
+(16) gives the rate 1 − λ_min/λ_max. Every decisive step is general (any n, d, spectrum)."""
 
 import re
 
@@ -11,19 +11,31 @@ from isttheory.derivations.identity_example import derive, lam_max, lam_min
 
 def test_identity_example_holds():
     d = derive().require()
-    assert sum(s.kind == "symbolic" for s in d.steps) >= 10
+    assert d.strength == "PROVED", d.weakest()
+    assert d.counts()["general"] >= 12 and not d.loose()
+    assert all(s.role == "evidence" for s in d.steps if s.kind != "general")
 
 
 @pytest.mark.parametrize("kw, failing", [
-    (dict(theta=lam_min), ("(14) at θ = theta",)),
-    (dict(theta=lam_max + 1), ("tight: at θ = theta − ε",)),   # admissible, not the smallest: θ − ε still feasible
-    (dict(theta=2 * lam_max), ("tight: at θ = theta − ε",)),
-    (dict(rate=1 - lam_min**2 / lam_max), ("rate is the GD condition-number rate",)),
-    (dict(gd_coef=lam_min), ("(15) with γ = 1/θ",)),
+    (dict(theta=lam_min), "(14) constant theta"),
+    (dict(gd_coef=lam_min), "(15) coefficient gd_coef"),
+    (dict(rate=1 - lam_min**2 / lam_max), "(16) at γ = 1/λ_max"),
+    (dict(rate=1 - lam_min / (2 * lam_max)), "(16) at γ = 1/λ_max"),   # valid for GD, but not Theorem 1's rate
+    (dict(w_power=3), "W̄ = ½(L̄E[B̄] + E[B̄]L̄) = L̄^w_power"),
+    (dict(blb_power=2), "E[B̄L̄B̄] = L̄^blb_power"),
 ])
 def test_identity_example_mutations_fail(kw, failing):
     d = derive(**kw)
-    for name in failing:
-        assert d.failing(name, "disproved"), name
-    with pytest.raises(ProofFailure, match=re.escape(failing[0])):
+    bad = d.failing(failing, "disproved")
+    assert bad and all(s.kind == "general" for s in bad), [s.name for s in d.failed()]
+    with pytest.raises(ProofFailure, match=re.escape(failing)):
         d.require()
+
+
+@pytest.mark.parametrize("kw, step", [
+    (dict(theta=lam_max + 1), "(14) constant theta"), (dict(theta=2 * lam_max), "(14) constant theta"),
+    (dict(gd_coef=2 * lam_max), "(15) coefficient gd_coef"),
+])
+def test_identity_example_larger_constants_are_loose_not_disproved(kw, step):
+    d = derive(**kw).require()
+    assert [s.name for s in d.loose()] == [next(s.name for s in d.steps if s.name.startswith(step))]

@@ -1,61 +1,220 @@
-"""Assumption 1 (8) for the quadratic (12): ``f`` is ``L̄``-smooth, with equality.
+"""Assumption 1 (8) for the quadratic (12): ``f`` is ``L̄``-smooth, with equality, for every ``n`` and ``d``.
 
 For ``f(x) = (1/n) Σ_i (½ xᵀL_i x − b_iᵀx)`` (12), ``∇f(x) = L̄x − b̄`` and the
 second-order expansion is exact:
 
     f(x + h) = f(x) + ⟨∇f(x), h⟩ + ½ hᵀL̄h      for all x, h.
 
-So (8) holds with ``L = L̄`` *with equality*, and ``L̄`` is the smallest
-smoothness matrix: if (8) holds with some ``M`` for all ``h`` then
-``½hᵀ(M − L̄)h ≥ 0``, i.e. ``M ⪰ L̄``. Checked with symbolic entries for
-``n = 2`` clients with distinct ``L_i``, ``b_i``; the inequality direction is
-also checked numerically on random heterogeneous instances (with ``hᵀL̄h > 0``)
-through the library's ``QuadraticProblem.f`` and ``grad``.
+So (8) holds with ``L = L̄`` *with equality*, ``½`` is the sharp constant, and
+``L̄`` is the smallest smoothness matrix: if (8) holds with some ``M`` for all
+``h`` then ``½hᵀ(M − L̄)h ≥ 0``, i.e. ``M ⪰ L̄``.
+
+Reach: every decisive step is **general** — symbolic in the number of clients
+``n`` and the dimension ``d``. The sums ``Σ_{i≤n}``, ``Σ_{j,k≤d}`` are SymPy
+``Sum`` objects over indexed entries ``(L_i)_{jk} = (P_{ijk} + P_{ikj})/2`` (an
+arbitrary array ``P``, so ``L_i`` is an arbitrary symmetric matrix), ``b_{ij}``,
+``x_j``, ``h_j``; :func:`sum_residual` brings a difference of such sums to a
+normal form (linearity, renaming of summation indices, Fubini for constant
+limits, ``Σ_l δ_{il} g(l) = g(i)``) and the step holds when every coefficient
+of that normal form is 0. The gradient is checked as the directional derivative
+``d/dt f(x + th)|₀ = ⟨L̄x − b̄, h⟩`` for all ``h``. A random-instance check through
+the library's ``QuadraticProblem.f`` and ``grad`` is shown as evidence only.
+
+Constants (mutation knobs of :func:`derive`): ``half`` (the constant of (8),
+paper ½: a larger one is valid but ``loose``, a smaller one is disproved),
+``mean_weight`` (``L̄ = w Σ_i L_i``, ``b̄ = w Σ_i b_i``; paper ``1/n``) and
+``grad_b`` (the coefficient of ``b̄`` in ``∇f``; paper ``−1``).
 """
 
 from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Callable
 
 import numpy as np
 import sympy as sp
 
 from ..generators import heterogeneous
-from .base import Derivation, psd_margin, symmetric_matrix, vector
+from .base import GENERAL, Derivation, psd_margin
 
 HALF = sp.Rational(1, 2)
+n_s, d_s = sp.symbols("n d", positive=True, integer=True)
+
+# ----------------------------------------------------------------------------------------------------------
+# finite sums over symbolic index ranges
 
 
-def derive(half: sp.Expr = HALF, d: int = 2) -> Derivation:
-    """(8) for (12) with the constant ``half`` in front of ``hᵀL̄h`` (paper: ½); symbolic in the
-    entries of ``L_1, L_2`` (d×d), ``b_1, b_2``, ``x``, ``h``."""
-    half = sp.sympify(half)
-    D = Derivation("Assumption 1 (smoothness of (12))", ("(8)", "(12)"), constants={"half": half})
-    n = 2
-    Ls = [symmetric_matrix(f"L{i}", d) for i in range(n)]
-    bs = [vector(f"b{i}", d) for i in range(n)]
-    x, h = vector("x", d), vector("h", d)
-    Lbar = (Ls[0] + Ls[1]) / n
-    bbar = (bs[0] + bs[1]) / n
+_Limit = tuple[sp.Symbol, sp.Expr, sp.Expr]
+_Term = tuple[sp.Expr, sp.Expr, tuple[_Limit, ...]]
+_fresh = itertools.count()
 
-    def f(z: sp.Matrix) -> sp.Expr:
-        return sum(((z.T * L * z)[0] / 2 - (b.T * z)[0] for L, b in zip(Ls, bs, strict=True)), sp.Integer(0)) / n
 
-    grad = sp.Matrix([sp.diff(f(x), xi) for xi in x])
-    D.symbolic("∇f(x) = L̄x − b̄ (differentiating (12), n = 2 distinct clients)", "(12)", grad - (Lbar * x - bbar))
-    g = Lbar * x - bbar
-    quad = (h.T * Lbar * h)[0]
-    rhs = f(x) + (g.T * h)[0] + half * quad
-    D.symbolic("f(x + h) = f(x) + ⟨∇f(x), h⟩ + ½hᵀL̄h exactly (tight)", "(8)", f(x + h) - rhs,
-               f"constant {half}")
-    # inequality (8): RHS − LHS = (half − ½)·hᵀL̄h, nonnegative iff half ≥ ½ (hᵀL̄h ≥ 0 for L̄ ⪰ 0)
-    D.symbolic("(8) gap: RHS − f(x + h) = (c − ½) hᵀL̄h", "(8)", rhs - f(x + h) - (half - HALF) * quad)
-    D.symbolic_true("(8) direction: c − ½ ≥ 0 (with hᵀL̄h ≥ 0)", "(8)", sp.Ge(half - HALF, 0))
-    # minimality: (8) with a matrix M leaves ½hᵀ(M − L̄)h, so M ⪰ L̄ is necessary and M = L̄ works
-    M = symmetric_matrix("M", d)
-    rhs_M = f(x) + (g.T * h)[0] + half * (h.T * M * h)[0]
-    D.symbolic("minimality: RHS_M − f(x + h) = ½hᵀ(M − L̄)h, so (8) ⇔ M ⪰ L̄", "(8)",
-               rhs_M - f(x + h) - HALF * (h.T * (M - Lbar) * h)[0])
+def _terms(e: sp.Expr) -> list[_Term]:
+    """``e`` as a list of ``(coefficient, monomial, limits)``: products distributed over sums, each ``Sum``'s
+    indices renamed to fresh symbols (so that nested and multiplied sums never capture each other)."""
+    if isinstance(e, sp.Add):
+        return [t for a in e.args for t in _terms(a)]
+    if isinstance(e, sp.Mul):
+        out: list[_Term] = [(sp.Integer(1), sp.Integer(1), ())]
+        for fac in e.args:
+            ft = _terms(fac)
+            out = [(c1 * c2, m1 * m2, l1 + l2) for c1, m1, l1 in out for c2, m2, l2 in ft]
+        return out
+    if (isinstance(e, sp.Pow) and e.exp.is_Integer and int(e.exp) > 0 and not e.base.is_Atom
+            and not isinstance(e.base, sp.Indexed)):
+        return _terms(sp.Mul(*([e.base] * int(e.exp)), evaluate=False))
+    if isinstance(e, sp.Sum):
+        f = e.function
+        lims: list[_Limit] = []
+        for v, lo, hi in e.limits:
+            w = sp.Symbol(f"_s{next(_fresh)}", integer=True)
+            f = f.xreplace({v: w})
+            lims.append((w, lo, hi))
+        return [(c, m, l + tuple(lims)) for c, m, l in _terms(f)]
+    if e.has(sp.Sum):
+        raise ValueError(f"sum_residual: cannot expand {e}")
+    if e.has(sp.Indexed, sp.KroneckerDelta):
+        return [(sp.Integer(1), e, ())]
+    return [(e, sp.Integer(1), ())]
 
-    # numeric: direction of (8) on random heterogeneous instances (n = 2), via the library
+
+def _eliminate_deltas(mono: sp.Expr, lims: list[_Limit],
+                      ranges: dict[sp.Symbol, tuple[sp.Expr, sp.Expr]]) -> tuple[sp.Expr, list[_Limit]]:
+    """``Σ_u δ_{uw} g(u) = g(w)`` when ``w`` lies in ``u``'s range (another index of that range, or a free
+    index declared in ``ranges``)."""
+    while True:
+        bound = {v: (lo, hi) for v, lo, hi in lims}
+        for dl in mono.atoms(sp.KroneckerDelta):
+            p, q = dl.args
+            hit = next(((u, w) for u, w in ((p, q), (q, p))
+                        if u in bound and (bound.get(w) == bound[u] or ranges.get(w) == bound[u])), None)
+            if hit is not None:
+                u, w = hit
+                mono = mono.xreplace({u: w})
+                lims = [t for t in lims if t[0] != u]
+                break
+        else:
+            return mono, lims
+
+
+def sum_normal_form(expr: sp.Expr, ranges: dict[sp.Symbol, tuple[sp.Expr, sp.Expr]] | None = None
+                    ) -> dict[tuple[sp.Expr, tuple[_Limit, ...]], sp.Expr]:
+    """``{(monomial, limits): coefficient}``: ``expr`` (sums of products of finite ``Sum``s over indexed symbols,
+    limits constant) as a combination of distinct canonical sums. Each rewrite is an equality: distributing
+    products, pulling factors free of an index out of its sum, ``Σ_{u=lo}^{hi} c = (hi − lo + 1)c``, deleting a
+    Kronecker delta against a summation index of the same range, and renaming the indices of one sum (any
+    permutation of indices with equal constant limits: Fubini) to the form with the smallest ``srepr``."""
+    ranges = ranges or {}
+    acc: defaultdict[tuple[sp.Expr, tuple[_Limit, ...]], sp.Expr] = defaultdict(lambda: sp.Integer(0))
+    for coef, mono0, lims0 in _terms(expr):
+        mono1, lims = _eliminate_deltas(sp.expand(mono0), list(lims0), ranges)
+        for part in sp.Add.make_args(sp.expand(mono1)):
+            c2, m2 = part.as_independent(sp.Indexed, sp.KroneckerDelta, as_Add=False)
+            used = [(v, lo, hi) for v, lo, hi in lims if v in m2.free_symbols]
+            count = sp.Mul(*[hi - lo + 1 for v, lo, hi in lims if v not in m2.free_symbols])
+            groups: defaultdict[tuple[sp.Expr, sp.Expr], list[sp.Symbol]] = defaultdict(list)
+            for v, lo, hi in used:
+                groups[(lo, hi)].append(v)
+            keys = sorted(groups, key=str)
+            best: tuple[str, sp.Expr, tuple[_Limit, ...]] | None = None
+            for perms in itertools.product(*[itertools.permutations(groups[g]) for g in keys]):
+                mapping: dict[sp.Symbol, sp.Symbol] = {}
+                newl: list[_Limit] = []
+                for gi, (g, vs) in enumerate(zip(keys, perms, strict=True)):
+                    for t, v in enumerate(vs):
+                        s = sp.Symbol(f"ι{gi}{t}", integer=True)
+                        mapping[v] = s
+                        newl.append((s, g[0], g[1]))
+                cand = m2.xreplace(mapping)
+                key = sp.srepr(cand)
+                if best is None or key < best[0]:
+                    best = (key, cand, tuple(newl))
+            assert best is not None
+            acc[(best[1], best[2])] += coef * c2 * count
+    return {k: sp.factor(v) for k, v in acc.items() if sp.simplify(v) != 0}
+
+
+def sum_residual(expr: sp.Expr, ranges: dict[sp.Symbol, tuple[sp.Expr, sp.Expr]] | None = None
+                 ) -> tuple[sp.Matrix, str]:
+    """The coefficients of :func:`sum_normal_form` as a column (all 0 iff ``expr`` normalises to 0) and the
+    normal form as text. All coefficients 0 means the identity holds for every size. Different canonical
+    monomials of arbitrary arrays are independent polynomials once every range has at least 2 elements, so a
+    non-zero coefficient at a witness size ≥ 2 means the identity fails at some size (for ranges of 1 element
+    distinct sums can coincide, so a witness there proves nothing: :mod:`.perm1_example` writes ``n = m + 2``)."""
+    nf = sum_normal_form(expr, ranges)
+    if not nf:
+        return sp.zeros(1, 1), "0"
+    shown = sp.Add(*[c * (sp.Sum(m, *lims) if lims else m) for (m, lims), c in nf.items()])
+    return sp.Matrix(list(nf.values())), str(shown)
+
+
+# ----------------------------------------------------------------------------------------------------------
+
+_i, _j, _k = sp.symbols("i j k", integer=True)
+_P, _B, _X, _H, _Q = (sp.IndexedBase(s) for s in ("P", "b", "x", "h", "Q"))
+
+
+def _Lent(i: sp.Expr, j: sp.Expr, k: sp.Expr) -> sp.Expr:
+    """``(L_i)_{jk}``: an arbitrary symmetric matrix per client."""
+    return (_P[i, j, k] + _P[i, k, j]) / 2
+
+
+def _f(z: Callable[[sp.Expr], sp.Expr]) -> sp.Expr:
+    """(12) at the point with coordinates ``z(j)``: ``(1/n)Σ_i (½ Σ_{j,k} (L_i)_{jk} z_j z_k − Σ_j b_{ij} z_j)``."""
+    quad = sp.Sum(_Lent(_i, _j, _k) * z(_j) * z(_k), (_k, 1, d_s), (_j, 1, d_s), (_i, 1, n_s))
+    lin = sp.Sum(_B[_i, _j] * z(_j), (_j, 1, d_s), (_i, 1, n_s))
+    return (quad / 2 - lin) / n_s
+
+
+def derive(half: sp.Expr = HALF, mean_weight: sp.Expr | None = None, grad_b: sp.Expr = -1) -> Derivation:
+    """(8) for (12) with the constant ``half`` in front of ``hᵀL̄h`` (paper ½), ``L̄ = mean_weight·Σ_i L_i`` and
+    ``b̄ = mean_weight·Σ_i b_i`` (paper ``1/n``) and ``∇f(x) = L̄x + grad_b·b̄`` (paper ``−1``); symbolic in ``n``,
+    ``d`` and the entries of ``L_i``, ``b_i``, ``x``, ``h``."""
+    half, grad_b = sp.sympify(half), sp.sympify(grad_b)
+    w = 1 / n_s if mean_weight is None else sp.sympify(mean_weight)
+    D = Derivation("Assumption 1 (smoothness of (12))", ("(8)", "(12)"),
+                   constants={"half": half, "mean_weight": w, "grad_b": grad_b})
+    t = sp.Symbol("t", real=True)
+
+    def Lbar(j: sp.Expr, k: sp.Expr, weight: sp.Expr) -> sp.Expr:
+        return weight * sp.Sum(_Lent(_i, j, k), (_i, 1, n_s))
+
+    def quad(M: Callable[[sp.Expr, sp.Expr], sp.Expr]) -> sp.Expr:
+        return sp.Sum(M(_j, _k) * _H[_j] * _H[_k], (_k, 1, d_s), (_j, 1, d_s))
+
+    fx = _f(lambda c: _X[c])
+    fxh = _f(lambda c: _X[c] + _H[c])
+    # ⟨∇f(x), h⟩ as the directional derivative, independent of any claimed formula
+    dirder = sp.diff(_f(lambda c: _X[c] + t * _H[c]), t).subs(t, 0)
+
+    # 1. the gradient formula, with the claimed weights
+    claimed = sp.Sum((sp.Sum(Lbar(_j, _k, w) * _X[_k], (_k, 1, d_s)) + grad_b * w * sp.Sum(_B[_i, _j], (_i, 1, n_s)))
+                     * _H[_j], (_j, 1, d_s))
+    res, shown = sum_residual(dirder - claimed)
+    D.symbolic("∇f(x) = L̄x − b̄: d/dt f(x + th)|₀ = ⟨L̄x − b̄, h⟩ for every h (symbolic n, d)", "(12)", res,
+               f"L̄ = {w}·Σ_i L_i, b̄ = {w}·Σ_i b_i, coefficient of b̄ {grad_b}; residual {shown}", reach=GENERAL)
+
+    # 2. the exact expansion: the sharp constant is ½ (with the true L̄ = (1/n)Σ L_i)
+    true_quad = quad(lambda j, k: Lbar(j, k, 1 / n_s))
+    res, shown = sum_residual(fxh - fx - dirder - HALF * true_quad)
+    D.symbolic("f(x + h) = f(x) + ⟨∇f(x), h⟩ + ½hᵀL̄h exactly (symbolic n, d): ½ is sharp", "(8)", res,
+               f"residual {shown}", reach=GENERAL)
+
+    # 3. the stated constant against the sharp ½: RHS − f(x + h) = (c − ½)hᵀL̄h with hᵀL̄h ≥ 0 (L̄ ⪰ 0)
+    D.bound("(8) constant c: f(x + h) ≤ f(x) + ⟨∇f(x), h⟩ + c·hᵀL̄h for all x, h ⇔ c ≥ ½", "(8)", half, HALF,
+            valid_if=">=", reach=GENERAL)
+
+    # 4. minimality: (8) with a symmetric matrix M leaves ½hᵀ(M − L̄)h, so M ⪰ L̄ is necessary and M = L̄ works
+    def Ment(j: sp.Expr, k: sp.Expr) -> sp.Expr:
+        return (_Q[j, k] + _Q[k, j]) / 2
+
+    res, shown = sum_residual(fx + dirder + HALF * quad(Ment) - fxh
+                              - HALF * quad(lambda j, k: Ment(j, k) - Lbar(j, k, w)))
+    D.symbolic("minimality: f(x) + ⟨∇f(x), h⟩ + ½hᵀMh − f(x + h) = ½hᵀ(M − L̄)h, so (8) ⇔ M ⪰ L̄ (symbolic n, d)",
+               "(8)", res, f"L̄ = {w}·Σ_i L_i; residual {shown}", reach=GENERAL)
+
+    # evidence: the library's f and grad on random heterogeneous instances (floats)
     worst, min_quad, min_psd = np.inf, np.inf, np.inf
     c = float(half)
     for seed in range(4):
@@ -69,8 +228,9 @@ def derive(half: sp.Expr = HALF, d: int = 2) -> Derivation:
             bound = float(prob.f(xv) + prob.grad(xv) @ hv + c * qv)
             worst = min(worst, (bound - lhs) / max(1.0, abs(lhs)))
             min_quad = min(min_quad, qv)
-    D.numeric("f(x + h) ≤ f(x) + ⟨∇f(x), h⟩ + c·hᵀL̄h on 4 heterogeneous instances × 5 (x, h)", "(8)",
+    D.numeric("library: f(x + h) ≤ f(x) + ⟨∇f(x), h⟩ + c·hᵀL̄h on 4 heterogeneous instances × 5 (x, h)", "(8)",
               worst >= -1e-12 and min_quad > 0 and min_psd > 0,
-              f"min relative margin {worst:.3g}, min hᵀL̄h {min_quad:.3g}, λ_min(L̄) {min_psd:.3g}")
+              f"n = 2, d = 3: min relative margin {worst:.3g}, min hᵀL̄h {min_quad:.3g}, λ_min(L̄) {min_psd:.3g}",
+              exact=False, role="evidence")
     D.latex["taylor"] = r"f(x+h) = f(x) + \langle \nabla f(x), h\rangle + " + sp.latex(half) + r"\, h^\top \bar L h"
     return D
