@@ -45,7 +45,8 @@ ERRATA: tuple[Erratum, ...] = (
         "eq35-mean-square", "(35)", "clarification",
         "x* ≠ x* − γ∇f(C(x*)): starting at x*, one step moves away.",
         "For a quadratic f and unbiased C the mean step is zero (E[∇f(Cx*)] = 0): the step moves away in mean square, "
-        "E‖x⁺ − x*‖² = γ²E‖L̄(C − I)x*‖² > 0. For IST's estimator (5) the mean moves too: E[g(x*)] = E[B̄]x* − b̄ ≠ 0 "
+        "E‖x⁺ − x*‖² = γ²E‖L̄(C − I)x*‖², which is > 0 on a heterogeneous instance (Rand-2, exact rationals) and 0 "
+        "when x* = 0. For IST's estimator (5) the mean moves too: E[g(x*)] = E[B̄]x* − b̄ ≠ 0 on that instance "
         "(Perm-2, Rand-2), while x* = 0 stays fixed in the interpolation case.",
         "compressed_gd", r"\mathbb{E}\|x^+ - x^*\|^2 = \gamma^2\,\mathbb{E}\|g(x^*)\|^2 > 0"),
     Erratum(
@@ -123,7 +124,10 @@ ERRATA: tuple[Erratum, ...] = (
         "thm2-norm", "Theorem 2, (30)", "wrong",
         "The bias term is ‖h‖² in the L̄² norm.",
         "The bias term is ‖h‖²_{L̄} (the units of ‖∇f‖²_{L̄⁻¹}). The printed L̄²-norm bound is false: on an "
-        "instance with every L_i scaled by 10⁻² it is violated by a factor of about 3 (exact expected values).",
+        "exact rational instance (n = d = 4, every L_i scaled by 1/100, γ = ½ with the largest admissible β = 1/6, "
+        "K = 1, x⁰ = 0) the left side is 14291500/428729 ≈ 33.3 against the printed right side 17117023/2560000 ≈ "
+        "6.69 (certified in exact rationals), while the L̄-norm versions hold there; on a float instance with every "
+        "L_i scaled by 10⁻² (notebook 05) it is violated by a factor of about 3.",
         "theorem2", r"\|h\|^2_{\bar L}"),
     Erratum(
         "thm2-constants", "Theorem 2, (29)–(30)", "loose",

@@ -53,9 +53,10 @@ ERR = {e.id: e for e in ERRATA}
 # %% [markdown]
 # ## 1. The derivations (each step general, fixed-size or numeric)
 #
-# `derivations.compressed_gd` proves (34) with the tight constant $\omega$ (Rand-1, Rand-2, Perm-2 by exact
-# enumeration against the closed-form engine), that $x^*$ is a fixed point of (33) on every draw, that (5) equals
-# (26), and the (35) statements (with numeric certificates on a heterogeneous instance).
+# `derivations.compressed_gd` shows (34) with the tight $\omega$ for Rand-q and Perm-q for every $d$, $q$, $n$
+# (general steps; the Rand-1, Rand-2, Perm-2 enumerations are evidence), that $x^*$ is a fixed point of (33),
+# that (5) equals (26), and (35), whose "moves away" part is an existence claim shown by exact rational
+# witnesses on one heterogeneous instance.
 # `derivations.ist_comparison` proves the §4.3 comparison: Perm-q has $\omega=n-1$, the condition
 # $\omega\le1/\kappa^2$ fails for every $n\ge2$ except $n=2,\kappa=1$, Rand-q needs $q\ge d\kappa^2/(1+\kappa^2)\ge d/2$,
 # and under (23) condition (14) holds with $\theta=1$ for every $n$.

@@ -21,9 +21,11 @@ def test_compressed_gd_holds():
     assert not D.loose() and all(s.verdict == "holds" for s in D.steps)
     assert D.counts()["general"] >= 11
     assert len([s for s in D.steps if BOUND in s.name and s.kind == "general"]) == 2
-    # CHECKED only because the existential claim (35) rests on exact instances
-    assert D.strength == "CHECKED" and all(s.kind == "numeric" and s.exact for s in D.weakest())
-    assert {s.name.split(":")[0] for s in D.weakest()} == {"(35) one IST step from x* moves away",
+    # PROVED: the existential claim (35) rests on exact witnesses, which prove an existence claim
+    assert D.strength == "PROVED" and not D.weakest()
+    witnesses = [s for s in D.steps if s.role == "witness"]
+    assert len(witnesses) == 2 and all(s.kind == "numeric" and s.exact for s in witnesses)
+    assert {s.name.split(":")[0] for s in witnesses} == {"(35) one IST step from x* moves away",
                                                           "(35) literally, Rand-2"}
     assert all(s.role == "evidence" for s in D.steps if s.kind == "fixed-size")
 

@@ -150,3 +150,13 @@ def test_verify_prints_gfn_per_derivation_and_reports_carry_it(tmp_path: object)
     g, fx, nm = map(int, f["numbers"]["G/F/N"].split("/"))
     assert (g, fx, nm) == (f["numbers"]["general"], f["numbers"]["fixed"], f["numbers"]["numeric"])
     assert f["verdict"] == ("PROVED" if f["numbers"]["strength"] == "PROVED" else "CHECKED")
+
+
+def test_an_exact_witness_proves_an_existence_claim_a_float_one_does_not() -> None:
+    D = Derivation("toy", ("(35)",))
+    _general_identity(D)
+    D.numeric("one step moves away from x* on this instance", "(35)", True, "exact: 1/4 > 0", exact=True,
+              role="witness")
+    assert D.strength == "PROVED"
+    D.numeric("and on this float instance", "(35)", True, "0.25 > 0", role="witness")
+    assert D.strength == "CHECKED" and [s.name for s in D.weakest()] == ["and on this float instance"]

@@ -3,17 +3,21 @@
 A step is of one of three kinds, and says so everywhere it is shown:
 
 - *general* (G): symbolic, valid for every value of its symbols allowed by their
-  assumptions — symbolic n, q, d, γ, or entries of a matrix whose size the claim
-  itself fixes (Remark 1's 2×2 matrix);
+  assumptions — symbolic n, q, d, γ, matrix expressions of symbolic size
+  (non-commuting symbols, ``MatrixSymbol``), or entries of a matrix whose size
+  the claim itself fixes (Remark 1's 2×2 matrix);
 - *fixed-size* (F): symbolic, but only at the stated sizes (``at(n=3, d=2)``);
 - *numeric* (N): a certificate on concrete instances — exact (rational
   arithmetic or enumeration, ``exact=True``) or in floating point.
 
 A step is also *decisive* (the claim rests on it), *evidence* (trends, Monte
-Carlo agreement: shown, must hold, but never counted as support) or a
-*refutation* (a counterexample to the paper's printed version). A derivation's
-strength follows from its weakest decisive step: PROVED when every decisive
-step is general, CHECKED otherwise (:attr:`Derivation.strength`). A refutation is
+Carlo agreement: shown, must hold, but never counted as support), a
+*refutation* (a counterexample to the paper's printed version) or a *witness*
+(an instance showing that something exists, e.g. "one step can move away from
+x*": one exact instance proves an existence claim, a float one does not). A
+derivation's strength follows from its weakest supporting step: PROVED when
+every decisive step is general and every witness general or exact, CHECKED
+otherwise (:attr:`Derivation.strength`). A refutation is
 certified when its step is general or an exact certificate. A bound stated
 with a constant looser than the sharp one holds with verdict ``loose``
 (:meth:`Derivation.bound`), never ``disproved``.
@@ -44,7 +48,7 @@ if TYPE_CHECKING:
     from ..symbolic.engine import Contraction
 
 Kind = Literal["general", "fixed-size", "numeric"]
-Role = Literal["decisive", "evidence", "refutation"]
+Role = Literal["decisive", "evidence", "refutation", "witness"]
 Strength = Literal["PROVED", "CHECKED"]
 #: ``holds``: the step holds (at its reach); ``loose``: a bound holds but with a constant looser than the sharp
 #: one; ``disproved``: SymPy decides it false or a witness (a point respecting the symbols' assumptions) refutes
@@ -119,7 +123,7 @@ class Step:
 
     @property
     def certifies_refutation(self) -> bool:
-        """A counterexample shown for every value (general) or certified in exact arithmetic."""
+        """A counterexample or witness shown for every value (general) or certified in exact arithmetic."""
         return self.kind == "general" or (self.kind == "numeric" and self.exact)
 
 
@@ -263,14 +267,17 @@ class Derivation:
 
     @property
     def strength(self) -> Strength:
-        """PROVED when every decisive step is general, CHECKED otherwise (some decisive step is fixed-size
-        or numeric); evidence and refutation steps do not count."""
-        decisive = [s for s in self.steps if s.role == "decisive"]
-        return "PROVED" if decisive and all(s.kind == "general" for s in decisive) else "CHECKED"
+        """PROVED when every decisive step is general and every witness is general or exact (an existence
+        claim is proved by one exact instance), CHECKED otherwise; evidence and refutation steps do not
+        count."""
+        support = [s for s in self.steps if s.role in ("decisive", "witness")]
+        return "PROVED" if support and not self.weakest() else "CHECKED"
 
     def weakest(self) -> list[Step]:
-        """The decisive steps that keep the derivation from PROVED (empty when it is PROVED)."""
-        return [s for s in self.steps if s.role == "decisive" and s.kind != "general"]
+        """The supporting steps that keep the derivation from PROVED (empty when it is PROVED): decisive
+        steps that are not general, witnesses that are neither general nor exact."""
+        return [s for s in self.steps if (s.role == "decisive" and s.kind != "general")
+                or (s.role == "witness" and not s.certifies_refutation)]
 
     def refutations(self) -> list[Step]:
         return [s for s in self.steps if s.role == "refutation"]
