@@ -67,8 +67,10 @@ ERRATA: tuple[Erratum, ...] = (
         "Only in the homogeneous case. In general B̄ = n·Diag(v) with v_j = (L_{owner(j)})_{jj} random, so "
         "E[B̄L̄B̄] = n² L̄∘E[vvᵀ] = n²D̄L̄D̄ + n² L̄∘Cov(v) with Cov(v) = (n Diag(S) − S)/(n − 1) ⪰ 0 (S the spread of "
         "the clients' diagonals), and (14) ⇔ n L̄∘E[vvᵀ] ⪯ (θ/2)(L̄D̄ + D̄L̄). Under heterogeneity (17) is necessary "
-        "but not sufficient: its θ is smaller than the true θ* on every heterogeneous instance tried (ratio up to "
-        "1.49), and the step 1/θ₁₇ breaks the descent step of (15) already at K = 1.",
+        "(E[B̄L̄B̄] − n²D̄L̄D̄ = n²E[Diag(v − D̄)L̄Diag(v − D̄)] ⪰ 0, for every n) but not sufficient: for L₁ = [[2, 2], "
+        "[2, 2]], L₂ = I (n = d = 2) exactly θ₁₇ = 3 < θ* = 14/3, and the step γ = 1/θ₁₇ breaks the descent step of "
+        "(15) at K = 1 (x⁰ = (1, −1): E f(x¹) exceeds the bound by 5/18); on random heterogeneous instances "
+        "(n = d = 3, 4, floating point) θ*/θ₁₇ reaches 1.49.",
         "perm1_example",
         r"n\,\bar L\circ\mathbb{E}[vv^\top] \preceq \tfrac{\theta}{2}(\bar L\bar D + \bar D\bar L)"),
     Erratum(
@@ -87,7 +89,8 @@ ERRATA: tuple[Erratum, ...] = (
         "The factor is n = 2: W̄ = 2·[[a², c(a+b)/2], [c(a+b)/2, b²]]. Its determinant is "
         "(ab − c(a+b)/2)(ab + c(a+b)/2), negative exactly when c > 2ab/(a+b). Since L must be PSD (c² ≤ ab) and "
         "2ab/(a+b) ≤ √(ab) with equality iff a = b, the counterexample exists exactly for a ≠ b and "
-        "2ab/(a+b) < c ≤ √(ab) (e.g. a = 1, b = 2, c = 1.4); then no θ satisfies (14).",
+        "2ab/(a+b) < c ≤ √(ab) (e.g. a = 1, b = 2, c = 1.4); then no θ satisfies (14) — shown for every a, b > 0 "
+        "and c > 2ab/(a+b) symbolically, and exactly at a = 1, b = 2, c = 7/5: vᵀW̄v = −82/25.",
         "remark1", r"\bar W = 2\begin{pmatrix} a^2 & \frac{c(a+b)}{2} \\ \frac{c(a+b)}{2} & b^2\end{pmatrix}"),
     Erratum(
         "sec311-norms", "§3.1.1, (21)–(22)", "clarification",

@@ -7,7 +7,8 @@ import pytest
 import sympy as sp
 
 from isttheory.derivations.base import ProofFailure
-from isttheory.derivations.eq11 import d, derive, matrix_coefficients, n, q
+from isttheory.derivations.eq11 import d, derive, n, q
+from isttheory.derivations.matrix_algebra import matrix_coefficients
 
 
 def test_eq11_holds_and_is_general():

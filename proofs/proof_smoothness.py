@@ -5,7 +5,8 @@ import pytest
 import sympy as sp
 
 from isttheory.derivations.base import ProofFailure
-from isttheory.derivations.smoothness import derive, n_s, sum_normal_form, sum_residual
+from isttheory.derivations.smoothness import derive, n_s
+from isttheory.derivations.symbolic_sums import sum_normal_form, sum_residual
 
 
 def test_smoothness_holds():

@@ -9,7 +9,8 @@ import pytest
 import sympy as sp
 
 from isttheory.derivations.base import Derivation, ProofFailure
-from isttheory.derivations.theorem1 import derive, dim, g_, quadratic_forms
+from isttheory.derivations.matrix_algebra import dim, quadratic_forms
+from isttheory.derivations.theorem1 import derive, g_
 
 
 def test_theorem1_holds_and_is_proved():

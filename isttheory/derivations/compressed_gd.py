@@ -47,7 +47,7 @@ from ..symbolic import moments as MM
 from ..symbolic.inclusion import d, n, q
 from .base import GENERAL, Derivation, at, stack, symbolic_expectation, vector
 from .def1 import INCL_PERM, INCL_RAND, OMEGA_PERM, OMEGA_RAND, SCALE_PERM, SCALE_RAND, exact_outcomes, vector_moments
-from .theorem1 import dim, quadratic_forms
+from .matrix_algebra import dim, quadratic_forms
 
 omega = sp.Symbol("omega", positive=True)
 gamma = sp.Symbol("gamma", positive=True)

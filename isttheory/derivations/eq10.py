@@ -38,7 +38,7 @@ from ..symbolic import moments as MM
 from ..symbolic.inclusion import UniformPartition, d, n, q
 from .base import GENERAL, Derivation, at, stack, symbolic_expectation, symmetric_matrix, vector
 from .def1 import exact_outcomes
-from .eq11 import matrix_coefficients
+from .matrix_algebra import matrix_coefficients
 
 DIAG_COEF = n
 OFFDIAG_COEF = n * (q - 1) / (q * n - 1)

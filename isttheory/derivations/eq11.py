@@ -35,6 +35,7 @@ from ..symbolic import moments as MM
 from ..symbolic.inclusion import UniformPartition, d, n, q
 from .base import GENERAL, Derivation, at, stack, symbolic_expectation, symmetric_matrix, vector
 from .def1 import exact_outcomes
+from .matrix_algebra import matrix_coefficients
 
 FACTOR = sp.Integer(4)
 GROWTH_POWER = sp.Integer(2)
@@ -45,22 +46,6 @@ RAND_BETA = d * (q - 1) / (q * (d - 1))
 #: Perm-q (7), d = qn: α − β and β (scale n)
 PERM_GAP = n * q * (n - 1) / (q * n - 1)
 PERM_BETA = n * (q - 1) / (q * n - 1)
-
-
-def matrix_coefficients(expr: sp.MatrixExpr) -> sp.Matrix:
-    """The scalar coefficients of the distinct matrix monomials of ``expr`` (after ``doit``), as a column.
-
-    All zero shows ``expr`` is identically zero (equal monomials, cancelling coefficients); a non-zero
-    coefficient shows it is not zero as a polynomial in non-commuting matrix symbols."""
-    e = expr.doit()
-    if isinstance(e, sp.ZeroMatrix):
-        return sp.Matrix([0])
-    terms = e.args if isinstance(e, sp.MatAdd) else (e,)
-    coeffs: dict[sp.Basic, sp.Expr] = {}
-    for term in terms:
-        c, mono = term.as_coeff_mmul()
-        coeffs[mono] = coeffs.get(mono, sp.Integer(0)) + sp.sympify(c)
-    return sp.Matrix([sp.simplify(c) for c in coeffs.values()])
 
 
 SKETCHES: dict[str, tuple[Permutation | RandQ, dict[str, int]]] = {

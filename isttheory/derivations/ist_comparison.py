@@ -43,7 +43,7 @@ from ..symbolic import moments as MM
 from ..symbolic.inclusion import UniformPartition, d, n, q
 from .base import GENERAL, Derivation, at, stack, symbolic_expectation, symmetric_matrix
 from .def1 import OMEGA_PERM, OMEGA_RAND
-from .eq11 import matrix_coefficients
+from .matrix_algebra import matrix_coefficients
 
 kappa = sp.Symbol("kappa", positive=True)
 #: a diagonal entry (L_i)_jj of one client

@@ -53,8 +53,8 @@ from ..simulate import simulate
 from ..sketches import PreconditionedPerm
 from ..symbolic.inclusion import UniformPartition, d, q
 from .base import GENERAL, Derivation, at
-from .eq11 import matrix_coefficients
 from .estimator_bias import N, client_matrices, client_vectors, dtilde_b, engine_moments
+from .matrix_algebra import matrix_coefficients
 
 g_ = sp.Symbol("gamma", real=True)
 k_ = sp.Symbol("k", nonnegative=True, integer=True)

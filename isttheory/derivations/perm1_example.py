@@ -27,7 +27,7 @@ Second moment: ``E[B̄L̄B̄] = n² L̄ ∘ E[vvᵀ]`` with
 Reach. The decisive steps are **general**: symbolic in ``n`` (and in ``d = n``
 through generic coordinates ``j ≠ k``), with the client sums ``Σ_{i≤n}`` as SymPy
 sums over indexed diagonals ``a_ij = (L_i)_jj`` brought to a normal form by
-:func:`isttheory.derivations.smoothness.sum_residual`; the inclusion
+:func:`isttheory.derivations.symbolic_sums.sum_residual`; the inclusion
 probabilities are those of :mod:`isttheory.symbolic.inclusion` (Perm-q at
 ``q = 1``, ``d = n``), checked against the permutation counts ``(n−1)!/n!`` and
 ``(n−2)!/n!``. Remark 1's family is symbolic in ``a, b, t`` at ``n = d = 2``.
@@ -71,7 +71,7 @@ from ..symbolic.inclusion import UniformPartition
 from ..symbolic.inclusion import d as d_inc
 from ..symbolic.inclusion import q as q_inc
 from .base import GENERAL, Derivation, at, stack, symbolic_expectation, symmetric_matrix
-from .smoothness import sum_residual
+from .symbolic_sums import sum_residual
 
 n_s, d_s = sp.symbols("n d", positive=True, integer=True)
 N = 3  # n = d = 3 for the fixed-size evidence

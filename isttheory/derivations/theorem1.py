@@ -35,7 +35,6 @@ Constants (mutation knobs): ``step_bound`` (γ ≤ step_bound/θ, paper 1; sharp
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 import numpy as np
@@ -49,73 +48,13 @@ from ..sketches import Identity, Permutation
 from ..sketches.base import Sketch
 from ..symbolic import moments as MM
 from .base import GENERAL, Derivation, at, stack, symbolic_expectation, symmetric_matrix, vector
+from .matrix_algebra import dim, quadratic_forms
 
 g_ = sp.Symbol("gamma", positive=True)
 theta = sp.Symbol("theta", positive=True)
 lam = sp.Symbol("lambda_min", nonnegative=True)
 #: the one-step identity's coefficients and the weight in W̄ = ½E[L̄B̄ + B̄L̄] (defaults of the mutation knobs)
 LIN_COEF, QUAD_COEF, W_WEIGHT = g_, g_**2 / 2, sp.Rational(1, 2)
-
-# ----------------------------------------------------------------------------- matrix expressions of any size
-dim = sp.Symbol("d", integer=True, positive=True)
-
-
-def _symmetric_rules(symmetric: Iterable[MatrixExpr]) -> dict[sp.Basic, sp.Basic]:
-    rules: dict[sp.Basic, sp.Basic] = {}
-    for S in symmetric:
-        rules[sp.Transpose(S)] = S
-        rules[sp.Transpose(sp.Inverse(S))] = sp.Inverse(S)
-        rules[sp.Inverse(sp.Transpose(S))] = sp.Inverse(S)
-    return rules
-
-
-def _canonical(mat: sp.Basic, rules: dict[sp.Basic, sp.Basic]) -> sp.Basic:
-    """A product with the transposes of symmetric factors dropped and ``SS⁻¹`` cancelled, to a fixed point."""
-    prev = None
-    while prev != mat:
-        prev = mat
-        mat = mat.xreplace(rules).doit()
-    return mat
-
-
-def matrix_terms(expr: MatrixExpr, symmetric: Iterable[MatrixExpr] = ()) -> list[tuple[sp.Expr, sp.Basic]]:
-    """The expanded terms ``(scalar coefficient, matrix product)`` of a matrix expression, with the
-    transposes of the ``symmetric`` matrices dropped and ``SS⁻¹`` cancelled."""
-    rules = _symmetric_rules(symmetric)
-    e = _canonical(sp.expand(_canonical(expr, rules)), rules)
-    out: list[tuple[sp.Expr, sp.Basic]] = []
-    for term in sp.Add.make_args(e) if not isinstance(e, sp.MatAdd) else e.args:
-        if term == 0 or isinstance(term, sp.ZeroMatrix):
-            continue
-        coeff, mat = term.as_coeff_mmul()
-        out.append((sp.sympify(coeff), _canonical(mat, rules)))
-    return out
-
-
-def quadratic_forms(expr: MatrixExpr, symmetric: Iterable[MatrixExpr] = (),
-                    transform: Callable[[sp.Basic], sp.Basic] | None = None) -> sp.Expr:
-    """A ``1 × 1`` matrix expression of any size ``d`` as a commutative polynomial in the symbols
-    ``⟨uᵀ⋯v⟩`` (one per product of matrices, identified with its transpose, ``uᵀMv = vᵀMᵀu``).
-
-    Valid for every size and every value of the matrices: the reduction uses only expansion, the
-    symmetry of the ``symmetric`` matrices (``Sᵀ = S``, ``(S⁻¹)ᵀ = S⁻¹``) and ``SS⁻¹ = I``; ``transform``
-    maps each product first (e.g. an expectation by linearity). Two expressions are equal for all values if
-    their difference reduces to 0."""
-    symmetric = tuple(symmetric)
-    rules = _symmetric_rules(symmetric)
-    out = sp.Integer(0)
-    for coeff, mat in matrix_terms(expr, symmetric):
-        if transform is not None:
-            mat = _canonical(transform(mat), rules)
-            if mat == 0 or isinstance(mat, sp.ZeroMatrix):
-                continue
-        if getattr(mat, "shape", (1, 1)) != (1, 1):
-            raise ValueError(f"quadratic_forms expects a 1×1 expression, got {mat} of shape {mat.shape}")
-        tr = _canonical(sp.Transpose(mat).doit(), rules)
-        key = min(str(mat), str(tr))
-        out += coeff * sp.Symbol(f"⟨{key}⟩", real=True)
-    return sp.expand(out)
-
 
 # ----------------------------------------------------------------------------- fixed-size evidence
 def _f(L: sp.Matrix, x: sp.Matrix) -> sp.Expr:

@@ -54,7 +54,7 @@ from ..generators import heterogeneous
 from ..problem import QuadraticProblem
 from ..sketches import precond
 from .base import GENERAL, Derivation, at, symmetric_matrix
-from .theorem1 import dim, quadratic_forms
+from .matrix_algebra import dim, quadratic_forms
 
 g_, beta = sp.symbols("gamma beta", positive=True)
 F, H, S = sp.symbols("F H sigma2", nonnegative=True)
