@@ -163,13 +163,14 @@ def derivation_status(proof: str) -> str:
     d = discover()[proof]()
     if not d.holds:
         return "FAILS: " + "; ".join(f"{s.equation} {s.name}" for s in d.failed())
-    strength = "CHECKED" if d.loose() else d.strength
-    text = f"{strength}; steps G/F/N {d.gfn()} (general / fixed-size / numeric)"
+    text = f"{d.strength}; steps G/F/N {d.gfn()} (general / fixed-size / numeric)"
     weak = d.weakest()
     if weak:
         text += f"; {len(weak)} decisive step(s) not general"
     if d.loose():
         text += "; loose: " + "; ".join(s.detail.removeprefix("loose: ") for s in d.loose())
+    if d.premises:
+        text += "; taken as given: " + "; ".join(d.premises)
     certified = d.refutation_certified
     if certified is not None:
         text += ("; counterexample to the printed version certified (general or exact arithmetic)" if certified

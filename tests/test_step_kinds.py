@@ -160,3 +160,24 @@ def test_an_exact_witness_proves_an_existence_claim_a_float_one_does_not() -> No
     assert D.strength == "PROVED"
     D.numeric("and on this float instance", "(35)", True, "0.25 > 0", role="witness")
     assert D.strength == "CHECKED" and [s.name for s in D.weakest()] == ["and on this float instance"]
+
+
+def test_strength_says_fails_when_a_step_fails_and_checked_when_loose() -> None:
+    D = Derivation("toy", ("(0)",))
+    _general_identity(D)
+    D.symbolic("(n + 1)² = n² + 1", "(0)", (n + 1) ** 2 - (n**2 + 1), reach=GENERAL)
+    assert D.strength == "FAILS" and D.summary().endswith("→ FAILS")
+    D2 = Derivation("toy", ("(0)",))
+    _general_identity(D2)
+    D2.bound("c ≥ 1/2", "(0)", sp.Integer(1), sp.Rational(1, 2), reach=GENERAL)
+    assert D2.holds and D2.strength == "CHECKED"
+
+
+def test_premises_are_listed_in_the_table_and_the_finding() -> None:
+    D = Derivation("toy", ("(0)",))
+    _general_identity(D)
+    D.premise("B̄ = n·Diag(v) on every draw (definition of Perm-1)")
+    assert D.strength == "PROVED" and "1 premise(s)" in D.summary()
+    assert "premise: B̄ = n·Diag(v)" in D.table()
+    f = derivation_finding("toy", D)
+    assert "premises: B̄ = n·Diag(v)" in f.message and f.numbers["premises"] == 1

@@ -29,7 +29,7 @@ def derivation_numbers(d: Derivation) -> dict[str, float | int | str | bool | No
     c = d.counts()
     refuted = d.refutation_certified
     return {"G/F/N": d.gfn(), "steps": len(d.steps), "general": c["general"], "fixed": c["fixed-size"],
-            "numeric": c["numeric"], "strength": d.strength, "loose": len(d.loose()),
+            "numeric": c["numeric"], "strength": d.strength, "loose": len(d.loose()), "premises": len(d.premises),
             "refutation": "" if refuted is None else "certified" if refuted else "float only",
             "equations": ", ".join(d.equations)}
 
@@ -49,7 +49,9 @@ def derivation_finding(name: str, d: Derivation) -> Finding:
         notes.append("loose: " + "; ".join(s.detail.removeprefix("loose: ") for s in d.loose()))
     if d.refutation_certified is False:
         notes.append("a counterexample to the printed version is in floating point only")
-    strength = "CHECKED" if d.loose() else d.strength
+    if d.premises:
+        notes.append("premises: " + "; ".join(d.premises))
+    strength = d.strength
     if name in _CORRECTING:
         numbers["corrected"] = strength
         return Finding(Verdict.CORRECTED, numbers, method,

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 Kind = Literal["general", "fixed-size", "numeric"]
 Role = Literal["decisive", "evidence", "refutation", "witness"]
-Strength = Literal["PROVED", "CHECKED"]
+Strength = Literal["PROVED", "CHECKED", "FAILS"]
 #: ``holds``: the step holds (at its reach); ``loose``: a bound holds but with a constant looser than the sharp
 #: one; ``disproved``: SymPy decides it false or a witness (a point respecting the symbols' assumptions) refutes
 #: it; ``undecided``: SymPy can neither prove nor refute it (not shown); ``failed``: a numeric certificate or a
@@ -143,6 +143,14 @@ class Derivation:
     steps: list[Step] = field(default_factory=list)
     constants: dict[str, object] = field(default_factory=dict)
     latex: dict[str, str] = field(default_factory=dict)
+    premises: list[str] = field(default_factory=list)
+    """Facts the steps take as given (a definition written out by hand, a cited theorem): a PROVED
+    derivation is proved *from* these, and every finding and table lists them."""
+
+    def premise(self, text: str) -> None:
+        """State a fact the steps take as given without checking it for every size (e.g. "B̄ = n·Diag(v) on
+        every draw, from the definition of Perm-1" or "the spectral theorem")."""
+        self.premises.append(text)
 
     def symbolic(self, name: str, equation: str, expr: sp.Expr | sp.MatrixBase, detail: str = "", *,
                  reach: Reach | None = None, role: Role = "decisive") -> bool:
@@ -267,11 +275,13 @@ class Derivation:
 
     @property
     def strength(self) -> Strength:
-        """PROVED when every decisive step is general and every witness is general or exact (an existence
-        claim is proved by one exact instance), CHECKED otherwise; evidence and refutation steps do not
-        count."""
+        """FAILS when a step fails; PROVED when every decisive step is general, every witness is general or
+        exact (an existence claim is proved by one exact instance) and no constant is loose; CHECKED
+        otherwise. Evidence and refutation steps do not count."""
+        if not self.holds:
+            return "FAILS"
         support = [s for s in self.steps if s.role in ("decisive", "witness")]
-        return "PROVED" if support and not self.weakest() else "CHECKED"
+        return "PROVED" if support and not self.weakest() and not self.loose() else "CHECKED"
 
     def weakest(self) -> list[Step]:
         """The supporting steps that keep the derivation from PROVED (empty when it is PROVED): decisive
@@ -304,13 +314,15 @@ class Derivation:
             name = s.name if len(s.name) <= width else s.name[: width - 1] + "…"
             reach = s.reach if len(s.reach) <= 18 else s.reach[:17] + "…"
             lines.append(f"{i:>2}  {s.equation:<6} {reach:<18} {s.role:<10} {s.verdict:<9} {name}")
+        lines += [f"premise: {p}" for p in self.premises]
         return "\n".join(lines)
 
     def summary(self) -> str:
         c = self.counts()
         loose = f", {len(self.loose())} loose" if self.loose() else ""
+        given = f"; {len(self.premises)} premise(s)" if self.premises else ""
         return (f"{len(self.steps)} steps (G/F/N {self.gfn()}: {c['general']} general, {c['fixed-size']} "
-                f"fixed-size, {c['numeric']} numeric{loose}) → {self.strength}")
+                f"fixed-size, {c['numeric']} numeric{loose}{given}) → {self.strength}")
 
 
 def is_zero(expr: sp.Expr | sp.MatrixBase) -> bool:
