@@ -27,9 +27,15 @@ draw independent of ``x``; the spectral theorem for the symmetric ``M`` (``QQᵀ
 *evidence*.
 
 Constants (mutation knobs): ``step_bound`` (γ ≤ step_bound/θ, paper 1; sharp ``2(1 − descent)``),
-``descent`` (per-step decrease ``descent·γ·w``; (15)'s ``2/(γK)`` is ``1/(descent·γK)``, paper ½),
-``rate`` (contraction ``1 − rate·λ_min``, paper γ; sharp ``2·descent·γ``), ``lin_coef`` and ``quad_coef``
-(the one-step identity's ``γ`` and ``γ²/2``) and ``w_weight`` (the ``½`` in ``W̄``).
+``descent`` ((15)'s ``2/(γK)`` is ``1/(descent·γK)``, paper ½; a smaller descent is a looser, valid (15)),
+``rate`` (contraction ``1 − rate·λ_min``, paper γ; sharp ``(2 − step_bound)γ``, the decrease of
+``E‖x⁺‖²_{L̄}`` guaranteed for every ``γ ≤ step_bound/θ``), ``lin_coef`` and ``quad_coef`` (the one-step
+identity's ``γ`` and ``γ²/2``, which also enter ``E f(x⁺)`` in the later steps), ``w_weight`` (the ``½`` in
+``W̄``) and ``q_orthogonal`` (the Rayleigh step uses ``Qᵀ = Q⁻¹``; ``False`` drops it, and the step fails).
+
+The drop ``f(x⁰) − E f(x^K)`` in (15) is the telescoped sum of the one-step expectations (symbolic ``K``), so
+every knob of the one-step identity flows into it; premises (``Derivation.premises``): the spectral theorem,
+symmetry, linearity of ``E`` with the draw independent of the iterate.
 """
 
 from __future__ import annotations
@@ -156,7 +162,8 @@ def lemma_constants() -> tuple[sp.Expr, sp.Expr]:
 
 # ----------------------------------------------------------------------------- the derivation
 def derive(step_bound: sp.Expr | int = 1, descent: sp.Expr | None = None, rate: sp.Expr | None = None,
-           lin_coef: sp.Expr = LIN_COEF, quad_coef: sp.Expr = QUAD_COEF, w_weight: sp.Expr = W_WEIGHT) -> Derivation:
+           lin_coef: sp.Expr = LIN_COEF, quad_coef: sp.Expr = QUAD_COEF, w_weight: sp.Expr = W_WEIGHT,
+           q_orthogonal: bool = True) -> Derivation:
     """Check Theorem 1 (14)–(16) for ``0 < γ ≤ step_bound/θ``, per-step decrease
     ``descent·γ·‖∇f‖²_{L̄⁻¹W̄L̄⁻¹}`` (so (15) reads ``(f(x⁰) − E f(x^K))/(descent·γK)``) and the
     (16) factor ``1 − rate·λ_min(L̄^{-1/2}W̄L̄^{-1/2})``. Paper: ``step_bound = 1``, ``descent = ½``, ``rate = γ``;
@@ -171,7 +178,9 @@ def derive(step_bound: sp.Expr | int = 1, descent: sp.Expr | None = None, rate: 
     lin_coef, quad_coef, w_weight = sp.sympify(lin_coef), sp.sympify(quad_coef), sp.sympify(w_weight)
     D = Derivation("Theorem 1", ("(14)", "(15)", "(16)"),
                    constants={"step_bound": step_bound, "descent": descent, "rate": rate, "lin_coef": lin_coef,
-                              "quad_coef": quad_coef, "w_weight": w_weight})
+                              "quad_coef": quad_coef, "w_weight": w_weight, "q_orthogonal": q_orthogonal})
+    D.premise("L̄, B̄ (so E[B̄], E[B̄L̄B̄]) are symmetric, and the draw at step k is independent of x^k: E is linear "
+              "(E[xᵀB̄x] = xᵀE[B̄]x, E[xᵀB̄L̄B̄x] = xᵀE[B̄L̄B̄]x) and E f(x^{k+1}) = E[E_k f(x^{k+1})] (tower rule)")
 
     # 1. one-step identity and expectation, matrix expressions of any size d
     L, B, x = sp.MatrixSymbol("L", dim, dim), sp.MatrixSymbol("B", dim, dim), sp.MatrixSymbol("x", dim, 1)
@@ -209,9 +218,10 @@ def derive(step_bound: sp.Expr | int = 1, descent: sp.Expr | None = None, rate: 
         D.symbolic(f"engine's W̄, E[B̄L̄B̄] for Perm-1 agree with all {n0}! permutations (symbolic L_i)", "(15)",
                    _expected_one_step_perm1(n0), reach=at(n=n0, d=n0), role="evidence")
 
-    # 2. descent under (14) and γ ≤ step_bound/θ: symbols f, w = xᵀW̄x ≥ 0, s = xᵀE[B̄L̄B̄]x = θw − r, r ≥ 0
+    # 2. descent under (14) and γ ≤ step_bound/θ: symbols f, w = xᵀW̄x ≥ 0, s = xᵀE[B̄L̄B̄]x = θw − r, r ≥ 0;
+    #    E f(x⁺) with the one-step identity's own coefficients (lin_coef, quad_coef flow through)
     fx, w, r = sp.Symbol("f", real=True), sp.Symbol("w", nonnegative=True), sp.Symbol("r", nonnegative=True)
-    Ef = fx - g_ * w + g_**2 / 2 * (theta * w - r)
+    Ef = fx - lin_coef * w + quad_coef * (theta * w - r)
     D.symbolic("(14) ⇒ E f(x⁺) = f(x) − γ(1 − γθ/2)w − (γ²/2)r, r = xᵀ(θW̄ − E[B̄L̄B̄])x ≥ 0", "(14)",
                Ef - (fx - g_ * (1 - g_ * theta / 2) * w - g_**2 / 2 * r), reach=GENERAL)
     gap = (fx - descent * g_ * w) - Ef
@@ -229,20 +239,30 @@ def derive(step_bound: sp.Expr | int = 1, descent: sp.Expr | None = None, rate: 
                quadratic_forms(grad.T * L.I * Wm * L.I * grad - x.T * Wm * x, (L, Wm)), reach=GENERAL)
     k, K = sp.Symbol("k", integer=True, nonnegative=True), sp.Symbol("K", integer=True, positive=True)
     F = sp.Function("F")  # F(k) = E f(x^k)
-    wk, sk = sp.Function("w", nonnegative=True), sp.Function("s", nonnegative=True)
+    wk, rk = sp.Function("w", nonnegative=True), sp.Function("r", nonnegative=True)  # E w_k, E r_k ≥ 0
     D.symbolic("telescoping: Σ_{k<K} (E f(x^k) − E f(x^{k+1})) = f(x⁰) − E f(x^K) (symbolic K)", "(15)",
                sp.Sum(F(k) - F(k + 1), (k, 0, K - 1)).doit() - (F(0) - F(K)), reach=GENERAL)
-    drop = sp.Sum(descent * g_ * wk(k) + sk(k), (k, 0, K - 1))  # = f(x⁰) − E f(x^K) by the two steps above
+    # the drop f(x⁰) − E f(x^K) = Σ_k (E f(x^k) − E f(x^{k+1})), each term from the one-step expectation above
+    # (E f(x^{k+1}) = E f(x^k) − …, by the tower rule and linearity): never typed by hand
+    drop = sp.Sum(F(k) - Ef.subs({fx: F(k), w: wk(k), r: rk(k)}, simultaneous=True), (k, 0, K - 1))
     avg = sp.Sum(wk(k), (k, 0, K - 1)) / K
-    slack = 2 * sp.Sum(sk(k), (k, 0, K - 1)) / (g_ * K)
-    D.symbolic("(15): 2(f(x⁰) − E f(x^K))/(γK) − (1/K)Σ_k E w_k = (2·descent − 1)(1/K)Σ_k E w_k + 2Σ_k s_k/(γK)",
-               "(15)", 2 * drop / (g_ * K) - avg - ((2 * descent - 1) * avg + slack), f"descent = {descent}",
-               reach=GENERAL)
-    D.symbolic_true("… ≥ 0: 2·descent − 1 ≥ 0, Σ_k E w_k ≥ 0, Σ_k s_k ≥ 0, so (15) holds with 2/(γK)", "(15)",
-                    sp.And(sp.Ge(2 * descent - 1, 0), sp.Ge(avg, 0), sp.Ge(slack, 0)),
-                    f"2·descent − 1 = {2 * descent - 1}", reach=GENERAL)
+    summand = coef * wk(k) + g_ / 2 * rk(k)  # = (step 7's certificate at step k)/γ
+    D.symbolic("(15) summed over k < K (symbolic K): (f(x⁰) − E f(x^K))/(descent·γK) − (1/K)Σ_k E w_k "
+               "= Σ_k [(1 − descent − γθ/2)E w_k + (γ/2)E r_k]/(descent·K)", "(15)",
+               drop / (descent * g_ * K) - avg - sp.Sum(summand, (k, 0, K - 1)) / (descent * K),
+               f"descent = {descent}; the drop is the sum of the one-step expectations", reach=GENERAL)
+    e_ = sp.Symbol("e", nonnegative=True)  # γθ = step_bound − e, e ≥ 0: the step-size condition
+    c0 = 1 - descent - step_bound / 2
+    D.symbolic_true("… ≥ 0: descent > 0 and every summand ≥ 0 for γθ ≤ step_bound (γθ = step_bound − e, e ≥ 0), "
+                    "so (15) holds with 1/(descent·γK)", "(15)",
+                    sp.And(sp.Gt(descent, 0), sp.Ge((c0 + e_ / 2) * w + g_ / 2 * r, 0)),
+                    f"descent = {descent}; summand (1 − descent − step_bound/2 + e/2)w + (γ/2)r, "
+                    f"1 − descent − step_bound/2 = {c0}", reach=GENERAL)
 
     # 4. (16): y = L̄^{1/2}x, M = L̄^{-1/2}W̄L̄^{-1/2} = QΛQᵀ (spectral theorem), Rayleigh bound, contraction, induction
+    D.premise("spectral theorem (cited): the symmetric M = L̄^{-1/2}W̄L̄^{-1/2} is QΛQᵀ with Q orthogonal "
+              "(Qᵀ = Q⁻¹) and Λ = λ_min I + Δ, Δ diagonal ⪰ 0; likewise L̄ ≻ 0 has a symmetric square root "
+              "L̄^{1/2} ≻ 0")
     S, Q, Dl = (sp.MatrixSymbol(s, dim, dim) for s in ("S", "Q", "Delta"))
     y = S * x
     M = S.I * Wm * S.I
@@ -251,20 +271,27 @@ def derive(step_bound: sp.Expr | int = 1, descent: sp.Expr | None = None, rate: 
                + quadratic_forms(y.T * y - x.T * (S * S) * x, (S,)), "L̄ = S², S symmetric ≻ 0", reach=GENERAL)
     yv = sp.MatrixSymbol("y", dim, 1)
     Mq = Q * (lam * sp.Identity(dim) + Dl) * Q.T  # M = QΛQᵀ, Λ = λ_min I + Δ, Δ diagonal ⪰ 0
-    rayleigh = (yv.T * Mq * yv - lam * yv.T * (Q * Q.T) * yv) - (Q.T * yv).T * Dl * (Q.T * yv)
-    D.symbolic("Rayleigh: yᵀMy − λ_min‖y‖² = (Qᵀy)ᵀΔ(Qᵀy) ≥ 0 for M = Q(λ_min I + Δ)Qᵀ, QQᵀ = I (any d)", "(16)",
-               quadratic_forms(rayleigh, (Dl,)),
-               "spectral theorem for the symmetric M (cited): Q orthogonal, Δ diagonal ⪰ 0; so w ≥ λ_min‖x‖²_{L̄}",
-               reach=GENERAL)
+    rayleigh = (yv.T * Mq * yv - lam * yv.T * yv) - (Q.T * yv).T * Dl * (Q.T * yv)
+    orthogonal = {sp.Transpose(Q): sp.Inverse(Q)} if q_orthogonal else {}  # QQᵀ = I, used (not typed in)
+    D.symbolic("Rayleigh: yᵀMy − λ_min‖y‖² = (Qᵀy)ᵀΔ(Qᵀy) ≥ 0 for M = Q(λ_min I + Δ)Qᵀ, using Qᵀ = Q⁻¹ (any d)",
+               "(16)", quadratic_forms(rayleigh.xreplace(orthogonal), (Dl,)),
+               "Q orthogonal and Δ diagonal ⪰ 0 by the spectral theorem (premise); so w ≥ λ_min‖x‖²_{L̄}"
+               + ("" if q_orthogonal else "; Q NOT taken orthogonal (mutation)"), reach=GENERAL)
     spec, sos = _rayleigh_certificate_d2()
     D.symbolic("d = 2, explicitly: R⁻ᵀW̄R⁻¹ = QΛQᵀ and W̄ − λ_min L̄ = δ·vvᵀ ⪰ 0 (every rotation Q, L̄ = RᵀR)",
                "(16)", spec.col_join(sos), reach=at(d=2), role="evidence")
     N = sp.Symbol("N", nonnegative=True)  # ‖x‖²_L̄ = 2 f(x)
-    # E‖x⁺‖²_L̄ ≤ N − 2·descent·γ·w; claimed ≤ (1 − rate·λ)N; difference = 2·descent·γ(w − λN) + (2descent·γ − rate)λN
-    diff = (1 - rate * lam) * N - (N - 2 * descent * g_ * w)
-    D.symbolic("certificate: (1 − rate·λ)N − (N − 2·descent·γw) = 2descent·γ(w − λN) + (2descent·γ − rate)λN",
-               "(16)", diff - (2 * descent * g_ * (w - lam * N) + (2 * descent * g_ - rate) * lam * N), reach=GENERAL)
-    D.bound("(16) factor: 2·descent·γ − rate ≥ 0; sharp rate = 2·descent·γ", "(16)", rate, 2 * descent * g_,
+    # E‖x⁺‖²_L̄ = 2E f(x⁺) ≤ N − (2 − step_bound)γw for every γθ ≤ step_bound (γθ = step_bound − e, e ≥ 0)
+    c16 = (2 - step_bound) * g_
+    D.symbolic("E‖x⁺‖²_{L̄} = 2E f(x⁺): (N − (2 − step_bound)γw) − 2E f(x⁺) = γew + γ²r ≥ 0 for γθ = step_bound − e",
+               "(16)", (N - c16 * w) - 2 * Ef.subs({fx: N / 2, theta: (step_bound - e_) / g_}, simultaneous=True)
+               - (g_ * e_ * w + g_**2 * r), f"step_bound = {step_bound}", reach=GENERAL)
+    # claimed ≤ (1 − rate·λ)N; difference = c16·(w − λN) + (c16 − rate)λN
+    diff = (1 - rate * lam) * N - (N - c16 * w)
+    D.symbolic("certificate: (1 − rate·λ)N − (N − (2 − step_bound)γw) = (2 − step_bound)γ(w − λN) "
+               "+ ((2 − step_bound)γ − rate)λN", "(16)",
+               diff - (c16 * (w - lam * N) + (c16 - rate) * lam * N), reach=GENERAL)
+    D.bound("(16) factor: (2 − step_bound)γ − rate ≥ 0; sharp rate = (2 − step_bound)γ", "(16)", rate, c16,
             valid_if="<=", reach=GENERAL)
     a, rho = sp.Function("a"), sp.Symbol("rho", nonnegative=True)  # a(k) = E‖x^k‖²_L̄, ρ = 1 − rate·λ_min
     D.symbolic("induction: ρ^{k+1}a₀ − a_{k+1} = ρ(ρ^k a₀ − a_k) + (ρa_k − a_{k+1}), both ≥ 0, so a_k ≤ ρ^k a₀",
