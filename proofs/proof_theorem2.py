@@ -109,3 +109,23 @@ def test_scale_mutation_agreeing_at_n_2_and_3_is_caught_by_the_general_step(monk
     d = derive()
     assert d.failing("(23): C̃_iL_iC̃_i", "disproved")
     assert all(s.holds for s in d.steps if s.name.startswith("B̄ = (1/n)Σ C̃_i L_i C̃_i = I"))
+
+
+def test_premises_stated_and_the_definition_of_sigma2_is_not_support(D):
+    """Σ_i e_{π_i}e_{π_i}ᵀ = I and linearity/independence are premises; the step restating σ² = E zᵀL̄z is
+    evidence (it cannot fail)."""
+    assert any("Σ_i e_{π_i}e_{π_i}ᵀ = I" in p and "permutation" in p for p in D.premises)
+    assert any("linear" in p and "independent of x" in p and "σ²" in p for p in D.premises)
+    (s,) = [s for s in D.steps if s.name.startswith("(26) with B̄ = I")]
+    assert s.role == "evidence" and s.holds
+
+
+@pytest.mark.parametrize("kw", [dict(descent_coef=g_ * (1 - g_ / 2) + AT_CHECKED_GAMMAS),
+                                dict(cross_coef=g_ * (1 - g_) + AT_CHECKED_GAMMAS)])
+def test_summed_30_is_telescoped_from_the_one_step_expectation(kw):
+    """(30) is the sum of the per-step slacks with the drop telescoped from the exact one-step expectation, so a
+    wrong one-step coefficient no longer leaves the summed step holding."""
+    assert derive().failing("(30) right side − left side") == []
+    d = derive(**kw)
+    assert d.failing("(30) right side − left side = (2/(γK))")
+    assert d.failing("E f(x⁺) − f(x) = −γ(1−γ/2)F", "disproved")

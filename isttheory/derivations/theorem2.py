@@ -26,10 +26,13 @@ Findings recorded in ERRATA.md:
 
 Reach. Every decisive step is *general*: matrix expressions of symbolic size ``d``
 (:func:`isttheory.derivations.theorem1.quadratic_forms`; expectations by linearity with ``c`` independent
-of ``x``) and scalar identities in ``γ, β, n, K``. The one fact used without a SymPy step is that
-``Σ_i e_{π_i}e_{π_i}ᵀ = I`` for a permutation ``π`` of ``{1, …, n}`` (its definition); ``B̄ = I`` is also
-enumerated at ``n = d ∈ {2, 3}`` (fixed-size evidence). The refutation of the printed (30) is an exact
-certificate (rationals) of the lemma checker; exact trajectories of the lemma engine are evidence.
+of ``x``) and scalar identities in ``γ, β, n, K``. Premises (taken as given, listed with the steps):
+``Σ_i e_{π_i}e_{π_i}ᵀ = I`` for a permutation ``π`` of ``{1, …, n}`` (its definition; ``B̄ = I`` is also
+enumerated at ``n = d ∈ {2, 3}``, fixed-size evidence), and linearity of ``E`` with ``c = x^∞ + z``
+independent of ``x``, ``E z = 0``, ``σ² := E zᵀL̄z`` (so the step restating it is evidence). (30) is the
+sum over ``k < K`` of the per-step certificates, the drop telescoped from the exact one-step expectations.
+The refutation of the printed (30) is an exact certificate (rationals) of the lemma checker; exact
+trajectories of the lemma engine are evidence.
 
 Constants (mutation knobs): ``h_coef``, ``sigma_coef`` (corrected (30), from ``thm2-corrected.toml``),
 ``limit_sigma_coef`` (from ``thm2-limit.toml``), ``descent_coef``, ``cross_coef``, ``noise_coef`` (the
@@ -174,6 +177,7 @@ def derive(h_coef: sp.Expr | None = None, sigma_coef: sp.Expr | None = None,
                    constants={"h_coef": h_coef, "sigma_coef": sigma_coef, "limit_sigma_coef": lim, **knobs})
 
     # ---- (23): B̄ = I on every draw ----------------------------------------------------------------------------
+    D.premise("Σ_i e_{π_i}e_{π_i}ᵀ = I for a permutation π of {1, …, n}, n = d (definition)")
     n_, ell = sp.Symbol("n", positive=True, integer=True), sp.Symbol("ell", positive=True)
     s = precond.scale_23(n_, ell, sp.sqrt)
     D.symbolic("(23): C̃_iL_iC̃_i = s²(L_i)_{π_iπ_i}·e_{π_i}e_{π_i}ᵀ = n·e_{π_i}e_{π_i}ᵀ, "
@@ -223,10 +227,13 @@ def derive(h_coef: sp.Expr | None = None, sigma_coef: sp.Expr | None = None,
     h = xs - m
     grad = L * x - bb
     Fm, ipm, Hm = grad.T * L.I * grad, grad.T * h, h.T * L * h
+    D.premise("E is linear, c = (Cb)‾ = x^∞ + z depends on the draw only (independent of x), E z = 0 and "
+              "σ² := E zᵀL̄z (the definition (27)): so E[zᵀMx] = 0 and E[zᵀL̄z] = σ² in every product")
     D.symbolic("(26) with B̄ = I: g = x − c, so g − E g = −(c − E c) and E‖g − E g‖²_{L̄} = σ² at every x",
                "(26)", sp.Matrix([forms((g - (x - m)).T * L * (g - (x - m))) - forms(sig),
                                   quadratic_forms((g - (x - m) + z).T * (g - (x - m) + z))]),
-               "c = (Cb)‾ depends on the draw only; x^∞ := E c", reach=GENERAL)
+               "restates the definition σ² = E zᵀL̄z (a premise): shown, not support", reach=GENERAL,
+               role="evidence")
     exact_change = forms(f(xp) - f(x))
     claimed = forms(-descent_coef * Fm - cross_coef * ipm + noise_coef * (Hm + sig))
     D.symbolic("E f(x⁺) − f(x) = −γ(1−γ/2)F − γ(1−γ)⟨∇f,h⟩ + (γ²/2)(H + σ²), h = x* − x^∞ (any d)", "(30)",
@@ -260,15 +267,23 @@ def derive(h_coef: sp.Expr | None = None, sigma_coef: sp.Expr | None = None,
                "for every K", "(30)", (exact - (-g_ / 2 * F + g_ / 2 * (H + g_ * S))).subs(g_, 1),
                "γ(1−γ)/2 = 0 at γ = 1 (then x^{k+1} = (Cb)‾^k)", reach=GENERAL)
     k, K = sp.symbols("k K", integer=True, positive=True)
-    fk = sp.Function("f")
-    avg = sp.Symbol("F_avg")  # (1/K) Σ_{k<K} F_k
-    total = (sp.summation(fk(k) - fk(k + 1), (k, 0, K - 1))  # telescopes to f_0 − f_K
-             - g_ / 2 * K * avg
-             + sp.summation(g_ / 2 * (h_coef * H + sigma_coef * S), (k, 0, K - 1)))
-    paper_form = 2 * (fk(0) - fk(K)) / (g_ * K) + h_coef * H + sigma_coef * S - avg
-    D.symbolic("Σ_{k<K} of the per-step bounds (SymPy summation) = (γK/2)·[(30) right side − left side]", "(30)",
-               sp.simplify(sp.expand(total) - g_ * K / 2 * paper_form), f"sum = {sp.simplify(total)}",
-               reach=GENERAL)
+    fk = sp.Function("f")  # f_k = E f(x^k)
+    Fk, ipk = sp.Function("F", nonnegative=True), sp.Function("ip", real=True)  # E F_k, E⟨∇f(x^k), h⟩
+    D.symbolic("telescoping: Σ_{k<K} (f_k − f_{k+1}) = f_0 − f_K (SymPy summation, symbolic K)", "(30)",
+               sp.summation(fk(k) - fk(k + 1), (k, 0, K - 1)) - (fk(0) - fk(K)), reach=GENERAL)
+    # the drop f_0 − f_K telescoped from the one-step expectations (E f(x^{k+1}) = f_k + exact at step k, by the
+    # tower rule): the one-step coefficients flow through; each slack_k is ≥ 0 by the steps 6, 8–10 above
+    step_k = {F: Fk(k), ip: ipk(k)}
+    drop = sp.Sum(-exact.subs(step_k, simultaneous=True), (k, 0, K - 1))
+    slack = (g_ * (1 - g_) / 2 * (Fk(k) + 2 * ipk(k) + H) + g_ / 2 * (h_coef - 1) * H
+             + g_ / 2 * (sigma_coef - g_) * S)
+    avg = sp.Sum(Fk(k), (k, 0, K - 1)) / K
+    paper_form = 2 * drop / (g_ * K) + h_coef * H + sigma_coef * S - avg
+    D.symbolic("(30) right side − left side = (2/(γK))·Σ_{k<K} slack_k (symbolic K; the drop f(x⁰) − E f(x^K) "
+               "summed from the exact one-step expectations, slack_k = the per-step certificate at step k ≥ 0)",
+               "(30)", paper_form - 2 * sp.Sum(slack, (k, 0, K - 1)) / (g_ * K),
+               f"h coefficient {h_coef}, σ² coefficient {sigma_coef}; one-step coefficients {descent_coef}, "
+               f"{cross_coef}, {noise_coef}", reach=GENERAL)
 
     # ---- the paper's (29)–(30): coefficient, admissible β, printed lemma file -----------------------------------
     paper_coef, gamma_cb = sp.sympify(paper_coef), sp.sympify(gamma_cb)
