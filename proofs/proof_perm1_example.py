@@ -62,6 +62,9 @@ MUTATIONS = [
     (dict(red_factor=sp.Integer(3)), "θW̄ − E[B̄L̄B̄] = red_factor", "engine, homogeneous"),
     (dict(eq17_n=sp.Integer(3)), "homogeneous (L_i ≡ L)", "engine, homogeneous"),
     (dict(descent_den=3), "at γ = 1/θ: E f(x⁺)", None),
+    # a wrong weight of the diagonal E[v_j²] only (every entry j ≠ k agrees): caught by the j = k residuals
+    (dict(vv_diag=2), "θW̄ − E[B̄L̄B̄] = red_factor", None),
+    (dict(vv_diag=(n - 2) * (n - 3) + 1), "homogeneous (L_i ≡ L)", None),   # = 1 at n = 2, 3
 ]
 
 
@@ -81,3 +84,20 @@ def test_ebar_scale_three_passes_only_at_three():
     d = derive(ebar_scale=sp.Integer(3))
     assert not d.failing("engine: E[B̄] = ebar_scale · D̄ (n = d = 3")
     assert d.failing("engine: E[B̄] = ebar_scale · D̄ (n = d = 2", "disproved")
+
+
+def test_diagonal_only_mutation_is_caught_by_the_diagonal_entries():
+    """vv_diag changes only the j = k entries of the reductions (14) ⇔ nL̄∘E[vvᵀ] ⪯ … and (14) ⇔ (17): before the
+    diagonal residuals were added both steps checked j ≠ k only and held for every vv_diag."""
+    d = derive(vv_diag=sp.Rational(1, 2))
+    failed = {s.name.split(",")[0] for s in d.failing("", "disproved")}
+    assert failed == {"θW̄ − E[B̄L̄B̄] = red_factor · [(θ/2)(L̄D̄ + D̄L̄) − nL̄∘E[vvᵀ]]",
+                      "homogeneous (L_i ≡ L): Cov(v) = 0 and θW̄ − E[B̄L̄B̄] = n[(θ/2)(LD + DL) − eq17_n·DLD]"}, failed
+    assert all(s.kind == "general" and s.role == "decisive" for s in d.failed())
+
+
+def test_per_draw_formula_is_a_premise(default):
+    (p,) = default.premises
+    assert "B̄_jk = (1/n)Σ_i T²π_ijπ_ik(L_i)_jk" in p and "n = d = 3" in p
+    (s,) = [s for s in default.steps if s.name.startswith("E[B̄L̄B̄] = blb_scale")]
+    assert "Σ_pΣ_q" in s.name and "j = k" in s.name

@@ -47,7 +47,14 @@ Constants (mutation knobs of :func:`derive`, paper/correct value first): ``n_rel
 (``Cov(v) = (cov_diag·Diag(S) − S)/cov_den``: ``n``, ``n − 1``), ``correction``
 (coefficient of the heterogeneous term: 1, the paper's reduction to (17)
 implicitly uses 0), ``red_factor`` (``θW̄ − E[B̄L̄B̄] = red_factor·[…]``: ``n``),
-``eq17_n`` (the ``n`` in (17)) and ``descent_den`` (the 2 in ``(s − θw)/(2θ²)``).
+``eq17_n`` (the ``n`` in (17)), ``descent_den`` (the 2 in ``(s − θw)/(2θ²)``) and ``vv_diag`` (the weight of
+the diagonal ``E[v_j²]`` of ``E[vvᵀ]``, homogeneously of ``(DLD)_jj``, in the reductions: 1; a wrong value
+changes only the diagonal entries, which the reduction steps check alongside ``j ≠ k``).
+
+Premise (``Derivation.premises``): the per-draw formula ``B̄_jk = (1/n)Σ_i T²π_ijπ_ik(L_i)_jk`` (the definition
+of ``B̄`` for Perm-q with scale ``T = n``, written out by hand; enumerated only at ``n = d = 3``). From it the
+steps derive ``B̄ = n Diag(v)`` per draw (``π² = π``, ``P(π_ijπ_ik) = 0``) and ``E[B̄L̄B̄]`` as the product
+``Σ_pΣ_q L̄_pq E[B̄_jpB̄_qk]`` over symbolic coordinates.
 """
 
 from __future__ import annotations
@@ -71,7 +78,7 @@ from ..symbolic.inclusion import UniformPartition
 from ..symbolic.inclusion import d as d_inc
 from ..symbolic.inclusion import q as q_inc
 from .base import GENERAL, Derivation, at, stack, symbolic_expectation, symmetric_matrix
-from .symbolic_sums import sum_residual
+from .symbolic_sums import sum_normal_form, sum_residual
 
 n_s, d_s = sp.symbols("n d", positive=True, integer=True)
 N = 3  # n = d = 3 for the fixed-size evidence
@@ -81,6 +88,9 @@ _i, _l = sp.symbols("i l", integer=True)  # clients (summation indices)
 _j, _k = sp.symbols("j k", integer=True)  # two distinct coordinates
 _a, _A = sp.IndexedBase("a"), sp.IndexedBase("A")  # a[i, j] = (L_i)_jj; A[j] = L_jj (homogeneous)
 _Vj, _Vk = sp.symbols("v_j v_k")
+_p, _q = sp.symbols("p q", integer=True)  # coordinates (summation indices of a matrix product)
+_pi, _Lo = sp.IndexedBase("pi"), sp.IndexedBase("Lo")  # pi[i, j] = π_ij ∈ {0, 1}; Lo[i, j, k] = (L_i)_jk, j ≠ k
+_V, _Lbar = sp.IndexedBase("V"), sp.IndexedBase("Lbar")  # V[j] = v_j on one draw; Lbar[j, k] = L̄_jk
 
 
 @lru_cache(maxsize=1)
@@ -126,6 +136,20 @@ def _expect(poly: sp.Expr, j: sp.Expr, k: sp.Expr) -> sp.Expr:
     moment = {(0, 0): sp.Integer(1), (1, 0): _E1(j), (0, 1): _E1(k), (1, 1): _E2(j, k),
               (2, 0): _E2(j, j), (0, 2): _E2(k, k)}
     return sp.Add(*[coef * moment[mon] for mon, coef in P.terms()])
+
+
+def _expect_product(bb: sp.Expr, j: sp.Expr, k: sp.Expr) -> sp.Expr:
+    """``E[(B̄L̄B̄)_jk] = Σ_pΣ_q L̄_pq E[B̄_jpB̄_qk]`` for ``B̄ = bb·Diag(v)`` on every draw (``B̄_jp = bb·δ_jp v_p``):
+    the product summed over the coordinates ``p, q ≤ n`` (d = n), the deltas deleted by
+    :func:`~.symbolic_sums.sum_normal_form`, then ``E`` by linearity (:func:`_expect`)."""
+    prod = sp.Sum(bb * sp.KroneckerDelta(j, _p) * _V[_p] * _Lbar[_p, _q] * bb * sp.KroneckerDelta(_q, k) * _V[_q],
+                  (_p, 1, n_s), (_q, 1, n_s))
+    out = sp.Integer(0)
+    for (mono, lims), coef in sum_normal_form(prod, {j: (1, n_s), k: (1, n_s)}).items():
+        if lims:
+            raise ValueError(f"(B̄L̄B̄)_jk did not reduce to one entry: {mono}, {lims}")
+        out += coef * _expect(mono.xreplace({_V[j]: _Vj, _V[k]: _Vk}), j, k)
+    return out
 
 
 _m = sp.Symbol("m", nonnegative=True, integer=True)
@@ -315,7 +339,8 @@ def _exact_point() -> object:
 def derive(n_rel: sp.Expr = d_s, ebar_scale: sp.Expr = n_s, correction: sp.Expr | int = 1,
            bbar_scale: sp.Expr = n_s, diag_weight: sp.Expr | None = None, cross_den: sp.Expr | None = None,
            blb_scale: sp.Expr | None = None, cov_diag: sp.Expr = n_s, cov_den: sp.Expr | None = None,
-           red_factor: sp.Expr = n_s, eq17_n: sp.Expr = n_s, descent_den: sp.Expr | int = 2) -> Derivation:
+           red_factor: sp.Expr = n_s, eq17_n: sp.Expr = n_s, descent_den: sp.Expr | int = 2,
+           vv_diag: sp.Expr | int = 1) -> Derivation:
     """Check the Perm-1 example with the claimed constants (see the module docstring; defaults: ``n = d``,
     ``B̄ = n Diag(v)``, ``E[B̄] = nD̄``, ``E[v_j²] = (1/n)Σ_i(L_i)_jj²``, ``E[v_jv_k]`` over ``n(n−1)``,
     ``E[B̄L̄B̄] = n²L̄∘E[vvᵀ]``, ``Cov(v) = (n Diag S − S)/(n − 1)``, ``correction = 1``, ``θW̄ − E[B̄L̄B̄] = n[…]``,
@@ -323,7 +348,7 @@ def derive(n_rel: sp.Expr = d_s, ebar_scale: sp.Expr = n_s, correction: sp.Expr 
     n = n_s
     n_rel, ebar_scale, correction = sp.sympify(n_rel), sp.sympify(ebar_scale), sp.sympify(correction)
     bbar_scale, cov_diag, red_factor = sp.sympify(bbar_scale), sp.sympify(cov_diag), sp.sympify(red_factor)
-    eq17_n, descent_den = sp.sympify(eq17_n), sp.sympify(descent_den)
+    eq17_n, descent_den, vv_diag = sp.sympify(eq17_n), sp.sympify(descent_den), sp.sympify(vv_diag)
     diag_weight = 1 / n if diag_weight is None else sp.sympify(diag_weight)
     cross_den = n * (n - 1) if cross_den is None else sp.sympify(cross_den)
     blb_scale = n**2 if blb_scale is None else sp.sympify(blb_scale)
@@ -332,7 +357,8 @@ def derive(n_rel: sp.Expr = d_s, ebar_scale: sp.Expr = n_s, correction: sp.Expr 
                    constants={"n_rel": n_rel, "ebar_scale": ebar_scale, "correction": correction,
                               "bbar_scale": bbar_scale, "diag_weight": diag_weight, "cross_den": cross_den,
                               "blb_scale": blb_scale, "cov_diag": cov_diag, "cov_den": cov_den,
-                              "red_factor": red_factor, "eq17_n": eq17_n, "descent_den": descent_den})
+                              "red_factor": red_factor, "eq17_n": eq17_n, "descent_den": descent_den,
+                              "vv_diag": vv_diag})
     j, k = _j, _k
     P1, P2, PX, PW = _probabilities()
     T = n  # the scale of Perm-q (7): C_i = n Σ_{j owned} e_je_jᵀ
@@ -354,11 +380,21 @@ def derive(n_rel: sp.Expr = d_s, ebar_scale: sp.Expr = n_s, correction: sp.Expr 
                                       PX - sp.combsimp(sp.factorial(n - 2) / sp.factorial(n)), PW])).col_join(res),
                f"P = {P1}, {P2}, {PX}, {PW}; one owner: {shown}", reach=GENERAL)
 
-    # 3. B̄ = n Diag(v) on every draw: B̄_jk = (1/n)Σ_i T²π_ijπ_ik(L_i)_jk, π_ij² = π_ij, π_ijπ_ik = 0 a.s. (j ≠ k)
-    D.symbolic("B̄ = bbar_scale · Diag(v), v_j = Σ_i π_ij(L_i)_jj, on every draw: B̄_jj = (T²/n)v_j with T = n, "
-               "B̄_jk = 0 (P(π_ijπ_ik) = 0)", "(17)", _ge2(sp.Matrix([T**2 / n - bbar_scale, P2])),
-               f"bbar_scale = {bbar_scale}", reach=GENERAL)
-    bb = T**2 / n  # the true coefficient of Diag(v) (not the knob)
+    # 3. B̄ = n Diag(v) on every draw: B̄_jk = (1/n)Σ_i T²π_ijπ_ik(L_i)_jk (premise), π_ij² = π_ij,
+    #    π_ijπ_ik = 0 a.s. (j ≠ k: P(π_ijπ_ik = 1) = 0, inclusion.py)
+    D.premise("Perm-1 on one draw (definition, written out by hand): B̄ = (1/n)Σ_i C_iL_iC_i with "
+              "C_i = T·Σ_j π_ij e_je_jᵀ, T = n the scale of Perm-q (7), so B̄_jk = (1/n)Σ_i T²π_ijπ_ik(L_i)_jk, "
+              "π_ij ∈ {0, 1}; enumerated on every draw only at n = d = 3 (evidence)")
+    diag_draw = sp.Sum(T**2 / n * _pi[_i, j] ** 2 * _a[_i, j], (_i, 1, n))
+    diag_draw = diag_draw.replace(lambda e: isinstance(e, sp.Pow) and isinstance(e.base, sp.Indexed)
+                                  and e.base.base == _pi, lambda e: e.base)  # π² = π (an indicator)
+    res_d, shown_d = sum_residual(diag_draw - bbar_scale * sp.Sum(_pi[_i, j] * _a[_i, j], (_i, 1, n)))
+    res_o, shown_o = sum_residual(sp.Sum(T**2 / n * P2 * _Lo[_i, j, k], (_i, 1, n)))  # E|B̄_jk|, j ≠ k
+    D.symbolic("B̄ = bbar_scale · Diag(v), v_j = Σ_i π_ij(L_i)_jj, on every draw: from the per-draw B̄_jk "
+               "(premise) with π_ij² = π_ij, B̄_jj = (T²/n)v_j, and E|B̄_jk| = Σ_i (T²/n)P(π_ijπ_ik)|(L_i)_jk| = 0 "
+               "(j ≠ k)", "(17)", _ge2(res_d.col_join(res_o)), f"bbar_scale = {bbar_scale}; {shown_d}; {shown_o}",
+               reach=GENERAL)
+    bb = T**2 / n  # the coefficient of Diag(v) on every draw (from the premise, not the knob)
 
     # 4. first moment
     res, shown = _res(bb * _E1(j) - _S(j))
@@ -376,9 +412,11 @@ def derive(n_rel: sp.Expr = d_s, ebar_scale: sp.Expr = n_s, correction: sp.Expr 
     D.symbolic("E[v_jv_k] = (n²D̄_jD̄_k − Σ_i(L_i)_jj(L_i)_kk)/cross_den, j ≠ k (every n ≥ 2)", "(14)", res,
                f"cross_den = {cross_den}; {shown}", reach=GENERAL)
 
-    # 6. E[B̄L̄B̄] = n² L̄ ∘ E[vvᵀ]: B̄ is diagonal on every draw, (B̄L̄B̄)_jk = bb² v_j L̄_jk v_k
-    res, shown = _stack((bb**2 - blb_scale) * Lb_jk * _E2(j, k), (bb**2 - blb_scale) * Lb_jj * _E2(j, j))
-    D.symbolic("E[B̄L̄B̄] = blb_scale · L̄ ∘ E[vvᵀ] (B̄ = n Diag(v); every n ≥ 2)", "(14)", res,
+    # 6. E[B̄L̄B̄] = n² L̄ ∘ E[vvᵀ]: the product Σ_pΣ_q B̄_jpL̄_pqB̄_qk with B̄ = bb·Diag(v) on every draw (step 3)
+    res, shown = _stack(_expect_product(bb, j, k) - blb_scale * _Lbar[j, k] * _E2(j, k),
+                        _expect_product(bb, j, j) - blb_scale * _Lbar[j, j] * _E2(j, j))
+    D.symbolic("E[B̄L̄B̄] = blb_scale · L̄ ∘ E[vvᵀ]: E[(B̄L̄B̄)_jk] = Σ_pΣ_q L̄_pq E[B̄_jpB̄_qk] with B̄ = n Diag(v) "
+               "on every draw, entries j ≠ k and j = k (every n ≥ 2)", "(14)", res,
                f"blb_scale = {blb_scale}; {shown}", reach=GENERAL)
 
     # 7. covariance from its definition, against the closed form
@@ -401,22 +439,32 @@ def derive(n_rel: sp.Expr = d_s, ebar_scale: sp.Expr = n_s, correction: sp.Expr 
     D.symbolic("certificate: E[B̄L̄B̄] = n²D̄L̄D̄ + correction · n²E[Diag(v − D̄)L̄Diag(v − D̄)] ⪰ n²D̄L̄D̄, so (14) ⇒ "
                "(17) (every n ≥ 2)", "(17)", res, f"correction = {correction}; {shown}", reach=GENERAL)
 
-    # 9. (14) ⇔ n L̄∘E[vvᵀ] ⪯ (θ/2)(L̄D̄ + D̄L̄): W̄ = ½(L̄E[B̄] + E[B̄]L̄), E[B̄] from step 4
+    # 9. (14) ⇔ n L̄∘E[vvᵀ] ⪯ (θ/2)(L̄D̄ + D̄L̄): W̄ = ½(L̄E[B̄] + E[B̄]L̄), E[B̄] from step 4; every entry:
+    #    j ≠ k and the diagonal j = k (where E[vvᵀ] has E[v_j²], weighted by the knob vv_diag)
     EBj, EBk = bb * _E1(j), bb * _E1(k)
     W_jk = (Lb_jk * EBk + EBj * Lb_jk) / 2
-    res, shown = _res(th * W_jk - bb**2 * Lb_jk * _E2(j, k)
-                      - red_factor * (th / 2 * (Lb_jk * Dbar[k] + Dbar[j] * Lb_jk) - n * Lb_jk * _E2(j, k)))
-    D.symbolic("θW̄ − E[B̄L̄B̄] = red_factor · [(θ/2)(L̄D̄ + D̄L̄) − nL̄∘E[vvᵀ]], so (14) ⇔ nL̄∘E[vvᵀ] ⪯ "
-               "(θ/2)(L̄D̄ + D̄L̄) (every n ≥ 2)", "(14)", res, f"red_factor = {red_factor}; {shown}", reach=GENERAL)
+    W_jj = (Lb_jj * EBj + EBj * Lb_jj) / 2
+    res, shown = _stack(th * W_jk - bb**2 * Lb_jk * _E2(j, k)
+                        - red_factor * (th / 2 * (Lb_jk * Dbar[k] + Dbar[j] * Lb_jk) - n * Lb_jk * _E2(j, k)),
+                        th * W_jj - bb**2 * Lb_jj * _E2(j, j)
+                        - red_factor * (th / 2 * (Lb_jj * Dbar[j] + Dbar[j] * Lb_jj)
+                                        - n * Lb_jj * vv_diag * _E2(j, j)))
+    D.symbolic("θW̄ − E[B̄L̄B̄] = red_factor · [(θ/2)(L̄D̄ + D̄L̄) − nL̄∘E[vvᵀ]], entries j ≠ k and j = k, so (14) ⇔ "
+               "nL̄∘E[vvᵀ] ⪯ (θ/2)(L̄D̄ + D̄L̄) (every n ≥ 2)", "(14)", res,
+               f"red_factor = {red_factor}, vv_diag = {vv_diag}; {shown}", reach=GENERAL)
 
-    # 10. homogeneous: a_ij = A_j for every client: Cov(v) = 0 and (14) ⇔ n·(17)
-    Lh_jk = sp.Symbol("L_jk", real=True)
+    # 10. homogeneous: a_ij = A_j for every client: Cov(v) = 0 and (14) ⇔ n·(17), entries j ≠ k and j = k
+    Lh_jk, Lh_jj = sp.Symbol("L_jk", real=True), sp.Symbol("L_jj", real=True)
     Wh = (Lh_jk * EBk + EBj * Lh_jk) / 2
+    Wh_jj = (Lh_jj * EBj + EBj * Lh_jj) / 2
     red = (th * Wh - bb**2 * Lh_jk * _E2(j, k)
            - n * (th / 2 * (Lh_jk * _A[k] + _A[j] * Lh_jk) - eq17_n * _A[j] * Lh_jk * _A[k]))
-    res, shown = _stack(*[_homogeneous(e) for e in (cov(j, k), _expect((_Vj - _S(j) / n) ** 2, j, j), red)])
-    D.symbolic("homogeneous (L_i ≡ L): Cov(v) = 0 and θW̄ − E[B̄L̄B̄] = n[(θ/2)(LD + DL) − eq17_n·DLD], so (14) ⇔ (17) "
-               "(every n ≥ 2)", "(17)", res, f"eq17_n = {eq17_n}; {shown}", reach=GENERAL)
+    red_jj = (th * Wh_jj - bb**2 * Lh_jj * _E2(j, j)
+              - n * (th / 2 * (Lh_jj * _A[j] + _A[j] * Lh_jj) - eq17_n * vv_diag * _A[j] * Lh_jj * _A[j]))
+    res, shown = _stack(*[_homogeneous(e) for e in (cov(j, k), _expect((_Vj - _S(j) / n) ** 2, j, j), red, red_jj)])
+    D.symbolic("homogeneous (L_i ≡ L): Cov(v) = 0 and θW̄ − E[B̄L̄B̄] = n[(θ/2)(LD + DL) − eq17_n·DLD], entries "
+               "j ≠ k and j = k, so (14) ⇔ (17) (every n ≥ 2)", "(17)", res,
+               f"eq17_n = {eq17_n}, vv_diag = {vv_diag}; {shown}", reach=GENERAL)
 
     # 11. consequence: if xᵀE[B̄L̄B̄]x = s > θw (w = xᵀW̄x) then at γ = 1/θ the descent step of (15) fails
     fx, w, s_ = sp.Symbol("f", real=True), sp.Symbol("w", positive=True), sp.Symbol("s", positive=True)
