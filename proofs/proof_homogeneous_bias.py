@@ -60,3 +60,28 @@ def test_homogeneous_bias_general_steps_catch_what_the_fixed_sizes_miss(kw, gene
     d = derive(**kw)
     assert d.failing(general, "disproved")
     assert all(s.holds for s in d.steps if s.kind == "fixed-size")
+
+
+def test_per_draw_steps_are_computed_from_the_stated_premises():
+    """B̄, (Cb)‾, g on one draw are computed entrywise (symbolic n) from the definition of scaled Perm-1 and the
+    ownership of a permutation, both stated as premises; g comes out free of π (the same on every draw) and σ² is
+    computed from it, not typed in."""
+    from isttheory.derivations.homogeneous_bias import _BT, _PI, _X, _j, on_every_draw, per_draw_entries
+
+    d = derive()
+    assert len(d.premises) == 2 and any("Σ_i e_{π_i}e_{π_i}ᵀ = I" in p for p in d.premises)
+    _, _, g = per_draw_entries(sp.sqrt(N))
+    g_all = on_every_draw(g)
+    assert not g_all.has(_PI) and sp.simplify(g_all - (_X[_j] - _BT[_j] / sp.sqrt(N))) == 0
+    (sig,) = [s for s in d.steps if s.name.startswith("σ² = E‖g − E g‖²")]
+    assert sig.kind == "general" and "g_j − E g_j = 0" in sig.detail
+
+
+def test_draw_dependence_is_not_erased():
+    """A per-draw entry that does depend on the draw (client-dependent weights c_i) keeps its π: the reduction
+    uses only the ownership premises, it does not drop π."""
+    from isttheory.derivations.homogeneous_bias import _PI, _i, _j, on_every_draw
+
+    c = sp.IndexedBase("c")
+    assert on_every_draw(sp.Sum(_PI[_i, _j] * c[_i], (_i, 1, N))).has(_PI)
+    assert not on_every_draw(sp.Sum(_PI[_i, _j] * 5, (_i, 1, N))).has(_PI)

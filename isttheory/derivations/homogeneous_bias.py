@@ -28,9 +28,13 @@ D^{-1/2}b/√n = b̃/√n`` (:mod:`.estimator_bias`), so the fixed point is ``b�
 bias vanishes iff ``L̃⁻¹b̃ = D^{1/2}b̃/√n``, a different condition when ``D ≠ I``.
 
 What is general: every decisive step — symbolic in ``n`` (and ``s``), or in
-non-commuting matrix symbols (``L̃``, ``D^{1/2}``, vectors: any size). The per-draw
-``B̄_jj = (1/n)s²L̃_jj`` and ``(Cb)‾_j = (1/n)s b̃_j`` are written by hand from the
-definition of scaled Perm-1 (one owner per coordinate); the equicorrelation
+non-commuting matrix symbols (``L̃``, ``D^{1/2}``, vectors: any size). On one draw,
+``B̄_jk``, ``(Cb)‾_j`` and ``g_j(x)`` are computed entrywise with symbolic ``n`` (sums over
+clients and coordinates in the normal form of :mod:`.symbolic_sums`) from two stated
+premises: the definition of scaled Perm-1 (``C_i = s·Σ_j π_ij e_je_jᵀ``) and the ownership
+of a permutation (``π_ijπ_ik = δ_jkπ_ij``, ``Σ_i π_ij = 1``, i.e. ``Σ_i e_{π_i}e_{π_i}ᵀ = I``,
+with ``Diag(L̃) = I``); ``g`` comes out free of ``π`` (the same on every draw), ``E g`` by
+linearity with ``E[π_ij] = P(j ∈ S_i)``, and ``σ²`` is computed from ``g − E g``; the equicorrelation
 matrix is handled on ``span{1} ⊕ 1^⊥`` with symbolic ``n`` (``n = (1 + τ)²``,
 ``τ > 0``, for the positivity). Second certificates (role *evidence*): exact
 enumeration of all ``n!`` draws on the equicorrelation ``L̃`` for ``n = 2 … 5``
@@ -60,7 +64,8 @@ from ..simulate import simulate
 from ..sketches import Permutation
 from ..symbolic import moments as MM
 from .base import GENERAL, Derivation, at, stack, symbolic_expectation, vector
-from .estimator_bias import N
+from .estimator_bias import N, perm1_inclusion
+from .symbolic_sums import sum_normal_form
 
 ZERO = sp.Integer(0)
 #: the paper's sketch scale and eigenvalue, √n
@@ -71,6 +76,95 @@ RHO = (sp.sqrt(N) - 1) / (N - 1)
 #: the sizes n = d of the fixed-size symbolic cross-checks, and of the exact enumeration on the construction
 SIZES = (2, 3)
 EXACT_SIZES = (2, 3, 4, 5)
+
+
+# ------------------------------------------------------------------------------ one draw, entrywise, symbolic n
+_i, _p = sp.symbols("i p", integer=True)  # a client, a coordinate (summation indices)
+_j, _k = sp.symbols("j k", integer=True, positive=True)  # two coordinates (free, 1 ≤ j, k ≤ n)
+_PI, _LT, _BT, _X = (sp.IndexedBase(v) for v in ("pi", "Lt", "bt", "x"))  # π_ij ∈ {0, 1}, L̃_jk, b̃_j, x_j
+_RANGES = {_j: (sp.Integer(1), N), _k: (sp.Integer(1), N)}
+
+
+def _rebuild(nf: dict[tuple[sp.Expr, tuple[tuple[sp.Symbol, sp.Expr, sp.Expr], ...]], sp.Expr]) -> sp.Expr:
+    return sp.Add(*[c * (sp.Sum(m, *lims) if lims else m) for (m, lims), c in nf.items()])
+
+
+def _one_coordinate_per_client(mono: sp.Expr) -> sp.Expr:
+    """``π_iaπ_ib = δ_abπ_ia`` (premise: a client owns exactly one coordinate; with ``a = b``, ``π² = π``)."""
+    factors: list[sp.Expr] = []
+    for f in sp.Mul.make_args(mono):
+        base, e = f.as_base_exp()
+        is_pi = isinstance(base, sp.Indexed) and base.base == _PI and e.is_Integer and int(e) > 0
+        factors += [base] * int(e) if is_pi else [f]
+    owner: dict[sp.Expr, sp.Expr] = {}
+    out: list[sp.Expr] = []
+    for f in factors:
+        if isinstance(f, sp.Indexed) and f.base == _PI:
+            client, coord = f.indices
+            if client in owner:
+                out.append(sp.KroneckerDelta(owner[client], coord))
+                continue
+            owner[client] = coord
+        out.append(f)
+    return sp.Mul(*out)
+
+
+def _unit_diagonal(mono: sp.Expr) -> sp.Expr:
+    """``L̃_jj = 1`` (premise: ``Diag(L̃) = I``), also under a ``δ_jk`` of the monomial (``δ_jkL̃_jk = δ_jk``)."""
+    for dl in mono.atoms(sp.KroneckerDelta):
+        a, b = dl.args
+        mono = mono.xreplace({_LT[a, b]: _LT[a, a], _LT[b, a]: _LT[a, a]})
+    return mono.replace(lambda e: isinstance(e, sp.Indexed) and e.base == _LT and e.indices[0] == e.indices[1],
+                        lambda e: sp.Integer(1))
+
+
+def _draw_form(expr: sp.Expr) -> dict[tuple[sp.Expr, tuple[tuple[sp.Symbol, sp.Expr, sp.Expr], ...]], sp.Expr]:
+    """The normal form (:func:`~.symbolic_sums.sum_normal_form`) of a per-draw entry after the ownership rule
+    ``π_iaπ_ib = δ_abπ_ia`` (deltas then deleted against the coordinate sums) and ``L̃_jj = 1``."""
+    nf = sum_normal_form(expr, _RANGES)
+    nf = sum_normal_form(_rebuild({(_one_coordinate_per_client(m), lims): c for (m, lims), c in nf.items()}), _RANGES)
+    return {(_unit_diagonal(m), lims): c for (m, lims), c in nf.items()}
+
+
+def on_every_draw(expr: sp.Expr) -> sp.Expr:
+    """A per-draw entry with ``Σ_i π_ij = 1`` applied (premise: every coordinate has exactly one owner,
+    ``Σ_i e_{π_i}e_{π_i}ᵀ = I``): a sum over clients of ``π_ij·(terms free of i)`` is those terms. A result
+    free of ``π`` is the same on every draw."""
+    out = sp.Integer(0)
+    for (mono, lims), coef in _draw_form(expr).items():
+        if len(lims) == 1 and tuple(lims[0][1:]) == (1, N):
+            v = lims[0][0]
+            pis = [f for f in sp.Mul.make_args(mono) if isinstance(f, sp.Indexed) and f.base == _PI
+                   and f.indices[0] == v]
+            rest = sp.Mul(*[f for f in sp.Mul.make_args(mono) if f not in pis])
+            if len(pis) == 1 and v not in rest.free_symbols:
+                out += coef * rest
+                continue
+        out += coef * (sp.Sum(mono, *lims) if lims else mono)
+    return sp.expand(out)
+
+
+def expectation(expr: sp.Expr) -> sp.Expr:
+    """``E`` of a per-draw entry by linearity, ``E[π_ij] = P(j ∈ S_i)`` of Perm-1 (:mod:`isttheory.symbolic.inclusion`,
+    symbolic n); after the ownership rule every monomial has at most one ``π``."""
+    p1 = perm1_inclusion(1)
+    out = sp.Integer(0)
+    for (mono, lims), coef in _draw_form(expr).items():
+        if len([f for f in sp.Mul.make_args(mono) if isinstance(f.as_base_exp()[0], sp.Indexed)
+                and f.as_base_exp()[0].base == _PI]) > 1:
+            raise ValueError(f"expectation: more than one π in {mono}")
+        m = mono.replace(lambda e: isinstance(e, sp.Indexed) and e.base == _PI, lambda e: p1)
+        out += coef * (sp.Sum(m, *lims).doit() if lims else m)
+    return sp.expand(out)
+
+
+def per_draw_entries(scale: sp.Expr) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+    """``B̄_jk``, ``(Cb)‾_j`` and ``g_j(x) = Σ_p B̄_jpx_p − (Cb)‾_j`` on one draw of scaled Perm-1 (premise: the
+    definition ``C_i = s·Σ_j π_ij e_je_jᵀ``, homogeneous ``L̃, b̃``), symbolic n."""
+    B = sp.Sum(scale**2 / N * _PI[_i, _j] * _PI[_i, _k] * _LT[_j, _k], (_i, 1, N))
+    Cb = sp.Sum(scale / N * _PI[_i, _j] * _BT[_j], (_i, 1, N))
+    g = sp.Sum(sp.Sum(scale**2 / N * _PI[_i, _j] * _PI[_i, _p] * _LT[_j, _p], (_i, 1, N)) * _X[_p], (_p, 1, N)) - Cb
+    return B, Cb, g
 
 
 def unit_diagonal_matrix(d: int, name: str = "r") -> sp.Matrix:
@@ -168,23 +262,36 @@ def derive(scale: sp.Expr = SQRT_N, eigenvalue: sp.Expr = SQRT_N, sigma2: sp.Exp
                    constants={"scale": scale, "eigenvalue": eigenvalue, "sigma2": sigma2, "cb_coef": cb_coef,
                               "xinf_coef": xinf_coef, "rho": rho})
 
-    # every draw, every n: coordinate j has one owner i; homogeneous, so B̄_jj = (1/n)s²L̃_jj (L̃_jj = 1), B̄_jk = 0,
-    # (Cb)‾_j = (1/n)s b̃_j — nothing depends on the draw
-    beta = scale**2 * 1 / N
-    kappa = scale / N
-    D.symbolic("B̄ = (1/n)Σ_i C_iL̃C_i = (s²/n)Diag(L̃) = I on every draw, every n (one owner per coordinate)",
-               "(31)", beta - 1, f"B̄_jj = {beta}", reach=GENERAL)
-    D.symbolic("(Cb)‾ = (1/n)Σ_i C_ib̃ = (s/n)b̃ = cb_coef·b̃ on every draw, every n", "(31)", kappa - cb_coef,
-               f"(s/n) = {kappa}, cb_coef = {cb_coef}", reach=GENERAL)
-    x, bt, Lt, Dh = sp.symbols("x bt Lt Dh", commutative=False)
-    g = beta * x - kappa * bt
-    D.symbolic("g = B̄x − (Cb)‾ = x − cb_coef·b̃ on every draw, every n (any size)", "(31)", g - (x - cb_coef * bt),
-               reach=GENERAL)
-    # g is the same on every draw (β, κ contain no π), so g − E[g] = 0 and σ² = E‖g − E g‖²_{L̃} = 0
-    D.symbolic("σ² = E‖g − E g‖²_{L̃} = 0 (g does not depend on the draw) equals the claimed value, every n", "(31)",
-               ZERO - sigma2, f"claimed σ² = {sigma2}", reach=GENERAL)
+    # every draw, every n, entrywise with symbolic n: B̄, (Cb)‾ and g from the definition (premise) and the ownership
+    # of a permutation (premise); the results are free of π, i.e. the same on every draw
+    D.premise("scaled Perm-1 on one draw (definition, written out by hand): C_i = s·Σ_j π_ij e_je_jᵀ with π_ij ∈ "
+              "{0, 1}, so B̄_jk = (1/n)Σ_i s²π_ijπ_ik L̃_jk and (Cb)‾_j = (1/n)Σ_i s·π_ij b̃_j (homogeneous L̃, b̃)")
+    D.premise("π a permutation, n = d (definition): a client owns one coordinate, π_ijπ_ik = δ_jkπ_ij, and a "
+              "coordinate one client, Σ_i π_ij = 1, i.e. Σ_i e_{π_i}e_{π_i}ᵀ = I; and Diag(L̃) = I "
+              "(L̃ = D^{-1/2}LD^{-1/2}, D = Diag(L))")
+    Bd, Cbd, gd = per_draw_entries(scale)
+    B_all, Cb_all, g_all = on_every_draw(Bd), on_every_draw(Cbd), on_every_draw(gd)
+    D.symbolic("B̄ = (1/n)Σ_i C_iL̃C_i = (s²/n)Diag(L̃) = I on every draw, every n: B̄_jk = (1/n)Σ_i s²π_ijπ_ikL̃_jk "
+               "reduces to δ_jk (π_ijπ_ik = δ_jkπ_ij, Σ_i π_ij = 1, L̃_jj = 1)", "(31)",
+               B_all - sp.KroneckerDelta(_j, _k), f"B̄_jk = {B_all}", reach=GENERAL)
+    D.symbolic("(Cb)‾ = (1/n)Σ_i C_ib̃ = (s/n)b̃ = cb_coef·b̃ on every draw, every n", "(31)",
+               Cb_all - cb_coef * _BT[_j], f"(Cb)‾_j = {Cb_all}, cb_coef = {cb_coef}", reach=GENERAL)
+    D.symbolic("g = B̄x − (Cb)‾ = x − cb_coef·b̃ on every draw, every n: g_j = Σ_p B̄_jpx_p − (Cb)‾_j free of π",
+               "(31)", sp.Matrix([g_all - (_X[_j] - cb_coef * _BT[_j]), int(g_all.has(_PI))]),
+               f"g_j = {g_all}", reach=GENERAL)
+    # σ² = E‖g − E g‖²_{L̃} with E g by linearity (E[π_ij] = P(j ∈ S_i)) and g the same on every draw
+    Eg = expectation(gd)
+    dev = sp.expand(g_all - Eg)  # g_j − E g_j, free of π
+    sig = sp.Sum(_LT[_j, _k] * dev * dev.xreplace({_j: _k}), (_j, 1, N), (_k, 1, N)).doit()
+    D.symbolic("σ² = E‖g − E g‖²_{L̃} = Σ_jk L̃_jk(g_j − E g_j)(g_k − E g_k) = claimed value, every n (g computed on "
+               "one draw, E g by linearity with E[π_ij] = P(j ∈ S_i))", "(31)", sig - sigma2,
+               f"g_j − E g_j = {dev}, claimed σ² = {sigma2}", reach=GENERAL)
+    beta = sp.expand(Eg).coeff(_X[_j])  # E g_j = βx_j − κb̃_j
+    kappa = -sp.expand(Eg).coeff(_BT[_j])
     D.symbolic("x^∞: E[g(x^∞)] = βx^∞ − κb̃ = 0 at x^∞ = xinf_coef·b̃ (x^∞ = b̃/s for any scale s), every n",
-               "(31)", beta * xinf_coef - kappa, f"xinf_coef = {xinf_coef}", reach=GENERAL)
+               "(31)", sp.Matrix([beta * xinf_coef - kappa, sp.expand(Eg - (beta * _X[_j] - kappa * _BT[_j]))]),
+               f"E g_j = {Eg}, xinf_coef = {xinf_coef}", reach=GENERAL)
+    x, bt, Lt, Dh = sp.symbols("x bt Lt Dh", commutative=False)
     # h = x* − x^∞ with x* = L̃⁻¹b̃: L̃h = b̃ − (κ/β)L̃b̃ (no inverse needed)
     Lh = bt - (kappa / beta) * Lt * bt
     D.symbolic("L̃h = b̃ − L̃x^∞ = −(1/√n)(L̃ − λI)b̃, so h = 0 ⇔ b̃ = 0 or L̃b̃ = λb̃ (L̃ ≻ 0), every n (any size)",
