@@ -3,11 +3,15 @@ bound; and the finding that the bias does NOT vanish as n = d → ∞: for L_i =
 ‖h‖/‖x*‖ → 1 with δ fixed; under the normalisation "mean diagonal = n" it is 0 for L_i = nI but a constant
 2 − √a − √(2 − a) (squared) for a two-level diagonal family."""
 
+import math
+import operator
+
 import pytest
 import sympy as sp
 
 from isttheory.derivations.base import ProofFailure
 from isttheory.derivations.mean_recursion import N, a_, alpha, delta, derive, g_
+from isttheory.sketches import precond
 
 
 def test_mean_recursion_holds_and_is_general():
@@ -60,3 +64,32 @@ def test_mean_recursion_evidence_catches_the_paper_claim():
     """The seed-averaged trends (evidence) also reject the limits 0 and 0.5, as before."""
     D = derive(relative_bias_limit=0.0)
     assert D.failing("study trend: |‖h‖/‖x*‖ − 0|") and D.failing("study: |‖h‖/‖x*‖ − 0|")
+
+
+@pytest.mark.parametrize("where", ["module", "code"])
+def test_scale_mutation_wrong_only_for_n_ge_4_is_caught_by_a_general_step(monkeypatch, where):
+    """(23)'s scale times (n−2)(n−3) + 1: right at n = 2, 3 (the engine cross-check is at n = d = 3), wrong for every
+    other n. The decisive steps read precond.scale_23 (not a hard-coded √n/√ℓ), so a general step fails. ``code``
+    replaces the function's code object, so that every binding (``from … import scale_23`` copies too) sees it,
+    as /tmp/review/patch_scale.py did."""
+    orig = precond.scale_23
+
+    def bad(n, L_jj, sqrt=math.sqrt, divide=operator.truediv):
+        return divide(sqrt(n), sqrt(L_jj)) * (1 + (n - 2) * (n - 3))
+
+    if where == "module":
+        monkeypatch.setattr(precond, "scale_23", bad)
+    else:
+        monkeypatch.setattr(orig, "__code__", bad.__code__)
+    D = derive()
+    assert D.failing("(23), every n = d: E[B̄]_jj", "disproved")
+    assert D.failing("x^∞_j = E[(Cb)‾]_j", "disproved")
+    assert all(s.kind == "general" and s.role == "decisive" for s in D.failed() if s.kind != "numeric")
+    assert all(s.holds for s in D.steps if s.name.startswith("engine, n = d = 3"))
+    with pytest.raises(ProofFailure):
+        D.require()
+
+
+def test_entrywise_expectations_are_a_premise():
+    (p,) = derive().premises
+    assert "E[(C_iMC_i)_jk] = s_ij s_ik P(j, k ∈ S_i) M_jk" in p and "E[(C_ib_i)_j]" in p

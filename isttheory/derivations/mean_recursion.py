@@ -3,9 +3,11 @@
 Every decisive step is general: symbolic ``n`` (= ``d``), ``γ``, ``k``, and the scalars of one
 client and coordinate (``ℓ = (L_i)_jj > 0``, ``b_ij``), with the inclusion probabilities of Perm-1
 from :mod:`isttheory.symbolic.inclusion` (``P(j ∈ S_i) = 1/n``, ``P(j, k ∈ S_i) = 0``); sums over
-the ``n`` clients are of terms of one form, so they are checked term by term. The entrywise
-formulas ``E[(CMC)_jk] = s_ij s_ik P(j, k ∈ S_i) M_jk`` and ``E[(Cb)_j] = s_ij P(j ∈ S_i) b_ij`` of a
-diagonal sketch are written by hand from its definition.
+the ``n`` clients are of terms of one form, so they are checked term by term. The scale of (23)
+is :func:`isttheory.sketches.precond.scale_23`, read at call time (its one home: a wrong scale
+fails the general steps, also one that is right at the sizes the evidence looks at). Premise
+(``Derivation.premises``): the entrywise formulas ``E[(CMC)_jk] = s_ij s_ik P(j, k ∈ S_i) M_jk``
+and ``E[(Cb)_j] = s_ij P(j ∈ S_i) b_ij`` of a diagonal sketch, written by hand from its definition.
 
 Recursion (28). With the scale ``s_ij = √n/√(L_i)_jj`` of (23), ``E[B̄]_jj = (1/n)Σ_i s_ij²P(j ∈ S_i)(L_i)_jj
 = 1`` and ``E[B̄]_jk = 0``: ``E[B̄] = I``. A fresh sketch is independent of ``x^k``, so (tower
@@ -50,7 +52,7 @@ from ..generators import heterogeneous, homogeneous
 from ..moments import SketchMoments
 from ..problem import QuadraticProblem
 from ..simulate import simulate
-from ..sketches import PreconditionedPerm
+from ..sketches import PreconditionedPerm, precond
 from ..symbolic.inclusion import UniformPartition, d, q
 from .base import GENERAL, Derivation, at
 from .estimator_bias import N, client_matrices, client_vectors, dtilde_b, engine_moments
@@ -194,10 +196,14 @@ def derive(limit_coef: sp.Expr = INV_N_SQRT_N, exponent_shift: int = 0,
         sp.sympify(v) for v in (limit_coef, step_factor, entry_bound, scaling_factor, iso_ratio, two_level_bias2))
     rb_limit = sp.nsimplify(relative_bias_limit)
 
-    # (23) for every n = d: Perm-1 inclusion probabilities and the scale s = √n/√ℓ
+    # (23) for every n = d: Perm-1 inclusion probabilities and the scale s = √n/√ℓ, from its one home
+    # (precond.scale_23, read at call time)
+    D.premise("entrywise expectations of a diagonal sketch C_i = Σ_j s_ijπ_ij e_je_jᵀ (definition, written out by "
+              "hand): E[(C_iMC_i)_jk] = s_ij s_ik P(j, k ∈ S_i) M_jk and E[(C_ib_i)_j] = s_ij P(j ∈ S_i) b_ij; a fresh "
+              "sketch is independent of x^k (tower property)")
     perm1 = {q: 1, d: N}
     p1, p2 = (sp.simplify(UniformPartition.p_same_expr(t).subs(perm1)) for t in (1, 2))
-    s = sp.sqrt(N) / sp.sqrt(ell)
+    s = precond.scale_23(N, ell, sp.sqrt)
     i_ = sp.Symbol("i", integer=True, positive=True)
     e_d = sp.simplify(sp.Sum(_one_form(sp.simplify(s**2 * p1 * ell), "E[B̄]_jj"), (i_, 1, N)).doit() / N)
     e_o = sp.simplify(p2)  # every off-diagonal term carries P(j, k ∈ S_i)
@@ -253,8 +259,8 @@ def derive(limit_coef: sp.Expr = INV_N_SQRT_N, exponent_shift: int = 0,
     Lb, bb = sp.MatrixSymbol("Lbar", N, N), sp.MatrixSymbol("bbar", N, 1)
     D.symbolic("f → αf (L_i → αL_i, b_i → αb_i): every term of x^∞ is multiplied by √α, while x* = (αL̄)⁻¹(αb̄) = "
                "L̄⁻¹b̄ is unchanged (every n)", "(28)",
-               sp.Matrix.vstack(sp.Matrix([sp.simplify(alpha * beta_ / sp.sqrt(alpha * ell)
-                                                       - scaling_factor * beta_ / sp.sqrt(ell))]),
+               sp.Matrix.vstack(sp.Matrix([sp.simplify(precond.scale_23(N, alpha * ell, sp.sqrt) * alpha * beta_
+                                                       - scaling_factor * s * beta_)]),
                                 matrix_coefficients((alpha * Lb).I * (alpha * bb) - Lb.I * bb)),
                f"factor {scaling_factor}", reach=GENERAL)
 
