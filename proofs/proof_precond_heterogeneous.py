@@ -61,3 +61,36 @@ def test_precond_heterogeneous_general_steps_catch_what_the_fixed_sizes_miss(kw,
 def test_a_looser_24_constant_is_loose_not_disproved():
     d = derive(lam_coef=2 * lam_max)
     assert d.holds and [s.name for s in d.loose()] == [s.name for s in d.steps if s.name.startswith("(24) from")]
+
+
+@pytest.mark.parametrize("lam_coef", [lam_max + sp.Rational(1, 7), 2 * lam_max, lam_max + 1])
+def test_a_valid_larger_24_constant_is_loose_not_undecided(lam_coef):
+    """(24) with a constant above λ_max(L̄) (e.g. λ_max + 1/7) is valid and looser: the comparison is made on the
+    coefficients of (f(x⁰) − f(x^K))/K, which SymPy decides, so the step is loose (it was undecided with /K)."""
+    d = derive(lam_coef=lam_coef)
+    assert d.holds and d.strength == "CHECKED" and not d.disproved()
+    (s,) = d.loose()
+    assert s.name.startswith("(24) from (15)") and "sharp constant is 2*lambda_max" in s.detail
+
+
+def test_premises_stated():
+    d = derive()
+    assert any("B̄_jj = (1/n)T_ij²(L_i)_jj" in p and "one owner" in p for p in d.premises)
+    assert any("Theorem 1's (15) as given" in p for p in d.premises)
+
+
+def test_sum_over_clients_is_guarded(monkeypatch):
+    """A scale whose client term depends on the client's own (L_i)_jj (here √n/(L_i)_jj) makes the sum over clients
+    no longer n times one term: the guard step is disproved (besides E[C̃LC̃] = I)."""
+    import math
+    import operator
+
+    import isttheory.derivations.precond_heterogeneous as PH
+
+    def bad(n, L_jj, sqrt=math.sqrt, divide=operator.truediv):
+        return divide(sqrt(n), L_jj)
+
+    assert derive().failing("the sum over clients is of one form") == []
+    monkeypatch.setattr(PH, "scale_23", bad)
+    d = derive(sizes=())
+    assert d.failing("the sum over clients is of one form", "disproved")
