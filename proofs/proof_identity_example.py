@@ -39,3 +39,14 @@ def test_identity_example_mutations_fail(kw, failing):
 def test_identity_example_larger_constants_are_loose_not_disproved(kw, step):
     d = derive(**kw).require()
     assert [s.name for s in d.loose()] == [next(s.name for s in d.steps if s.name.startswith(step))]
+
+
+def test_identity_example_premises_and_no_tautology():
+    """B̄ = L̄ is the definition (a premise, not a step that cannot fail: Identity·L·Identity is L on construction);
+    the eigenvalue reduction is stated; the moment steps are matrix identities of symbolic size."""
+    d = derive()
+    assert any("C_i = I" in p and "B̄ = (1/n)Σ_i L_i = L̄" in p for p in d.premises)
+    assert any(p.startswith("eigenvalue reduction") for p in d.premises)
+    assert not any(s.name.startswith("C_i = I") for s in d.steps)
+    moments = [s for s in d.steps if s.name.startswith(("W̄ = ½", "E[B̄L̄B̄] = L̄^", "θW̄ − E[B̄L̄B̄]"))]
+    assert len(moments) == 3 and all("matrix symbols" in s.name and s.kind == "general" for s in moments)

@@ -12,10 +12,12 @@ which is also what the GD descent lemma gives directly (per step
 ``L̄^{-1/2}W̄L̄^{-1/2} = L̄`` turns (16) into the rate ``1 − λ_min(L̄)/λ_max(L̄)``,
 a valid (not sharp: GD contracts ``‖x − x*‖²_L̄`` by ``(1 − λ_min/λ_max)²``) rate.
 
-Reach. ``C_iL_iC_i = L_i`` is checked with SymPy matrix symbols of symbolic size
-``d``. Every other matrix here is a polynomial (or, for ``L̄ ≻ 0``, a power) of
-``L̄``, so they share ``L̄``'s eigenvectors and a matrix identity or inequality
-among them holds iff it holds for each eigenvalue: the steps check the scalar
+Reach. ``C_i = I`` gives ``B̄ = L̄`` on every draw by definition (a premise, no step);
+the moments ``W̄ = L̄²``, ``E[B̄L̄B̄] = L̄³``, ``θW̄ − E[B̄L̄B̄] = L̄(θI − L̄)L̄`` and the norm
+``L̄⁻¹W̄L̄⁻¹ = I`` are identities of SymPy matrix symbols of symbolic size ``d``. Every
+matrix here is a polynomial (or, for ``L̄ ≻ 0``, a power) of ``L̄``, so they share
+``L̄``'s eigenvectors and a matrix identity or inequality among them holds iff it
+holds for each eigenvalue (the eigenvalue reduction, a stated premise): the steps check the scalar
 statement for a symbol ``λ > 0`` (eigenvalues ``λ_min = l ≤ λ = l + q ≤ λ_max = l + q + r``,
 ``l > 0``, ``q, r ≥ 0``), which covers every spectrum, every ``d`` and every
 ``n``: all decisive steps are **general**. The engine's moments with symbolic
@@ -41,6 +43,7 @@ from ..generators import interpolation
 from ..moments import SketchMoments
 from ..sketches import Identity
 from .base import GENERAL, Derivation, at, symbolic_B_moments, symmetric_matrix
+from .matrix_algebra import matrix_coefficients
 
 l_ = sp.Symbol("l", positive=True)
 p_ = sp.Symbol("p", nonnegative=True)
@@ -82,24 +85,31 @@ def derive(theta: sp.Expr = lam_max, gd_coef: sp.Expr = lam_max, rate: sp.Expr |
                    constants={"theta": theta, "gd_coef": gd_coef, "rate": rate, "w_power": w_power,
                               "blb_power": blb_power})
 
-    # 1. B̄ = L̄ on every draw (matrix symbols of symbolic size d)
-    d = sp.Symbol("d", positive=True, integer=True)
-    Li = sp.MatrixSymbol("L_i", d, d)
-    j, k = sp.symbols("j k", integer=True)
-    D.symbolic("C_i = I: C_iL_iC_i = L_i, so B̄ = (1/n)Σ_i L_i = L̄ on every draw and E[B̄] = L̄ (symbolic d)", "(14)",
-               (sp.Identity(d) * Li * sp.Identity(d) - Li)[j, k], reach=GENERAL)
+    # 1. B̄ = L̄ on every draw: the definition (a premise, not a step: C_iL_iC_i = L_i needs no computation)
+    D.premise("C_i = I (the identity sketch), so C_iL_iC_i = L_i and B̄ = (1/n)Σ_i L_i = L̄ on every draw "
+              "(definition; in particular E[B̄] = L̄)")
+    D.premise("eigenvalue reduction: every matrix here (E[B̄] = L̄, W̄, E[B̄L̄B̄], L̄^{±1/2}, θW̄ − E[B̄L̄B̄]) is a "
+              "polynomial or, for L̄ ≻ 0, a power of the symmetric L̄, so they share L̄'s eigenvectors (spectral "
+              "theorem) and a matrix identity or inequality among them holds iff it holds on each eigenvalue λ > 0")
 
-    # 2–4. moments as functions of L̄ (checked on an eigenvalue λ of L̄: every matrix here is a power of L̄)
-    EB = lam  # E[B̄] = L̄ acts as λ
+    # 2–4. moments as matrix expressions in L̄ of symbolic size d (E[B̄] = L̄ by the premise; any d, any L̄)
+    d = sp.Symbol("d", positive=True, integer=True)
+    Lm = sp.MatrixSymbol("Lbar", d, d)
+    EBm = Lm  # B̄ = L̄ on every draw
+    Wm = (Lm * EBm + EBm * Lm) / 2
+    BLBm = EBm * Lm * EBm
+    D.symbolic("W̄ = ½(L̄E[B̄] + E[B̄]L̄) = L̄^w_power (E[B̄] = L̄; matrix symbols, every d)", "(14)",
+               matrix_coefficients(Wm - Lm**w_power), f"w_power = {w_power}", reach=GENERAL)
+    D.symbolic("E[B̄L̄B̄] = L̄^blb_power (B̄ = L̄ on every draw; matrix symbols, every d)", "(14)",
+               matrix_coefficients(BLBm - Lm**blb_power), f"blb_power = {blb_power}", reach=GENERAL)
+    th = sp.Symbol("theta", positive=True)
+    D.symbolic("θW̄ − E[B̄L̄B̄] = L̄(θI − L̄)L̄ (matrix symbols, every d): eigenvalue λ²(θ − λ) on each eigenvector "
+               "of L̄", "(14)", matrix_coefficients(sp.expand(th * Wm - BLBm - Lm * (th * sp.Identity(d) - Lm) * Lm)),
+               reach=GENERAL)
+    # the same moments on an eigenvalue λ of L̄ (eigenvalue reduction, premise), for the inequalities below
+    EB = lam
     W = (lam * EB + EB * lam) / 2
     BLB = EB * lam * EB
-    D.symbolic("W̄ = ½(L̄E[B̄] + E[B̄]L̄) = L̄^w_power (on each eigenvalue λ of L̄, every d)", "(14)",
-               W - lam**w_power, f"w_power = {w_power}", reach=GENERAL)
-    D.symbolic("E[B̄L̄B̄] = L̄^blb_power (B̄ = L̄ on every draw; on each eigenvalue λ)", "(14)", BLB - lam**blb_power,
-               f"blb_power = {blb_power}", reach=GENERAL)
-    th = sp.Symbol("theta", positive=True)
-    D.symbolic("θW̄ − E[B̄L̄B̄] = L̄(θI − L̄)L̄: eigenvalue λ²(θ − λ) on each eigenvector of L̄", "(14)",
-               th * W - BLB - lam**2 * (th - lam), reach=GENERAL)
 
     # 5–7. the sharp θ of (14) is λ_max; the stated theta against it
     def p14(t: sp.Expr, x: sp.Expr) -> sp.Expr:
@@ -116,8 +126,8 @@ def derive(theta: sp.Expr = lam_max, gd_coef: sp.Expr = lam_max, rate: sp.Expr |
             reach=GENERAL)
 
     # 8. the norm of (15): L̄⁻¹W̄L̄⁻¹ = I
-    D.symbolic("norm of (15): L̄⁻¹W̄L̄⁻¹ = I, the Euclidean norm (on each eigenvalue λ > 0)", "(15)",
-               W / lam**2 - 1, reach=GENERAL)
+    D.symbolic("norm of (15): L̄⁻¹W̄L̄⁻¹ = I, the Euclidean norm (matrix symbols, L̄ ≻ 0, every d)", "(15)",
+               matrix_coefficients(Lm.I * Wm * Lm.I - sp.Identity(d)), reach=GENERAL)
 
     # 9–11. (15) from the GD descent lemma, independent of Theorem 1: f − f* = ½λy², ∇f = λy, y⁺ = (1 − γλ)y
     g, y = sp.symbols("gamma y", positive=True)
