@@ -48,3 +48,25 @@ def test_estimator_bias_general_steps_catch_what_the_fixed_sizes_miss(kw, genera
     d = derive(**kw)
     assert d.failing(general, "disproved")
     assert all(s.holds for s in d.steps if s.kind == "fixed-size")
+
+
+def test_sum_over_clients_uses_each_clients_entry_and_is_guarded(monkeypatch):
+    """Σ_i carries each client's own (L_i)_jj (an indexed symbol): a scale whose client term depends on it
+    (√n/(L_i)_jj) fails the guard (client i's term ≠ client i′'s) and E[B̄] = I, instead of one ℓ_j standing for every
+    client's entry."""
+    import math
+    import operator
+
+    import isttheory.derivations.estimator_bias as EBM
+
+    d = derive()
+    assert any("E[(C_iMC_i)_jk]" in p and "E[(C_ib_i)_j]" in p for p in d.premises)
+    assert d.failing("the sum over clients is of one form") == []
+
+    def bad(n, L_jj, sqrt=math.sqrt, divide=operator.truediv):
+        return divide(sqrt(n), L_jj)
+
+    monkeypatch.setattr(EBM, "scale_23", bad)
+    d = derive(sizes=())
+    assert d.failing("the sum over clients is of one form", "disproved")
+    assert d.failing("E[B̄] = (1/n)Σ_i E[C̃_i L_i C̃_i] = ebar·I")

@@ -20,9 +20,11 @@ coordinate ``π_i``; ``P(π_i = j) = 1/n``, ``P(π_i = j = k) = 0`` for ``j ≠ 
 
 What is general and what is not: every decisive step is general — symbolic in
 ``n`` (entries ``(L_i)_jj > 0``, ``(b_i)_j`` and the scale as symbols) or in
-non-commuting matrix symbols. The entrywise formulas ``E[(CMC)_jk] = P(j, k ∈ S_i)
-T_ij T_ik M_jk`` and ``E[(Cb)_j] = P(j ∈ S_i) T_ij b_j`` of a diagonal sketch are
-written by hand from its definition. Independent cross-checks (role *evidence*):
+non-commuting matrix symbols. Premise (``Derivation.premises``): the entrywise formulas
+``E[(CMC)_jk] = P(j, k ∈ S_i) T_ij T_ik M_jk`` and ``E[(Cb)_j] = P(j ∈ S_i) T_ij b_j`` of a
+diagonal sketch, written by hand from its definition. The sum over clients in ``E[B̄]`` carries each
+client's own ``(L_i)_jj`` (an indexed symbol), with a guard step that the client's term is the same for
+every client. Independent cross-checks (role *evidence*):
 the closed-form engine and the enumeration of all ``n!`` permutations with
 symbolic ``L_i``, ``b_i`` at ``n = d ∈ {2, 3}`` (fixed-size), and
 :class:`~isttheory.moments.SketchMoments` on heterogeneous ``n = d = 4``
@@ -141,6 +143,9 @@ def derive(bias_scale: sp.Expr = INV_SQRT_N, h_sign: sp.Expr = ONE, scale: sp.Ex
     D.symbolic("g = (1/n)Σ C_i∇f_i(C_i x) = B̄x − (Cb)‾: C(L(Cx) − b) = CLCx − Cb per client (any C, L)", "(26)",
                C * (L * (C * xs) - b) - (C * L * C * xs - C * b), reach=GENERAL)
 
+    D.premise("entrywise expectations of a diagonal sketch C_i = Σ_j T_ijπ_ij e_je_jᵀ (definition, written out by "
+              "hand): E[(C_iMC_i)_jk] = P(j, k ∈ S_i)T_ijT_ikM_jk and E[(C_ib_i)_j] = P(j ∈ S_i)T_ij(b_i)_j; and E is "
+              "linear (E[g] = E[B̄]x − E[(Cb)‾])")
     # (23), general n: one client i, coordinates j ≠ k, T_ij = scale/√ℓ_j (ℓ_j = (L_i)_jj > 0)
     l1, l2 = sp.symbols("ell_j ell_k", positive=True)
     Ljk, bj = sp.symbols("L_jk b_j", real=True)
@@ -152,9 +157,18 @@ def derive(bias_scale: sp.Expr = INV_SQRT_N, h_sign: sp.Expr = ONE, scale: sp.Ex
                "(23)", sp.Matrix([cac_jj - 1, cac_jk]), f"P(j∈S_i) = {p1}, P(j,k∈S_i) = {p2}, T_ij = {T[0]}",
                reach=GENERAL)
     i_ = sp.Symbol("i", positive=True, integer=True)
-    eb = sp.Sum(cac_jj, (i_, 1, N)).doit() / N  # E[B̄]_jj = (1/n) Σ_i E[(C̃_i L_i C̃_i)_jj]; off-diagonal Σ of zeros
-    D.symbolic("E[B̄] = (1/n)Σ_i E[C̃_i L_i C̃_i] = ebar·I, every n", "(26)", eb - ebar, f"ebar = {ebar}",
+    # Σ_i with each client's own (L_i)_jj: per-client symbols ℓ_{i} (Indexed), and a guard that the client's term is
+    # the same for every client (client i's term equals client i′'s), so that Σ_i of it is n times it
+    ell_i = sp.IndexedBase("ell", positive=True)
+    T_i = sp.sympify(scale) / sp.sqrt(N) * scale_23(N, ell_i[i_], sp.sqrt)
+    cac_i = p1 * T_i**2 * ell_i[i_]  # E[(C̃_i L_i C̃_i)_jj] for client i
+    i2 = sp.Symbol("i2", positive=True, integer=True)
+    D.symbolic("the sum over clients is of one form: client i's E[(C̃_iL_iC̃_i)_jj] (its own (L_i)_jj) equals client "
+               "i′'s, every n", "(26)", cac_i - cac_i.xreplace({i_: i2}), f"client term {sp.simplify(cac_i)}",
                reach=GENERAL)
+    eb = sp.Sum(cac_i, (i_, 1, N)).doit() / N  # E[B̄]_jj = (1/n) Σ_i E[(C̃_i L_i C̃_i)_jj]; off-diagonal Σ of zeros
+    D.symbolic("E[B̄] = (1/n)Σ_i E[C̃_i L_i C̃_i] = ebar·I, every n (per-client (L_i)_jj in the sum)", "(26)",
+               eb - ebar, f"E[B̄]_jj = {sp.simplify(eb)}, ebar = {ebar}", reach=GENERAL)
     kappa = sp.simplify(p1 * T[0] * sp.sqrt(l1))  # E[(C̃_i b_i)_j] = P(j∈S_i) T_ij (b_i)_j = κ (L_i)_jj^{-1/2} (b_i)_j
     D.symbolic("E[(Cb)‾] = bias_scale · D̃b̃, D̃b̃ = (1/n)Σ D_i^{-1/2} b_i: termwise P(j∈S_i)·T_ij·(b_i)_j = "
                "bias_scale·(L_i)_jj^{-1/2}(b_i)_j, every n", "(27)",
