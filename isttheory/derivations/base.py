@@ -144,8 +144,8 @@ class Derivation:
     constants: dict[str, object] = field(default_factory=dict)
     latex: dict[str, str] = field(default_factory=dict)
     premises: list[str] = field(default_factory=list)
-    """Facts the steps take as given (a definition written out by hand, a cited theorem): a PROVED
-    derivation is proved *from* these, and every finding and table lists them."""
+    """Facts the steps take as given (a definition written out by hand, a cited theorem): PROVED means
+    every decisive step is general *given* these, and every finding and table lists them."""
 
     def premise(self, text: str) -> None:
         """State a fact the steps take as given without checking it for every size (e.g. "B̄ = n·Diag(v) on
