@@ -97,6 +97,8 @@ def derive(factor: sp.Expr = FACTOR, growth_power: sp.Expr = GROWTH_POWER, grad_
                    constants={"factor": factor, "growth_power": growth_power, "grad_coef": grad_coef,
                               "rand_gap": rand_gap, "rand_beta": rand_beta, "perm_gap": perm_gap,
                               "perm_beta": perm_beta})
+    D.premise("E[CMC] = βM + (α − β)Diag(M) entrywise for a diagonal sketch, written from E[c_jc_k] = s²P(j, k ∈ S); "
+              "enumerated only at d ≤ 3")
     factor, growth_power, grad_coef, rand_gap, rand_beta, perm_gap, perm_beta = (
         sp.sympify(v) for v in (factor, growth_power, grad_coef, rand_gap, rand_beta, perm_gap, perm_beta))
     A, C = sp.MatrixSymbol("A", d, d), sp.MatrixSymbol("C", d, d)

@@ -103,6 +103,8 @@ def derive(omega_perm: sp.Expr = OMEGA_PERM, omega_rand: sp.Expr = OMEGA_RAND, t
     D = Derivation("§4.3 comparison with earlier IST theory", ("(14)", "(16)", "(23)", "(25)", "§4.3"),
                    constants={"omega_perm": omega_perm, "omega_rand": omega_rand, "threshold": threshold,
                               "theta": theta, "precond_scale": precond_scale, "kept_fraction": kept_fraction})
+    D.premise("entrywise moments of a diagonal sketch, E[B̄]_jj = (1/n)Σ_i s_ij²P(j ∈ S_i)(L_i)_jj and "
+              "E[B̄MB̄]_jk = M_jk E[B̄_jj B̄_kk] once B̄ is diagonal, written from the definitions")
     omega_perm, omega_rand, threshold, theta, precond_scale, kept_fraction = (
         sp.sympify(v) for v in (omega_perm, omega_rand, threshold, theta, precond_scale, kept_fraction))
     m, t = sp.symbols("m t", nonnegative=True)  # n = 2 + m, κ = 1 + t

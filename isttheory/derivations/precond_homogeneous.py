@@ -137,6 +137,8 @@ def derive(theta_min: sp.Expr = n_s, lam_coef: sp.Expr = lam_max, ebar: sp.Expr 
                    constants={"theta_min": theta_min, "lam_coef": lam_coef, "ebar": ebar, "perm_scale": perm_scale,
                               "precond_power": precond_power, "w_coef": w_coef, "blb_coef": blb_coef,
                               "norm_coef": norm_coef, "grad_coef": grad_coef})
+    D.premise("per-draw B̄_jj = (1/n)·s²·L̃_jj (one owner per coordinate) and E[(C_iMC_i)_jj] = P(j ∈ S_i)·s²·M_jj, "
+              "written from the definition of Perm-1; enumerated only at n = d ∈ {2, 3}")
 
     # (20), any size: non-commuting symbols, Dh = D^{-1/2} and L symmetric (transposes written out)
     Dh, L, Lt, xt, xtT, b, bT = sp.symbols("Dh L Lt xt xtT b bT", commutative=False)
