@@ -1,7 +1,8 @@
 """The whole family with Holm's correction, and its false-alarm rate on true bounds.
 
 With family-wise level α = 1e-3, the chance that a run of the family falsely rejects any
-true bound is at most 1e-3; over the 8 seeds below, at most 8e-3 (this test then fails).
+true bound is at most 1e-3, and the same for the Monte Carlo estimates against the exact values;
+over the 8 seeds below, at most 1.6e-2 (this test then fails).
 """
 
 from isttheory.checks import CHECKS, run_family
@@ -10,7 +11,7 @@ from isttheory.checks import CHECKS, run_family
 def test_false_alarm_rate_over_seeds(runs):
     rejected = []
     for seed in range(0, 80, 10):
-        rejected += [(seed, c.equation) for c in run_family(runs, seed) if c.rejected]
+        rejected += [(seed, c.equation) for c in run_family(runs, seed) if c.rejected or c.disagrees]
     assert rejected == []
 
 

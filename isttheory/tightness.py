@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .bounds import thm1_eq16_rhs, thm2_corrected_rhs, thm2_paper_rhs, thm2_printed_rhs
+from .bounds import thm1_eq15_rhs, thm1_eq16_rhs, thm2_corrected_rhs, thm2_paper_rhs, thm2_printed_rhs
 from .constants import contraction, rate, theta_eigen, thm2_beta
 from .dynamics import ExactDynamics
 from .moments import SketchMoments
@@ -90,7 +90,7 @@ def theorem1(problem: QuadraticProblem, sketch: Sketch, gamma: float, K: int,
     factor = thm1_eq16_rhs(gamma, 1, lam, 1.0)  # the one-step factor 1 − γλ of (16)
     bound16 = thm1_eq16_rhs(gamma, K, lam, dist[0])
     lhs15 = float(np.mean([np.sum(mo.W * X) for _, X in traj[:K]]))  # E‖∇f‖²_{L̄⁻¹W̄L̄⁻¹} = E xᵀW̄x
-    rhs15 = 2 * (0.5 * dist[0] - 0.5 * dist[K]) / (gamma * K)
+    rhs15 = thm1_eq15_rhs(gamma, K, 0.5 * dist[0] - 0.5 * dist[K])  # f = ½‖x‖²_L̄ in the interpolation case
     rho = contraction(gamma, L, mo.W, mo.BLB)
     return {"theta": theta, "rate": lam, "factor_paper": factor, "factor_tight": rho, "ms_rate": dyn.ms_rate,
             "bound16": bound16, "exact_dist2_L": dist[K], "ratio16": _ratio(bound16, dist[K]),

@@ -1,7 +1,10 @@
 """The Monte Carlo bound checks of :mod:`isttheory.checks` as one registry claim (Holm across them).
 
 Verdicts: VERIFIED when the bound is not rejected; CORRECTED for (30), whose corrected form
-(ERRATA: thm2-constants, thm2-norm) is what is checked; REFUTED when Holm rejects it.
+(ERRATA: thm2-constants, thm2-norm) is what is checked; REFUTED when Holm rejects it. When Holm rejects
+the Monte Carlo estimate against the exact expectation instead, the simulator and the exact engine
+disagree: the finding is INCONCLUSIVE and marked as an error (``verify`` exits non-zero), since a bug in
+either engine says nothing about the paper.
 """
 
 from __future__ import annotations
@@ -30,13 +33,19 @@ def verify_bounds(inst: Instance, settings: Settings) -> Iterator[Finding]:
         numbers: dict[str, float | int | str | bool | None] = {
             "bound": c.bound, "estimate": c.estimate, "exact": c.exact, "tightness": c.tightness,
             "margin": c.margin, "p_value": c.p_value, "runs": c.runs, "mc_vs_exact_z": c.mc_vs_exact_z,
-            "equations": c.equation}
+            "exact_p_value": c.exact_p_value, "equations": c.equation}
+        method = "Monte Carlo, Student t, Holm (family α = 1e-3); exact dynamics"
+        where = c.instance if settings.problem is None else settings.problem.name
+        if c.disagrees:
+            yield Finding(Verdict.INCONCLUSIVE, numbers, method,
+                          f"Monte Carlo and the exact dynamics disagree (p = {c.exact_p_value:.2g}, Holm): a bug in "
+                          f"the simulator or the exact engine, so the bound is not judged; {c.statistic}",
+                          variant=c.equation, instance=where, errored=True)
+            continue
         if c.rejected:
             verdict = Verdict.REFUTED
         else:
             verdict = Verdict.CORRECTED if c.equation == "(30)" else Verdict.VERIFIED
-        method = "Monte Carlo, Student t, Holm (family α = 1e-3); exact dynamics"
-        where = c.instance if settings.problem is None else settings.problem.name
         yield Finding(verdict, numbers, method, c.statistic, variant=c.equation, instance=where)
 
 
