@@ -262,8 +262,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         proofs = [(f.variant, str(f.numbers["G/F/N"]), _strength(f.verdict.value, f.numbers), f.message)
                   for c, f in run.findings if c.scope == "global" and "G/F/N" in f.numbers]
         if proofs:
-            print("derivations — steps G general (all values) / F fixed-size / N numeric; PROVED needs every "
-                  "decisive step general")
+            print("derivations — steps G general (all values) / F fixed-size / N numeric; PROVED: every "
+                  "decisive step general, given the premises listed")
             print(format_table(["derivation", "G/F/N", "verdict", "why not PROVED / notes"], proofs, max_width=90))
             print()
         paper = [(r["id"], r["equations"], _strength(r["verdict"], r), ", ".join(f"{v} {k}" for k, v in

@@ -112,6 +112,9 @@ def test_paper_claims_roll_up():
     assert rows["lemma:thm2-printed"]["verdict"] == "REFUTED (expected)"
     assert rows["lemma:thm2-corrected"]["verdict"] == "SURVIVED"
     assert rows["theorem2"]["verdict"] == "CORRECTED"
+    # the corrected statement's strength is its derivation's, not lowered by the Monte Carlo findings beside it
+    proof = next(f for c, f in run.findings if c.id == "proof:theorem2")
+    assert rows["theorem2"]["strength"] == proof.numbers["corrected"]
     # (14) fails on its instance, as Remark 1 claims; the row is PROVED only if its derivation is
     assert rows["remark1"]["verdict"] in ("PROVED", "CHECKED")
     assert rows["remark1"]["verdict"] == rows["remark1"]["strength"]

@@ -99,8 +99,8 @@ def roll_up(findings: Sequence[tuple[Claim, Finding]]) -> list[dict[str, Any]]:
                 else:
                     key, effective = f.verdict.value, f.verdict
                 counts[key] = counts.get(key, 0) + 1
-                if c.scope == "global" and f.verdict in (Verdict.PROVED, Verdict.CHECKED, Verdict.CORRECTED):
-                    derivations.append(str(f.numbers.get("corrected", f.verdict.value)))
+                if "G/F/N" in f.numbers and f.verdict in (Verdict.PROVED, Verdict.CHECKED, Verdict.CORRECTED):
+                    derivations.append(str(f.numbers.get("corrected", f.verdict.value)))  # a derivation's finding
                 if _PRECEDENCE.index(effective) > _PRECEDENCE.index(worst):
                     worst = effective
         strength = "PROVED" if derivations and all(x == "PROVED" for x in derivations) else "CHECKED"
