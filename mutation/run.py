@@ -149,7 +149,9 @@ def derivation_modules(root: Path) -> list[Module]:
     out = []
     for f in sorted((root / "isttheory" / "derivations").glob("*.py")):
         proof = root / "proofs" / f"proof_{f.stem}.py"
-        tests = (f"proofs/{proof.name}",) if proof.exists() else ("proofs",)
+        tests: tuple[str, ...] = (f"proofs/{proof.name}",) if proof.exists() else ("proofs",)
+        if f.stem == "__init__":  # the package registers the derivations for `isttheory verify`
+            tests = (f"{NEW_TESTS}::test_every_derivation_module_is_discovered", *tests)
         out.append(Module(f"derivations.{f.stem}", (f"isttheory/derivations/{f.name}",), tests))
     return out
 
@@ -639,10 +641,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             data["source"] = make_copy(tmp, args.worktree, args.overlay)
             mods = select(args.modules, tmp)
             if args.exclude_tests:
-                mods = [Module(m.name, m.paths, tuple(t for t in m.tests if t not in args.exclude_tests), m.k)
+                mods = [Module(m.name, m.paths,
+                               tuple(t for t in m.tests if t.split("::")[0] not in args.exclude_tests), m.k)
                         for m in mods]
             # a selection names only test files present in the copy (the new tests may not be committed yet)
-            mods = [Module(m.name, m.paths, tuple(t for t in m.tests if (tmp / t).exists()), m.k) for m in mods]
+            mods = [Module(m.name, m.paths, tuple(t for t in m.tests if (tmp / t.split("::")[0]).exists()), m.k)
+                    for m in mods]
             for m in mods:
                 if not m.tests:
                     raise SystemExit(f"{m.name}: no tests left in its selection")

@@ -637,6 +637,24 @@ def test_lemma_language_arities() -> None:
             Lemma.create("x", bad)
 
 
+# ================================================================================ derivations: registration
+
+
+def test_every_derivation_module_is_discovered() -> None:
+    """``isttheory verify`` proves what discover() returns: every module of isttheory/derivations (other than
+    the package and base.py) that defines a derive function — helper modules without one are not claims."""
+    import importlib
+
+    from isttheory.derivations import discover
+
+    found = discover()
+    files = {f.stem for f in (ROOT / "isttheory" / "derivations").glob("*.py")} - {"__init__", "base"}
+    claims = {f for f in files
+              if callable(getattr(importlib.import_module(f"isttheory.derivations.{f}"), "derive", None))}
+    assert {"theorem1", "theorem2", "remark1"} <= claims
+    assert set(found) == claims and all(callable(d) for d in found.values())
+
+
 # ================================================================================ MUTATION.md stays
 
 
