@@ -480,20 +480,19 @@ def write_report(data: dict[str, Any]) -> str:
         "| mutant runs | s / mutant run | total s |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    overall: dict[str, int] = {}
-    overall_before: dict[str, int] = {}
-    t_total = t_exec = 0.0
-    n_ran = 0
+    groups: dict[str, dict[str, Any]] = {}  # "overall" (the named modules), "derivations overall"
     for name in sorted(mods, key=_order):
         r = mods[name]
         c = counts(r["mutants"])
+        g = groups.setdefault("derivations overall" if "." in name else "overall",
+                              {"c": {}, "b": {}, "ex": 0.0, "nr": 0, "tot": 0.0})
         for k, v in c.items():
-            overall[k] = overall.get(k, 0) + v
+            g["c"][k] = g["c"].get(k, 0) + v
         bt = before.get(name)
         b = bt["counts"] if bt else None
         if b is not None:
             for k, v in b.items():
-                overall_before[k] = overall_before.get(k, 0) + v
+                g["b"][k] = g["b"].get(k, 0) + v
         # time: every run of this sample (the before-run and the run of this file), exec time per mutant run
         runs = [r, *r.get("prior_runs", []), *([bt] if bt else [])]
         ex = sum(x["exec_seconds"] for x in runs)
@@ -502,20 +501,20 @@ def write_report(data: dict[str, Any]) -> str:
         tests = ", ".join(f"`{t}`" for t in r["tests"]) + (f" `-k '{r['k']}'`" if r.get("k") else "")
         if r["deselected"]:
             tests += f" (deselected, failing unmutated: {len(r['deselected'])})"
-        t_total += tot
-        t_exec += ex
-        n_ran += nr
+        g["ex"] += ex
+        g["nr"] += nr
+        g["tot"] += tot
         spm = f"{ex / nr:.1f}" if nr else "—"
         lines.append(
             f"| {name} | {tests} | {r['mathematical_mutants']} | {r['sampled']} | {c['killed']} | {c['timeout']} "
             f"| {c['survived']} | **{_pct(rate(c))}** | {_pct(rate(b)) if b else '—'} | {nr} | {spm} "
             f"| {tot:.0f} |")
-    if overall:
+    for label, g in groups.items():
+        c, b = g["c"], g["b"]
         lines.append(
-            f"| **overall** | | | {overall['total']} | {overall['killed']} | {overall['timeout']} "
-            f"| {overall['survived']} | **{_pct(rate(overall))}** "
-            f"| {_pct(rate(overall_before)) if overall_before else '—'} | {n_ran} | "
-            f"{t_exec / n_ran if n_ran else 0:.1f} | {t_total:.0f} |")
+            f"| **{label}** | | | {c['total']} | {c['killed']} | {c['timeout']} | {c['survived']} "
+            f"| **{_pct(rate(c))}** | {_pct(rate(b)) if b else '—'} | {g['nr']} | "
+            f"{g['ex'] / g['nr'] if g['nr'] else 0:.1f} | {g['tot']:.0f} |")
     lines += [
         "",
         "\"before new tests\" is the kill rate of the same mutants with the test selection minus",
