@@ -226,6 +226,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     from .claims import Instance, Settings, claims, default_instances
+    from .claims.catalogue import verdict_label
     from .report import format_table
     from .report.table import format_numbers
     from .simulate import _progress
@@ -259,14 +260,14 @@ def _cmd_verify(args: argparse.Namespace) -> int:
                 for _, f in run.findings]
         print(format_table(["claim", "instance", "variant", "verdict", "key numbers", "time"], rows))
         print()
-        proofs = [(f.variant, str(f.numbers["G/F/N"]), _strength(f.verdict.value, f.numbers), f.message)
+        proofs = [(f.variant, str(f.numbers["G/F/N"]), verdict_label(f.verdict.value, f.numbers), f.message)
                   for c, f in run.findings if c.scope == "global" and "G/F/N" in f.numbers]
         if proofs:
             print("derivations — steps G general (all values) / F fixed-size / N numeric; PROVED: every "
                   "decisive step general, given the premises listed")
             print(format_table(["derivation", "G/F/N", "verdict", "why not PROVED / notes"], proofs, max_width=90))
             print()
-        paper = [(r["id"], r["equations"], _strength(r["verdict"], r), ", ".join(f"{v} {k}" for k, v in
+        paper = [(r["id"], r["equations"], verdict_label(r["verdict"], r), ", ".join(f"{v} {k}" for k, v in
                                                                                  r["findings"].items()))
                  for r in payload["paper_claims"]]
         print(format_table(["paper claim", "equations", "verdict", "findings"], paper, max_width=70))
@@ -278,12 +279,6 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         for p in written:
             print(f"wrote {p}")
     return EXIT_REFUTED if run.unexpected else 0
-
-
-def _strength(verdict: str, numbers: dict[str, Any]) -> str:
-    """``CORRECTED (PROVED)`` / ``CORRECTED (CHECKED)``: what the corrected statement is; others unchanged."""
-    extra = numbers.get("corrected") or numbers.get("strength")
-    return f"{verdict} ({extra})" if verdict == "CORRECTED" and extra else verdict
 
 
 def _selected_claims(ids: list[str]) -> set[str] | None:

@@ -69,6 +69,13 @@ PAPER_CLAIMS: tuple[PaperClaim, ...] = (
 )
 
 
+def verdict_label(verdict: str, numbers: dict[str, Any]) -> str:
+    """``CORRECTED (PROVED)`` / ``CORRECTED (CHECKED)``: what a corrected statement is, from a finding's numbers
+    or a roll-up row (``corrected`` or ``strength``); any other verdict unchanged."""
+    extra = numbers.get("corrected") or numbers.get("strength")
+    return f"{verdict} ({extra})" if verdict == "CORRECTED" and extra else verdict
+
+
 _PRECEDENCE = (Verdict.PROVED, Verdict.VERIFIED, Verdict.CHECKED, Verdict.SURVIVED, Verdict.CORRECTED,
                Verdict.INCONCLUSIVE, Verdict.REFUTED)
 _HOLDS = (Verdict.PROVED, Verdict.VERIFIED, Verdict.CHECKED)

@@ -24,6 +24,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..claims.catalogue import verdict_label
 from ..io import atomic_write_bytes
 from .table import format_numbers
 
@@ -60,7 +61,8 @@ def render_markdown(payload: dict[str, Any], figures: list[tuple[str, str]] | No
               "|---|---|---|---|---|"]
     for r in payload.get("paper_claims", []):
         counts = ", ".join(f"{v} {k}" for k, v in r["findings"].items())
-        lines.append(f"| {r['id']} | {r['equations']} | {r['statement']} | {_verdict(r['verdict'], r)} | {counts} |")
+        verdict = verdict_label(r["verdict"], r)
+        lines.append(f"| {r['id']} | {r['equations']} | {r['statement']} | {verdict} | {counts} |")
     derivations = derivation_rows(payload)
     if derivations:
         lines += ["", "## Derivations", "", "Steps: G general (valid for all values of the symbols), F fixed-size "
@@ -82,15 +84,9 @@ def render_markdown(payload: dict[str, Any], figures: list[tuple[str, str]] | No
     return "\n".join(lines) + "\n"
 
 
-def _verdict(verdict: str, row: dict[str, Any]) -> str:
-    """``CORRECTED (PROVED|CHECKED)`` for a corrected claim; other verdicts unchanged."""
-    extra = row.get("strength") or row.get("corrected")
-    return f"{verdict} ({extra})" if verdict == "CORRECTED" and extra else verdict
-
-
 def derivation_rows(payload: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """``(derivation, G/F/N, verdict, notes)`` for each derivation finding of the payload."""
-    return [(f["variant"], str(f["numbers"]["G/F/N"]), _verdict(f["verdict"], f["numbers"]), f["message"])
+    return [(f["variant"], str(f["numbers"]["G/F/N"]), verdict_label(f["verdict"], f["numbers"]), f["message"])
             for f in payload["findings"] if "G/F/N" in f.get("numbers", {})]
 
 
