@@ -27,13 +27,11 @@ Iterates = Mapping[str, Mapping[Any, Any]]
 
 @cache
 def paper_lemma(lemma_id: str) -> Lemma:
-    """The paper's lemma file ``isttheory/lemmas/paper/<id>.toml``."""
-    from .lemmas import PAPER_DIR
+    """The paper's lemma file ``isttheory/lemmas/paper/lemma_<id>.toml`` (:func:`isttheory.lemmas.paper_lemma`;
+    looked up through this module so a test can serve a mutated copy)."""
+    from .lemmas import paper_lemma as read
 
-    path = PAPER_DIR / f"{lemma_id}.toml"
-    if not path.is_file():
-        raise LemmaError(f"no paper lemma {lemma_id!r}")
-    return Lemma.from_toml(path)
+    return read(lemma_id)
 
 
 class _Env:

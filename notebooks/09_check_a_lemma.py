@@ -46,13 +46,13 @@ import time
 import numpy as np
 from IPython.display import Math, display
 
-from isttheory.lemmas import PAPER_DIR, Lemma, Outcome, evaluate_point
+from isttheory.lemmas import Lemma, Outcome, evaluate_point, paper_lemma_path
 from isttheory.lemmas.results import exact_text
 from isttheory.simulate import simulate
 
 T0 = time.perf_counter()
-CORRECTED_FILE = PAPER_DIR / "thm2-corrected.toml"
-PRINTED_FILE = PAPER_DIR / "thm2-printed.toml"
+CORRECTED_FILE = paper_lemma_path("thm2-corrected")
+PRINTED_FILE = paper_lemma_path("thm2-printed")
 
 # %% [markdown]
 # ## 1. A false conjecture, stated from scratch
@@ -63,7 +63,7 @@ PRINTED_FILE = PAPER_DIR / "thm2-printed.toml"
 #
 # $$\lim_{k\to\infty}\mathbb E\|\nabla f(x^k)\|^2_{\bar L^{-1}} \;\le\; \|h\|^2_{\bar L}\qquad (0.01 \le \gamma \le 1).$$
 #
-# It is false: the limit is $\|h\|^2_{\bar L} + \gamma\sigma^2/(2-\gamma)$ (lemma file `thm2-limit.toml`), so it fails as
+# It is false: the limit is $\|h\|^2_{\bar L} + \gamma\sigma^2/(2-\gamma)$ (lemma file `lemma_thm2-limit.toml`), so it fails as
 # soon as $\sigma^2 > 0$. As a lemma file it would read
 #
 # ```toml
@@ -243,7 +243,7 @@ assert abs(avg - float(pc.lhs)) <= 1e-9 * abs(float(pc.lhs))
 assert on_corrected.status == "holds"
 
 # %% [markdown]
-# From a terminal, the same checks are `isttheory check isttheory/lemmas/paper/thm2-printed.toml --max-instances 20
+# From a terminal, the same checks are `isttheory check isttheory/lemmas/paper/lemma_thm2-printed.toml --max-instances 20
 # --seed 0` (add `--out DIR` to write `counterexample.json`, a problem file `isttheory exact` accepts, and
 # `counterexample.meta.json` with the exact entries and the command that reproduces it), or `isttheory check --paper`
 # for every paper lemma.
@@ -254,7 +254,7 @@ assert on_corrected.status == "holds"
 # display as mathematics when it is the value of a cell.
 
 # %%
-limit = Lemma.from_toml(PAPER_DIR / "thm2-limit.toml")
+limit = Lemma.from_toml(paper_lemma_path("thm2-limit"))
 display(Math(conjecture.latex()))
 display(limit)   # uses limit._repr_latex_()
 print(conjecture.latex())

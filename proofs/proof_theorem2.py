@@ -58,7 +58,7 @@ def test_printed_norm_refuted_exactly(D):
     (dict(noise_coef=g_**2 / 2 + AT_CHECKED_GAMMAS), "E f(x⁺) − f(x) = −γ(1−γ/2)F"),
     (dict(gamma_cb=(1 - beta) / (1 + beta)), "(29) holds with equality at β = constants.thm2_beta"),
     (dict(paper_coef=(1 - g_) / beta + g_), "paper's 2β⁻¹(1−γ) + γ − 1"),
-    (dict(paper_coef=(1 - g_) / beta + g_), "thm2-printed.toml and thm2-paper-l-norm.toml"),
+    (dict(paper_coef=(1 - g_) / beta + g_), "lemma_thm2-printed.toml and lemma_thm2-paper-l-norm.toml"),
 ])
 def test_theorem2_mutations_fail(kw, step):
     d = derive(**kw)
@@ -93,7 +93,7 @@ def test_doubled_beta_makes_the_refutation_unsound_and_a_step_fails(monkeypatch)
     d = derive()
     assert d.failing("the β used, thm2_beta(γ), is admissible", "disproved")
     assert d.failing("(29) holds with equality at β = constants.thm2_beta", "disproved")
-    assert d.failing("thm2-printed.toml and thm2-paper-l-norm.toml", "disproved")
+    assert d.failing("lemma_thm2-printed.toml and lemma_thm2-paper-l-norm.toml", "disproved")
     with pytest.raises(ProofFailure):
         d.require()
 

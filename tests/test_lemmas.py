@@ -18,7 +18,7 @@ from isttheory.constants import rate, theta_eigen
 from isttheory.dynamics import ExactDynamics
 from isttheory.errors import LemmaError
 from isttheory.io import read_problem
-from isttheory.lemmas import PAPER_DIR, Lemma, Outcome, evaluate_point, paper_lemma_paths
+from isttheory.lemmas import Lemma, Outcome, evaluate_point, paper_lemma_path, paper_lemma_paths
 from isttheory.lemmas.engines import ExactEngine, FloatEngine
 from isttheory.lemmas.expr import parse_comparison
 from isttheory.lemmas.points import Point, factor_of
@@ -132,7 +132,7 @@ def test_dynamics_quantity_agrees_with_monte_carlo() -> None:
 
 
 def _paper(name: str) -> Lemma:
-    return Lemma.from_toml(PAPER_DIR / f"{name}.toml")
+    return Lemma.from_toml(paper_lemma_path(name))
 
 
 @pytest.mark.parametrize("name", ["thm2-printed", "eq17-printed", "precond-scale-printed", "remark1-w-psd"])
@@ -179,7 +179,7 @@ MUTATIONS = [  # (lemma file, constant, mutated constant): each must be REFUTED 
 
 @pytest.mark.parametrize("name, old, new", MUTATIONS)
 def test_a_perturbed_constant_is_refuted(name: str, old: str, new: str) -> None:
-    data = tomllib.loads((PAPER_DIR / f"{name}.toml").read_text())
+    data = tomllib.loads((paper_lemma_path(name)).read_text())
     assert old in data["statement"]
     data["statement"] = data["statement"].replace(old, new, 1)
     data["id"] = f"{name}-mutated"
@@ -189,7 +189,7 @@ def test_a_perturbed_constant_is_refuted(name: str, old: str, new: str) -> None:
 
 def test_every_paper_lemma_file_has_a_test() -> None:
     tested = {"thm2-printed", "eq17-printed", "precond-scale-printed", "remark1-w-psd"} | {m[0] for m in MUTATIONS}
-    assert {p.stem for p in paper_lemma_paths()} <= tested
+    assert {p.stem.removeprefix("lemma_") for p in paper_lemma_paths()} <= tested
 
 
 def test_the_search_is_deterministic() -> None:
@@ -308,7 +308,7 @@ def test_the_readme_example_lemmas() -> None:
 def test_round_off_in_mpmath_is_never_certified() -> None:
     """The corrected (30) with no tolerance holds with equality at γ = 1: a 3e-61 'violation' of 50-digit
     arithmetic must not be certified (precision doubling shrinks it)."""
-    data = tomllib.loads((PAPER_DIR / "thm2-corrected.toml").read_text())
+    data = tomllib.loads((paper_lemma_path("thm2-corrected")).read_text())
     data["tolerance"] = {"rtol": 0.0}
     for seed in (0, 1):
         assert Lemma.from_dict(data).check(max_instances=40, seed=seed).verdict is Outcome.SURVIVED

@@ -1,7 +1,7 @@
 """Notebook 09 (check a lemma) fails when a constant of the true bound it checks is changed.
 
-The notebook reads the corrected Theorem 2 from ``isttheory/lemmas/paper/thm2-corrected.toml``
-(``CORRECTED_FILE = PAPER_DIR / "thm2-corrected.toml"``). Each mutant writes a copy of that file with one
+The notebook reads the corrected Theorem 2 from ``isttheory/lemmas/paper/lemma_thm2-corrected.toml``
+(``CORRECTED_FILE = paper_lemma_path("thm2-corrected")``). Each mutant writes a copy of that file with one
 constant of the statement changed, points a temporary copy of the notebook's script at it, and runs the
 script with ``python``: it must exit non-zero on the notebook's own assertion (SURVIVED expected), while
 the unmodified script passes. The notebook itself is executed by nbmake.
@@ -18,8 +18,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "notebooks" / "09_check_a_lemma.py"
-LEMMA = ROOT / "isttheory" / "lemmas" / "paper" / "thm2-corrected.toml"
-POINTER = 'CORRECTED_FILE = PAPER_DIR / "thm2-corrected.toml"'
+LEMMA = ROOT / "isttheory" / "lemmas" / "paper" / "lemma_thm2-corrected.toml"
+POINTER = 'CORRECTED_FILE = paper_lemma_path("thm2-corrected")'
 STATEMENT = "avg_grad2_Linv(K) <= 2*(E_f(0) - E_f(K))/(gamma*K) + h_norm2_L + gamma*sigma2"
 
 pytestmark = pytest.mark.skipif(not SCRIPT.exists(), reason="notebook 09 not written")
@@ -53,7 +53,7 @@ def test_unmodified_script_passes(tmp_path):
 ], ids=["half-bias", "descent-1.9"])
 def test_changing_a_constant_of_the_true_bound_fails_the_notebook(tmp_path, old, new):
     text = LEMMA.read_text(encoding="utf-8")
-    assert tomllib.loads(text)["statement"] == STATEMENT, "thm2-corrected.toml changed: update this test"
+    assert tomllib.loads(text)["statement"] == STATEMENT, "lemma_thm2-corrected.toml changed: update this test"
     assert text.count(old) == 1
     mutant = tmp_path / "thm2-mutant.toml"
     mutant.write_text(text.replace(old, new), encoding="utf-8")

@@ -29,7 +29,7 @@ import pytest
 from isttheory import bounds, checks, quantities
 from isttheory.claims import Settings
 from isttheory.dynamics import ExactDynamics
-from isttheory.lemmas import PAPER_DIR, Lemma
+from isttheory.lemmas import Lemma, paper_lemma_path
 from isttheory.verify import VerifyRun, run_verify
 
 MC = "mc-bounds"
@@ -45,7 +45,7 @@ def _unexpected(run: VerifyRun) -> set[tuple[str, str, str]]:
 
 def _mutate_lemma(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, lemma_id: str, old: str, new: str) -> None:
     """Serve a mutated copy of the paper lemma file ``lemma_id`` to :mod:`isttheory.bounds` (its one home)."""
-    text = (PAPER_DIR / f"{lemma_id}.toml").read_text(encoding="utf-8")
+    text = paper_lemma_path(lemma_id).read_text(encoding="utf-8")
     assert text.count(old) == 1, (lemma_id, old)
     path = tmp_path / f"{lemma_id}.toml"
     path.write_text(text.replace(old, new), encoding="utf-8")

@@ -230,10 +230,10 @@ class Derivation:
         instance ``point``, certified by the lemma checker's exact engine
         (:func:`isttheory.lemmas.search.certify`: exact rationals, or mpmath confirmed at twice the
         precision where a square root or an eigenvalue enters). The detail prints the exact margin."""
-        from ..lemmas import PAPER_DIR, Lemma
+        from ..lemmas import paper_lemma
         from ..lemmas.search import certify
 
-        cx = certify(Lemma.from_toml(PAPER_DIR / f"{lemma}.toml"), point)
+        cx = certify(paper_lemma(lemma), point)
         if cx is None:
             self.steps.append(Step(name, equation, "numeric", False,
                                    f"{lemma}: not a certified counterexample at {point.describe()}", exact=True,

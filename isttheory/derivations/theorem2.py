@@ -34,8 +34,8 @@ sum over ``k < K`` of the per-step certificates, the drop telescoped from the ex
 The refutation of the printed (30) is an exact certificate (rationals) of the lemma checker; exact
 trajectories of the lemma engine are evidence.
 
-Constants (mutation knobs): ``h_coef``, ``sigma_coef`` (corrected (30), from ``thm2-corrected.toml``),
-``limit_sigma_coef`` (from ``thm2-limit.toml``), ``descent_coef``, ``cross_coef``, ``noise_coef`` (the
+Constants (mutation knobs): ``h_coef``, ``sigma_coef`` (corrected (30), from ``lemma_thm2-corrected.toml``),
+``limit_sigma_coef`` (from ``lemma_thm2-limit.toml``), ``descent_coef``, ``cross_coef``, ``noise_coef`` (the
 one-step identity's ``γ(1 − γ/2)``, ``γ(1 − γ)``, ``γ²/2``), ``gamma_cb`` ((29)'s ``(½ − β)/(β + ½)``) and
 ``paper_coef`` ((30)'s ``2β⁻¹(1−γ) + γ``). The β of (29) is :func:`isttheory.constants.thm2_beta` and the
 scale of (23) :func:`isttheory.sketches.precond.scale_23`, read at call time (their one home).
@@ -313,16 +313,17 @@ def derive(h_coef: sp.Expr | None = None, sigma_coef: sp.Expr | None = None,
     printed_h, printed_s = lemma_coefficients("thm2-printed", "h_norm2_L2")
     l_norm_h, _ = lemma_coefficients("thm2-paper-l-norm")
     at_best = paper_coef.subs(beta, b_star)
-    D.symbolic("thm2-printed.toml and thm2-paper-l-norm.toml state the paper's coefficient at β = thm2_beta(γ), "
-               "σ² coefficient γ", "(30)", sp.Matrix([printed_h - at_best, l_norm_h - at_best, printed_s - g_]),
+    D.symbolic("lemma_thm2-printed.toml and lemma_thm2-paper-l-norm.toml state the paper's coefficient at "
+               "β = thm2_beta(γ), σ² coefficient γ",
+               "(30)", sp.Matrix([printed_h - at_best, l_norm_h - at_best, printed_s - g_]),
                f"lemma files: {printed_h}, {l_norm_h}; paper's at β = thm2_beta: {sp.simplify(at_best)}", reach=GENERAL)
     point = exact_instance(Fraction(1, 10))
     D.counterexample("printed (30) with ‖h‖²_{L̄²} fails (L_i scaled by 1/100, γ = ½, β = 1/6, K = 1, x⁰ = 0)", "(30)",
                      "thm2-printed", point)
-    from ..lemmas import PAPER_DIR, Lemma
+    from ..lemmas import paper_lemma
     from ..lemmas.search import evaluate_point
 
-    held = [(lid, evaluate_point(Lemma.from_toml(PAPER_DIR / f"{lid}.toml"), point, exact=True))
+    held = [(lid, evaluate_point(paper_lemma(lid), point, exact=True))
             for lid in ("thm2-paper-l-norm", "thm2-corrected")]
     D.numeric("at that instance the L̄-norm versions hold: it is the norm, not the constants", "(30)",
               all(e.status == "holds" for _, e in held),

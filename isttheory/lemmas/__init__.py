@@ -36,8 +36,22 @@ def lemma_paths(items: list[str]) -> list[Path]:
 
 
 def paper_lemma_paths() -> list[Path]:
-    """The paper's lemma files, printed and corrected versions (``isttheory/lemmas/paper/*.toml``)."""
-    return sorted(PAPER_DIR.glob("*.toml"))
+    """The paper's lemma files, printed and corrected versions (``isttheory/lemmas/paper/lemma_*.toml``)."""
+    return sorted(PAPER_DIR.glob("lemma_*.toml"))
+
+
+def paper_lemma_path(lemma_id: str) -> Path:
+    """The file of the paper lemma ``lemma_id`` (named ``lemma_<id>.toml`` so the pytest plugin collects it)."""
+    path = PAPER_DIR / f"lemma_{lemma_id}.toml"
+    if not path.is_file():
+        known = ", ".join(p.stem.removeprefix("lemma_") for p in paper_lemma_paths())
+        raise LemmaError(f"no paper lemma {lemma_id!r}; known: {known}")
+    return path
+
+
+def paper_lemma(lemma_id: str) -> Lemma:
+    """The paper lemma ``lemma_id``, read from its file."""
+    return Lemma.from_toml(paper_lemma_path(lemma_id))
 
 
 def paper_lemmas() -> list[Lemma]:
@@ -45,4 +59,5 @@ def paper_lemmas() -> list[Lemma]:
 
 
 __all__ = ["CheckResult", "Counterexample", "Lemma", "LemmaError", "Outcome", "PAPER_DIR", "Tolerance", "Worst",
-           "check", "evaluate_point", "lemma_paths", "paper_lemma_paths", "paper_lemmas"]
+           "check", "evaluate_point", "lemma_paths", "paper_lemma", "paper_lemma_path",
+           "paper_lemma_paths", "paper_lemmas"]

@@ -88,8 +88,8 @@ class Counterexample:
         return ExactDynamics(self.problem, self.sketch, self.gamma, p.form, p.local_steps, self.x0)
 
     def line(self) -> str:
-        return (f"{self.point.describe()}: lhs = {_short(self.lhs)}, rhs = {_short(self.rhs)}, "
-                f"lhs - rhs = {_short(self.margin)} ({self.certified_by})")
+        return (f"{self.point.describe()}: lhs = {short_text(self.lhs)}, rhs = {short_text(self.rhs)}, "
+                f"lhs - rhs = {short_text(self.margin)} ({self.certified_by})")
 
     def to_dict(self) -> dict[str, Any]:
         p = self.point
@@ -201,7 +201,8 @@ class CheckResult:
         return f"<table><caption>{html.escape(self.lemma_id)}</caption>{body}</table>"
 
 
-def _short(v: Any) -> str:
+def short_text(v: Any) -> str:
+    """:func:`exact_text` when it fits in 60 characters, else 12 significant digits and where the rest is."""
     t = exact_text(v)
     if len(t) <= 60:
         return t
