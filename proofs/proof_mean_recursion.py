@@ -71,7 +71,7 @@ def test_scale_mutation_wrong_only_for_n_ge_4_is_caught_by_a_general_step(monkey
     """(23)'s scale times (n−2)(n−3) + 1: right at n = 2, 3 (the engine cross-check is at n = d = 3), wrong for every
     other n. The decisive steps read precond.scale_23 (not a hard-coded √n/√ℓ), so a general step fails. ``code``
     replaces the function's code object, so that every binding (``from … import scale_23`` copies too) sees it,
-    as /tmp/review/patch_scale.py did."""
+    as the reviewer's patch of the first review did."""
     orig = precond.scale_23
 
     def bad(n, L_jj, sqrt=math.sqrt, divide=operator.truediv):
