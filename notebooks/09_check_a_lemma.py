@@ -48,7 +48,6 @@ from IPython.display import Math, display
 
 from isttheory.lemmas import Lemma, Outcome, evaluate_point, paper_lemma_path
 from isttheory.lemmas.results import exact_text
-from isttheory.simulate import simulate
 
 T0 = time.perf_counter()
 CORRECTED_FILE = paper_lemma_path("thm2-corrected")
@@ -96,6 +95,19 @@ assert cx.certified_by == "exact rational" or cx.certified_by.startswith("mpmath
 assert "REFUTED" in refuted._repr_html_() and exact_text(cx.margin) in refuted._repr_html_()
 
 # %% [markdown]
+# The result also carries the statement as mathematics (`_repr_latex_`), and the counterexample displays itself:
+# the instance, exact lhs, rhs and margin, and the exact matrices $L_i$ when they are small. `cx.problem` is an ordinary
+# `QuadraticProblem`; `cx.sketch`, `cx.gamma`, `cx.K` are its sketch, step size and iteration.
+
+# %%
+display(Math(refuted.latex))
+display(cx)
+print(type(cx.problem).__name__, cx.problem.n, cx.problem.d, "| sketch", cx.point.sketch, "| gamma", cx.gamma, "| K", cx.K)
+assert refuted._repr_latex_() == f"$\\displaystyle {conjecture.latex()}$"
+assert exact_text(cx.lhs) in cx._repr_html_() and "L_i (exact)" in cx._repr_html_()
+assert np.array_equal(cx.problem.L, cx.point.float_L())
+
+# %% [markdown]
 # The counterexample's two sides and their difference, as the exact engine computed them (a rational prints as `p/q`,
 # an mpmath number with 50 significant digits). The margin is many orders of magnitude above the engine's precision,
 # so the violation is not round-off.
@@ -140,7 +152,7 @@ assert all(np.allclose(Li, Li.T) and np.linalg.eigvalsh(Li).min() >= -1e-12 for 
 K_RUN, RUNS = 20, 20_000
 exact_run = cx.exact_dynamics().run(K_RUN)
 ms_rate = cx.exact_dynamics().ms_rate
-mc = simulate(cx.problem, cx.sketch, cx.gamma, K_RUN, runs=RUNS, seed=0, form=cx.point.form, x0=cx.x0, record=[K_RUN])
+mc = cx.simulate(runs=RUNS, seed=0, iters=K_RUN, record=[K_RUN])   # its sketch, form, local steps, γ and x⁰
 
 exact_value = exact_run.metrics["grad2_Linv"][-1]
 mc_mean, mc_sem = float(mc.metrics["grad2_Linv"].mean[-1]), float(mc.metrics["grad2_Linv"].sem[-1])

@@ -87,6 +87,28 @@ class Counterexample:
         p = self.point
         return ExactDynamics(self.problem, self.sketch, self.gamma, p.form, p.local_steps, self.x0)
 
+    def simulate(self, runs: int = 1000, seed: int = 0, iters: int | None = None, **kwargs: Any) -> Any:
+        """Monte Carlo runs of the method on the counterexample (:func:`~isttheory.simulate.simulate` with its
+        sketch, form, local steps, ``γ``, ``x⁰`` and ``iters = K``); ``kwargs`` go to ``simulate``."""
+        from ..simulate import simulate
+
+        p = self.point
+        how: dict[str, Any] = {"form": p.form, "local_steps": p.local_steps, "x0": self.x0, **kwargs}
+        return simulate(self.problem, self.sketch, self.gamma, self.K if iters is None else iters, runs=runs,
+                        seed=seed, **how)
+
+    def _repr_html_(self) -> str:
+        p = self.point
+        rows = [("instance", html.escape(p.describe())), ("lhs", html.escape(exact_text(self.lhs))),
+                ("rhs", html.escape(exact_text(self.rhs))),
+                ("lhs − rhs", html.escape(exact_text(self.margin)) + f" ({html.escape(self.certified_by)})")]
+        if p.n * p.d * p.d <= 64:
+            mats = "".join(_matrix_html(Li) for Li in p.exact_L())
+            rows.append(("L_i (exact)", mats))
+        if self.file:
+            rows.append(("file", html.escape(self.file)))
+        return _table("counterexample", rows)
+
     def line(self) -> str:
         return (f"{self.point.describe()}: lhs = {short_text(self.lhs)}, rhs = {short_text(self.rhs)}, "
                 f"lhs - rhs = {short_text(self.margin)} ({self.certified_by})")
@@ -184,6 +206,10 @@ class CheckResult:
     def __str__(self) -> str:
         return self.summary()
 
+    def _repr_latex_(self) -> str:
+        """The lemma's statement and hypotheses as mathematics (:meth:`~isttheory.lemmas.Lemma.latex`)."""
+        return f"$\\displaystyle {self.latex}$" if self.latex else ""
+
     def _repr_html_(self) -> str:
         colour = {"REFUTED": "#b00020", "SURVIVED": "#1b5e20", "INAPPLICABLE": "#555"}[self.verdict.value]
         rows = [("verdict", f"<b style='color:{colour}'>{self.verdict.value}</b>"),
@@ -196,9 +222,23 @@ class CheckResult:
                      ("lhs − rhs", html.escape(exact_text(c.margin)) + f" ({html.escape(c.certified_by)})")]
         if self.worst is not None:
             rows.append(("worst ratio", f"{self.worst.ratio:.6g} at {html.escape(self.worst.point.describe())}"))
-        body = "".join(f"<tr><th style='text-align:left'>{k}</th><td style='text-align:left'>{v}</td></tr>"
-                       for k, v in rows)
-        return f"<table><caption>{html.escape(self.lemma_id)}</caption>{body}</table>"
+        if self.skip_reasons:
+            top = sorted(self.skip_reasons.items(), key=lambda kv: -kv[1])[:3]
+            rows.append(("skipped", html.escape("; ".join(f"{v} x {k}" for k, v in top))))
+        if self.differs_from_expect:
+            rows.append(("expect", f"<b>the lemma says it {html.escape(str(self.expect))}</b>"))
+        return _table(self.lemma_id, rows)
+
+
+def _table(caption: str, rows: list[tuple[str, str]]) -> str:
+    body = "".join(f"<tr><th style='text-align:left'>{k}</th><td style='text-align:left'>{v}</td></tr>"
+                   for k, v in rows)
+    return f"<table><caption>{html.escape(caption)}</caption>{body}</table>"
+
+
+def _matrix_html(M: Any) -> str:
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape(exact_text(v))}</td>" for v in row) + "</tr>" for row in M)
+    return f"<table style='display:inline-table;margin-right:1em'>{rows}</table>"
 
 
 def short_text(v: Any) -> str:
