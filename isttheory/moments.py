@@ -37,8 +37,7 @@ class SketchMoments:
     """Exact moments of one (problem, sketch) pair."""
 
     def __init__(self, problem: QuadraticProblem, sketch: Sketch) -> None:
-        if (sketch.n, sketch.d) != (problem.n, problem.d):
-            raise ValueError("sketch and problem sizes differ")
+        sketch.require_sizes(problem.n, problem.d)
         self.problem = problem
         self.sketch = sketch
         self.n, self.d = problem.n, problem.d

@@ -431,9 +431,7 @@ def convergence_region(problem: QuadraticProblem, sketch: Sketch, form: str = "s
         raise ParameterError(f"local steps must be an integer >= 1; got {local_steps!r}")
     if form == "sgd" and local_steps != 1:
         raise ParameterError("local steps > 1 need form 'ist' (Algorithm 1); the SGD form (2) has one step")
-    if (sketch.n, sketch.d) != (problem.n, problem.d):
-        raise ParameterError(f"sketch is for n = {sketch.n}, d = {sketch.d} but the problem has "
-                             f"n = {problem.n}, d = {problem.d}")
+    sketch.require_sizes(problem.n, problem.d)
     t0 = time.perf_counter()
     t = int(local_steps)
     moments = SketchMoments(problem, sketch)  # shared by every γ: the compiled maps depend on (problem, sketch)

@@ -227,8 +227,7 @@ def simulate(problem: ProblemLike, sketch: Sketch, gamma: float, iters: int, run
     iterations ``k < diverged_at`` (the row at ``diverged_at`` is never recorded).
     """
     _check_params(gamma, iters, runs, seed, form, local_steps, noise, first_run)
-    if (sketch.n, sketch.d) != (problem.n, problem.d):
-        raise ParameterError(f"sketch is for n={sketch.n}, d={sketch.d}; problem has n={problem.n}, d={problem.d}")
+    sketch.require_sizes(problem.n, problem.d)
     n, d = problem.n, problem.d
     x0v = np.ones(d) if x0 is None else np.asarray(x0, dtype=float)
     if x0v.shape != (d,) or not np.all(np.isfinite(x0v)):

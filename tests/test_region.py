@@ -25,7 +25,7 @@ import isttheory.region as region_mod
 from isttheory import generators
 from isttheory.cli import main
 from isttheory.dynamics import ExactDynamics
-from isttheory.errors import ParameterError
+from isttheory.errors import IncompatibleSketchError, ParameterError
 from isttheory.io import write_problem
 from isttheory.moments import SketchMoments
 from isttheory.problem import QuadraticProblem
@@ -221,7 +221,7 @@ def test_bad_parameters(kwargs):
 
 
 def test_sketch_of_other_size():
-    with pytest.raises(ParameterError):
+    with pytest.raises(IncompatibleSketchError, match="sketch is for n = "):
         convergence_region(HET, parse_sketch("identity", PRE))
 
 

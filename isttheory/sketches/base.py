@@ -26,7 +26,7 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import EnumerationTooLargeError
+from ..errors import EnumerationTooLargeError, IncompatibleSketchError
 from ..symbolic.inclusion import InclusionModel
 
 FloatArray = NDArray[np.float64]
@@ -119,6 +119,12 @@ class Sketch(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(spec={self.spec!r}, n={self.n}, d={self.d})"
+
+    def require_sizes(self, n: int, d: int) -> None:
+        """:class:`~isttheory.errors.IncompatibleSketchError` unless this sketch is for ``n`` clients and ``d``
+        coordinates (a problem's sizes)."""
+        if (self.n, self.d) != (n, d):
+            raise IncompatibleSketchError(f"sketch is for n = {self.n}, d = {self.d}; the problem has n = {n}, d = {d}")
 
     # -- sampling ----------------------------------------------------------
     @abstractmethod
