@@ -21,6 +21,7 @@ from isttheory.sketches import (
     PreconditionedPerm,
     RandQ,
 )
+from isttheory.testing import problems
 from tests.oracle import dense_simulation
 from tests.test_sketches import _finite
 
@@ -86,11 +87,10 @@ def test_fast_matches_oracle_with_noise(case, form, steps):
 
 
 @settings(max_examples=15, deadline=None)
-@given(n=st.integers(1, 4), q=st.integers(1, 3), het=st.floats(0, 1), seed=st.integers(0, 10**6),
+@given(p=problems(n=(1, 4), d=lambda n: [n, 2 * n, 3 * n]), seed=st.integers(0, 10**6),
        form=st.sampled_from(["sgd", "ist"]))
-def test_property_perm_q_matches_oracle(n, q, het, seed, form):
-    p = generators.heterogeneous(n, n * q, het, seed=seed)
-    _compare(p, Permutation(n, n * q), gamma=0.2, form=form, seed=seed, iters=4, runs=2)
+def test_property_perm_q_matches_oracle(p, seed, form):
+    _compare(p, Permutation(p.n, p.d), gamma=0.2, form=form, seed=seed, iters=4, runs=2)
 
 
 def test_forms_coincide_under_perfect_reconstruction():

@@ -23,6 +23,7 @@ from isttheory.sketches import (
     RandQ,
     parse_sketch,
 )
+from isttheory.testing import problems, sketches
 from tests.conftest import random_spd
 
 ATOL = 1e-12  # closed form vs enumeration: both exact up to summation round-off
@@ -172,22 +173,21 @@ def test_precond_gives_identity_expected_B():
 
 
 @settings(max_examples=25, deadline=None)
-@given(n=st.integers(1, 3), q=st.integers(1, 2), seed=st.integers(0, 2**31), scaled=st.booleans())
-def test_property_perm_q_moments(n, q, seed, scaled):
-    d = n * q
-    rng = np.random.default_rng(seed)
-    sk = Permutation(n, d, scale=float(rng.uniform(0.5, 3)) if scaled else None)
-    A = random_spd(rng, d, n)
+@given(p=problems(n=(1, 3), d=lambda n: [n, 2 * n]), scale=st.none() | st.floats(0.5, 3))
+def test_property_perm_q_moments(p, scale):
+    sk = Permutation(p.n, p.d, scale=scale)
+    A = np.asarray(p.L)
     _, _, EC, ECAC = enumerate_moments(sk, A)
     np.testing.assert_allclose(sk.expected_C(), EC, atol=1e-12)
     np.testing.assert_allclose(sk.expected_CAC(A), ECAC, atol=1e-11)
 
 
 @settings(max_examples=25, deadline=None)
-@given(n=st.integers(1, 4), d=st.integers(1, 5), seed=st.integers(0, 2**31))
-def test_property_blocks_moments(n, d, seed):
+@given(p=problems(n=(1, 4), d=(1, 5)))
+def test_property_blocks_moments(p):
+    n, d = p.n, p.d
     sk = PermBlocks(n, d)
-    A = random_spd(np.random.default_rng(seed), d, n)
+    A = np.asarray(p.L)
     _, C, EC, ECAC = enumerate_moments(sk, A)
     np.testing.assert_allclose(EC, np.broadcast_to(np.eye(d), (n, d, d)), atol=1e-12)
     np.testing.assert_allclose(sk.expected_CAC(A), ECAC, atol=1e-11)
@@ -195,11 +195,10 @@ def test_property_blocks_moments(n, d, seed):
 
 
 @settings(max_examples=20, deadline=None)
-@given(d=st.integers(1, 4), q=st.integers(1, 3), n=st.integers(1, 2), seed=st.integers(0, 2**31))
-def test_property_rand_moments(d, q, n, seed):
-    q = min(q, d)
-    sk = RandQ(n, d, q)
-    A = random_spd(np.random.default_rng(seed), d, n)
+@given(data=st.data(), p=problems(n=(1, 2), d=(1, 4)))
+def test_property_rand_moments(data, p):
+    sk = data.draw(sketches(p.n, p.d, ["rand"]))  # Rand-Q with Q in 1..d
+    A = np.asarray(p.L)
     _, _, EC, ECAC = enumerate_moments(sk, A)
     np.testing.assert_allclose(sk.expected_C(), EC, atol=1e-12)
     np.testing.assert_allclose(sk.expected_CAC(A), ECAC, atol=1e-11)
