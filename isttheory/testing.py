@@ -271,7 +271,8 @@ def problems(n: Size = (1, 4), d: DSize = (1, 4), family: str | Sequence[str] = 
 
     ``scale`` (a number, an inclusive ``(lo, hi)`` range drawn as powers of two, or a strategy) multiplies
     every ``L_i`` by ``s`` and ``b_i`` by ``√s``, as the lemma space does. Entries of ``A_i`` and ``b_i`` come
-    from ``entries`` (default :func:`dyadics`), ridges ``ρ_i`` are positive dyadics ``≥ 1/8`` shrinking to 1.
+    from ``entries`` (default :func:`dyadics`; any strategy of finite floats), ridges ``ρ_i`` are positive
+    dyadics ``≥ 1/8`` shrinking to 1.
     With ``positive_definite=False`` a ridge may be 0, so ``L_i`` (and ``L̄``) may be singular.
 
     Shrinking (see the module docstring): smallest ``n``, then ``d``, the first family listed, ``A_i = 0``,
