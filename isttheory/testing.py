@@ -53,6 +53,7 @@ from .errors import (
     IncompatibleSketchError,
     LemmaError,
     ParameterError,
+    SketchError,
     SketchSpecError,
 )
 from .lemmas.lemma import Lemma
@@ -324,11 +325,6 @@ def problems(n: Size = (1, 4), d: DSize = (1, 4), family: str | Sequence[str] = 
 
 
 # ------------------------------------------------------------------------------------------ sketches
-def _stand_in(n: int, d: int) -> QuadraticProblem:
-    """A problem that only carries ``(n, d)``, for the families that need nothing else of it."""
-    return QuadraticProblem(np.broadcast_to(np.eye(d), (n, d, d)), np.zeros((n, d)), check_psd=False)
-
-
 def sketches(n: int, d: int, families: str | Sequence[str] | None = None, *,
              problem: QuadraticProblem | None = None) -> SearchStrategy[Sketch]:
     """Sketches for ``n`` clients in dimension ``d``, built by :func:`isttheory.sketches.parse_sketch`.
@@ -365,7 +361,10 @@ def sketches(n: int, d: int, families: str | Sequence[str] | None = None, *,
         names = tuple(families)
     else:
         raise SketchSpecError(f"families must be a sketch spec or a non-empty list of them; got {families!r}")
-    base = problem if problem is not None else _stand_in(n, d)
+
+    def build(spec: str) -> Sketch:
+        return parse_sketch(spec, problem) if problem is not None else parse_sketch(spec, n, d)
+
     valid: list[str] = []
     why: list[str] = []
     for spec in names:
@@ -373,8 +372,8 @@ def sketches(n: int, d: int, families: str | Sequence[str] | None = None, *,
         if name == "precond-perm" and problem is None:
             raise IncompatibleSketchError(f"{spec} is built from a problem's diagonals: pass problem=")
         try:
-            parse_sketch("rand:1" if spec == "rand" else spec, base)
-        except (IncompatibleSketchError, SketchSpecError) as exc:
+            build("rand:1" if spec == "rand" else spec)
+        except SketchError as exc:  # the family does not admit these sizes (or a finite file is for others)
             why.append(f"{spec}: {exc}")
             continue
         valid.append(spec)
@@ -385,7 +384,7 @@ def sketches(n: int, d: int, families: str | Sequence[str] | None = None, *,
     def draw_sketch(draw: st.DrawFn) -> Sketch:
         spec = draw(st.sampled_from(valid))
         q = draw(st.integers(1, d))  # drawn for every family: the same number of choices, so the first listed
-        return parse_sketch(f"rand:{q}" if spec == "rand" else spec, base)  # family is the simplest
+        return build(f"rand:{q}" if spec == "rand" else spec)  # family is the simplest
 
     return draw_sketch()
 

@@ -168,7 +168,7 @@ def test_sketches_are_valid_for_their_shape(data, n, d):
         assert n % d == 0
     if sk.family == "rand":
         assert 1 <= sk.q <= d
-    rebuilt = parse_sketch(sk.spec, QuadraticProblem(np.broadcast_to(np.eye(d), (n, d, d)), np.zeros((n, d))))
+    rebuilt = parse_sketch(sk.spec, n, d)
     assert rebuilt.spec == sk.spec
     draw = sk.sample(np.random.default_rng(0), 3)
     assert draw.coords.min() >= 0 and draw.coords.max() < d
