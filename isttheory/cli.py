@@ -121,6 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--out", metavar="DIR",
                     help="where counterexample and worst-case files go (default: ./<lemma id>/ for each lemma)")
     ck.add_argument("--json", action="store_true", help="print machine-readable output only")
+    ck.add_argument("--latex", metavar="OUT.tex",
+                    help="also write each lemma's statement (typeset), verdict and counterexample or worst case as "
+                         "a LaTeX document (pdflatex; needs amsmath, amssymb, geometry)")
+    ck.add_argument("--latex-fragment", action="store_true",
+                    help="with --latex: write only the body, to \\input into your own document (amsmath, amssymb)")
     ck.add_argument("--vocabulary", action="store_true", help="print every quantity a statement may use, and exit")
 
     sw = sub.add_parser("sweep", help="run a parameter grid on Dask (resumable; results streamed to --out)")
@@ -510,6 +515,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
         raise ParameterError("check needs lemma files or folders (or --paper); see 'isttheory check --help'")
     if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
         raise ParameterError(f"--out {args.out} is a file, not a folder")
+    if args.latex_fragment and not args.latex:
+        raise ParameterError("--latex-fragment needs --latex OUT.tex")
+    if args.latex:
+        _check_writable(args.latex, "--latex")  # before the searches, not after them
     lemmas = [Lemma.from_toml(p) for p in paths]  # every file parsed before any search starts
     seen: set[str] = set()
     for lem in lemmas:
@@ -523,14 +532,55 @@ def _cmd_check(args: argparse.Namespace) -> int:
         results.append(res)
         if not args.json:
             print(res.summary(), flush=True)
+    if args.latex:
+        _write_check_latex(args, list(zip(lemmas, results, strict=True)))
     if args.json:
-        print(json.dumps({"lemmas": [r.to_dict() for r in results]}, allow_nan=False))
+        payload: dict[str, Any] = {"lemmas": [r.to_dict() for r in results]}
+        if args.latex:
+            payload["latex"] = args.latex
+        print(json.dumps(payload, allow_nan=False))
     else:
+        if args.latex:
+            print(f"wrote {args.latex}")
         bad = [r.lemma_id for r in results if r.differs_from_expect]
         counts = {v: sum(r.verdict.value == v for r in results) for v in ("REFUTED", "SURVIVED", "INAPPLICABLE")}
         print("summary: " + ", ".join(f"{k} {v}" for k, v in counts.items())
               + (f"; differs from expect: {', '.join(bad)}" if bad else ""))
     return EXIT_REFUTED if any(r.differs_from_expect for r in results) else 0
+
+
+def _check_writable(path: str, option: str) -> None:
+    """A file can be written at ``path`` (its folder is created as the atomic writer would); else one line."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    p = Path(path)
+    if p.is_dir():
+        raise ParameterError(f"{option} {path} is a folder, not a file")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".probe", dir=p.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ParameterError(f"{option} {path}: cannot write there: {exc.strerror or exc}") from None
+
+
+def _write_check_latex(args: argparse.Namespace, checked: list[tuple[Any, Any]]) -> None:
+    from pathlib import Path
+
+    from .io import atomic_write_bytes
+    from .report.lemma_latex import document, fragment
+
+    how = (f"at most {args.max_instances} instances per lemma" if args.max_instances
+           else f"a budget of {args.budget:g} s per lemma")
+    settings = f"Searched with isttheory check, {how}, seed {args.seed}"
+    text = fragment(checked, settings, base=Path(args.latex).resolve().parent)
+    try:
+        atomic_write_bytes(args.latex, (text if args.latex_fragment else document(text)).encode())
+    except OSError as exc:
+        raise ParameterError(f"--latex {args.latex}: cannot write there: {exc.strerror or exc}") from None
 
 
 def _cmd_region(args: argparse.Namespace) -> int:

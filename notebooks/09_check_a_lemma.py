@@ -271,7 +271,7 @@ display(Math(conjecture.latex()))
 display(limit)   # uses limit._repr_latex_()
 print(conjecture.latex())
 print(limit._repr_latex_())
-assert conjecture.latex() == r"\lim\mathbb{E}\|\nabla f\|^2_{\bar L^{-1}} \le \|h\|^2_{\bar L}"
+assert conjecture.latex() == r"\lim_{k\to\infty}\mathbb{E}\,\|\nabla f(x^k)\|^2_{\bar L^{-1}} \leq \|h\|^2_{\bar L}"
 assert limit._repr_latex_().startswith(r"$\displaystyle ") and limit._repr_latex_().endswith("$")
 assert r"\frac{\gamma\,\sigma^2}{2 - \gamma}" in limit.latex()
 

@@ -255,9 +255,9 @@ def test_cli_vocabulary_lists_every_name(capsys: pytest.CaptureFixture[str]) -> 
 
 
 @pytest.mark.parametrize("text, fragment", [
-    ("gamma*(1 + h_norm2_L) <= 2", r"\gamma\,\left(1 + "), ("-(gamma + 1) <= h_norm2_L", r"-\left(\gamma + 1\right)"),
-    ("(gamma + 1)**2 <= h_norm2_L", r"{\left(\gamma + 1\right)}^{2}"),
-    ("avg_grad2_Linv(K) <= 2*(E_f(0) - E_f(K))/(gamma*K)", r"\frac{2\,\left(\mathbb{E}f(x^{0}) - ")])
+    ("gamma*(1 + h_norm2_L) <= 2", r"\gamma\,\left(1 + "), ("-(gamma + 1) <= h_norm2_L", r"- \left(\gamma + 1\right)"),
+    ("(gamma + 1)**2 <= h_norm2_L", r"\left(\gamma + 1\right)^{2}"),
+    ("avg_grad2_Linv(K) <= 2*(E_f(0) - E_f(K))/(gamma*K)", r"\frac{2\,\left(\mathbb{E}\,f(x^{0}) - ")])
 def test_latex_keeps_the_brackets_the_statement_needs(text: str, fragment: str) -> None:
     assert fragment in Lemma.create("x", text).latex()
 

@@ -10,11 +10,14 @@ when a counterexample is certified), through an environment that supplies names 
 from __future__ import annotations
 
 import ast
+import functools
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Protocol
+
+import sympy as sp
 
 from ..errors import LemmaError
 
@@ -210,42 +213,214 @@ def evaluate(node: Node, env: Environment) -> Any:
     raise TypeError(f"not an expression node: {node!r}")
 
 
-def _low(node: Node) -> bool:
-    """A sum or difference (lower precedence than a product)."""
+# ---------------------------------------------------------------------------------------------- typesetting
+# The statement is typeset by SymPy: the tree is rebuilt node by node as unevaluated SymPy objects (never from
+# text) and printed by ``sympy.latex``. SymPy has no subtraction or division node and merges nested products
+# and fractions when printing, so three wrappers keep the printed form the statement's own:
+# :class:`Group` (a group SymPy must not merge or reorder, printed without brackets), :class:`Paren`
+# (a group printed in brackets, where SymPy would print ``a - - b``) and the ordered :class:`Min`/:class:`Max`.
+
+LATEX_SETTINGS: dict[str, Any] = {"order": "none", "mul_symbol": r"\,"}
+"""How :func:`to_latex` calls ``sympy.latex``: terms in the statement's order, a thin space for products."""
+
+
+class VocabularySymbol(sp.Symbol):
+    """A vocabulary number (``gamma``, ``h_norm2_L``…): a SymPy symbol named as in the statement, printed in
+    the vocabulary's notation. The notation is part of the symbol, so it is never taken from SymPy's cache."""
+
+    tex: str
+
+    def __new__(cls, name: str, tex: str) -> VocabularySymbol:
+        obj = sp.Symbol.__xnew__(cls, name)  # type: ignore[attr-defined]
+        obj.tex = tex
+        return obj  # type: ignore[no-any-return]
+
+    def __getnewargs_ex__(self) -> tuple[tuple[str, str], dict[str, Any]]:
+        return (self.name, self.tex), {}
+
+    def _hashable_content(self) -> tuple[Any, ...]:
+        return (*super()._hashable_content(), self.tex)
+
+    def _latex(self, printer: Any, **kwargs: Any) -> str:
+        return self.tex
+
+
+class IterationQuantity(sp.Function):
+    """A vocabulary quantity of an iteration (``E_dist2_L(K)``): ``tex`` is a template whose ``#`` marks
+    where the iteration goes (``\\mathbb{E}\\,\\|x^{#} - x^\\star\\|^2_{\\bar L}``)."""
+
+    tex: str = "#"
+    nargs = 1
+
+    def _latex(self, printer: Any, exp: str | None = None, **kwargs: Any) -> str:
+        tex = self.tex.replace("#", printer._print(self.args[0]))
+        return rf"\left({tex}\right)^{{{exp}}}" if exp is not None else tex
+
+
+class NamedFunction(sp.Function):
+    """A call of a name with no template (not a vocabulary quantity): ``tex\\left(args\\right)``."""
+
+    tex: str = ""
+
+    def _latex(self, printer: Any, exp: str | None = None, **kwargs: Any) -> str:
+        tex = rf"{self.tex}\left({', '.join(printer._print(a) for a in self.args)}\right)"
+        return rf"\left({tex}\right)^{{{exp}}}" if exp is not None else tex
+
+
+@functools.lru_cache(maxsize=512)
+def _function_class(name: str, tex: str) -> type[sp.Function]:
+    """One SymPy function class per (name, notation), built once."""
+    base: type[sp.Function] = IterationQuantity if "#" in tex else NamedFunction
+    return type(name, (base,), {"tex": tex})
+
+
+class Group(sp.UnevaluatedExpr):
+    """A factor SymPy must neither merge into a neighbouring fraction nor reorder, printed without brackets of
+    its own; commutative (every value is a real number), so SymPy still finds it in a denominator."""
+
+    is_commutative = True
+
+
+class Paren(sp.Expr):
+    """A group printed in brackets (``a - (-b)``): SymPy's printer would drop them. ``doit`` releases it."""
+
+    precedence = 1000  # an atom to the printer: the brackets are its own
+    is_commutative = True
+
+    def doit(self, **hints: Any) -> Any:
+        return self.args[0].doit(**hints) if hints.get("deep", True) else self.args[0]
+
+    def _latex(self, printer: Any, **kwargs: Any) -> str:
+        return rf"\left({printer._print(self.args[0])}\right)"
+
+
+def _ordered_lattice(cls: type[sp.Expr], name: str) -> type[sp.Expr]:
+    """SymPy's Min/Max sort and deduplicate their arguments even unevaluated; this one keeps them as stated.
+    Rebuilt (``subs``, ``xreplace``, ``doit``) it is SymPy's own, evaluated as usual."""
+
+    def new(kind: type, *args: Any) -> Any:
+        obj = sp.Expr.__new__(kind, *args)
+        obj._argset = frozenset(args)
+        return obj
+
+    def latex(self: Any, printer: Any, exp: str | None = None, **kwargs: Any) -> str:
+        tex = rf"\{name}\left({', '.join(printer._print(a) for a in self.args)}\right)"
+        return f"{tex}^{{{exp}}}" if exp is not None else tex
+
+    return type(cls.__name__, (cls,), {"__new__": new, "_latex": latex, "func": property(lambda self: cls)})
+
+
+Min = _ordered_lattice(sp.Min, "min")
+Max = _ordered_lattice(sp.Max, "max")
+_SYMPY_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "min": Min, "max": Max, "abs": lambda x: sp.Abs(x, evaluate=False),
+    "sqrt": lambda x: sp.sqrt(x, evaluate=False), "log": lambda x: sp.log(x, evaluate=False),
+    "exp": lambda x: sp.exp(x, evaluate=False)}
+_RELATIONS: dict[str, Callable[..., Any]] = {"<=": sp.Le, "<": sp.Lt, ">=": sp.Ge, ">": sp.Gt, "==": sp.Eq}
+
+
+def _negative(e: Any) -> bool:
+    """SymPy prints ``e`` with a leading minus (``-2``, ``- a``, ``- a\\,b``): after a sign it needs brackets."""
+    return bool(sp.latex(e, **LATEX_SETTINGS).startswith("-"))
+
+
+def _fraction(e: Any) -> bool:
+    """A quotient as :func:`to_sympy` builds it (SymPy would merge it into a neighbouring fraction)."""
+    return bool((e.is_Pow and e.exp is sp.S.NegativeOne)
+                or (e.is_Mul and any(a.is_Pow and a.exp is sp.S.NegativeOne for a in e.args)))
+
+
+def _big(e: Any) -> bool:
+    """A quantity typeset as a sum or a limit (``\\frac{1}{K}\\sum_{k<K}…``, ``\\lim_{k\\to\\infty}…``)."""
+    return isinstance(e, (VocabularySymbol, IterationQuantity)) and any(op in e.tex for op in (r"\sum", r"\lim"))
+
+
+def _sum(node: Node) -> bool:
     return isinstance(node, Bin) and node.op in "+-"
 
 
-def _paren(text: str) -> str:
-    return rf"\left({text}\right)"
+def _product(node: Node) -> bool:
+    return isinstance(node, Bin) and node.op == "*"
 
 
-def to_latex(node: Node, names_tex: Callable[[str], str]) -> str:
-    """LaTeX of an expression (``names_tex`` maps a vocabulary name to its symbol)."""
+def _group(e: Any) -> Any:
+    """``e`` as one factor SymPy will neither merge nor reorder (no brackets of its own); a fraction ``1/10``
+    stays a factor rather than becoming the denominator of its neighbour."""
+    plain = e.is_Atom and not (e.is_Rational and not e.is_Integer)
+    return e if plain or isinstance(e, (sp.Function, Paren)) else Group(e)
+
+
+def to_sympy(node: Node, names_tex: Callable[[str], str]) -> Any:
+    """The expression as unevaluated SymPy objects, node by node (``names_tex`` maps a name to its notation).
+
+    :func:`sympy_value` substitutes numbers into it: the value is the one :func:`evaluate` gives."""
     if isinstance(node, Num):
-        v = node.value
-        return str(v.numerator) if v.denominator == 1 else rf"\tfrac{{{v.numerator}}}{{{v.denominator}}}"
+        return sp.Rational(node.value.numerator, node.value.denominator)
     if isinstance(node, Name):
-        return names_tex(node.name)
+        return VocabularySymbol(node.name, names_tex(node.name))
     if isinstance(node, Neg):
-        inner = to_latex(node.arg, names_tex)
-        return "-" + (_paren(inner) if isinstance(node.arg, (Bin, Neg)) and _low(node.arg) else inner)
+        x = to_sympy(node.arg, names_tex)
+        if x.is_Number and not x.is_zero:
+            return -x
+        arg = Paren(x) if x.is_Add or _negative(x) else Group(x) if x.is_zero else _group(x)  # -0 stays -0
+        return sp.Mul(sp.S.NegativeOne, arg, evaluate=False)
     if isinstance(node, Bin):
-        a, b = to_latex(node.left, names_tex), to_latex(node.right, names_tex)
-        if node.op == "/":
-            return rf"\frac{{{a}}}{{{b}}}"
-        if node.op == "**":
-            base = _paren(a) if isinstance(node.left, (Bin, Neg)) else a
-            return f"{{{base}}}^{{{b}}}"
+        a, b = to_sympy(node.left, names_tex), to_sympy(node.right, names_tex)
+        if node.op in "+-":
+            terms = list(a.args) if _sum(node.left) else [a]  # a - b + c is one sum
+            b = Paren(b) if b.is_Add or _negative(b) else _group(b)  # SymPy would print a + (-b - c) as a - (b + c)
+            terms.append(b if node.op == "+" else sp.Mul(sp.S.NegativeOne, b, evaluate=False))
+            return sp.Add(*terms, evaluate=False)
         if node.op == "*":
-            a = _paren(a) if _low(node.left) else a
-            b = _paren(b) if _low(node.right) or isinstance(node.right, Neg) else b
-            return f"{a}\\,{b}"
-        wrap = node.op == "-" and _low(node.right)
-        return f"{a} {node.op} " + (_paren(b) if wrap or isinstance(node.right, Neg) else b)
+            factors = list(a.args) if _product(node.left) else [_group(a) if _fraction(a) or a.is_Rational else a]
+            if _big(factors[-1]):  # (1/K Σ_k …) γ: a factor after a sum or limit would read as inside it
+                factors[-1] = Paren(factors[-1])
+            factors.append(Paren(b) if _negative(b) else _group(b) if _fraction(b) or b.is_Mul or b.is_Rational else b)
+            return sp.Mul(*factors, evaluate=False)
+        if node.op == "/":
+            num = _group(a) if _fraction(a) or _negative(a) or a.is_Rational else a
+            den = sp.Pow(Group(b) if _fraction(b) or _negative(b) else b, sp.S.NegativeOne, evaluate=False)
+            return den if num is sp.S.One else sp.Mul(num, den, evaluate=False)
+        if node.op == "**":
+            exponent = Group(b) if b.is_Number and b.is_negative else b  # a^{-2}, not 1/a^2
+            return sp.Pow(a, exponent, evaluate=False)  # SymPy brackets a sum, a negation or a fraction itself
     if isinstance(node, Call):
-        args = ", ".join(to_latex(a, names_tex) for a in node.args)
-        tex = names_tex(node.name)
-        if "#" in tex:  # a template: '#' is where the argument goes (the iteration of a vocabulary quantity)
-            return tex.replace("#", args)
-        return rf"{tex}\left({args}\right)"
-    raise TypeError(node)
+        args = [to_sympy(x, names_tex) for x in node.args]
+        if node.name in _SYMPY_FUNCTIONS:
+            return _SYMPY_FUNCTIONS[node.name](*args)
+        return _function_class(node.name, names_tex(node.name))(*args, evaluate=False)
+    raise TypeError(f"not an expression node: {node!r}")
+
+
+def _sympy_number(v: Any) -> Any:
+    """A number as SymPy's: exact for ``int``/``Fraction``, a Float otherwise (mpmath precision kept)."""
+    if isinstance(v, (int, Fraction)):
+        f = Fraction(v)
+        return sp.Rational(f.numerator, f.denominator)
+    if isinstance(v, float) and math.isinf(v):
+        return sp.oo if v > 0 else -sp.oo
+    return sp.Float(v)
+
+
+def sympy_value(tree: Any, name: Callable[[str], Any], call: Callable[[str, Any], Any]) -> Any:
+    """The value of a :func:`to_sympy` tree: ``name(n)`` for each symbol, ``call(n, k)`` for each iteration
+    quantity at iteration ``k``, every group released, every node evaluated by SymPy, from the leaves up."""
+    if isinstance(tree, VocabularySymbol):
+        return _sympy_number(name(tree.name))
+    if isinstance(tree, (Group, Paren)):
+        return sympy_value(tree.args[0], name, call)
+    args = [sympy_value(a, name, call) for a in tree.args]
+    if isinstance(tree, sp.Function) and isinstance(tree, (IterationQuantity, NamedFunction)):
+        return _sympy_number(call(type(tree).__name__, args[0] if len(args) == 1 else args))
+    return tree.func(*args) if args else tree
+
+
+def comparison_to_sympy(c: Comparison, names_tex: Callable[[str], str]) -> Any:
+    """``lhs op rhs`` as an unevaluated SymPy relation."""
+    return _RELATIONS[c.op](to_sympy(c.lhs, names_tex), to_sympy(c.rhs, names_tex), evaluate=False)
+
+
+def to_latex(node: Node | Comparison, names_tex: Callable[[str], str]) -> str:
+    """LaTeX of an expression or comparison, printed by ``sympy.latex`` from :func:`to_sympy`."""
+    tree = comparison_to_sympy(node, names_tex) if isinstance(node, Comparison) else to_sympy(node, names_tex)
+    return str(sp.latex(tree, **LATEX_SETTINGS))

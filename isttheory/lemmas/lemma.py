@@ -131,14 +131,10 @@ class Lemma:
         return check(self, budget=budget, seed=seed, max_instances=max_instances, out=out)
 
     def latex(self) -> str:
-        """The statement (and hypotheses) in LaTeX."""
-        ops = {"<=": r"\le", "<": "<", ">=": r"\ge", ">": ">", "==": "="}
-
-        def cmp(c: Comparison) -> str:
-            return f"{to_latex(c.lhs, latex_name)} {ops[c.op]} {to_latex(c.rhs, latex_name)}"
-
-        hyp = r",\quad ".join(cmp(a) for a in self.assume)
-        return cmp(self.statement) + (rf"\qquad\text{{if }} {hyp}" if hyp else "")
+        """The statement (and hypotheses) in LaTeX: built as unevaluated SymPy objects from the parsed statement
+        (vocabulary names in their notation) and printed by ``sympy.latex``; see :func:`.expr.to_latex`."""
+        hyp = r",\quad ".join(to_latex(a, latex_name) for a in self.assume)
+        return to_latex(self.statement, latex_name) + (rf"\qquad\text{{if }} {hyp}" if hyp else "")
 
     def _repr_latex_(self) -> str:
         return f"$\\displaystyle {self.latex()}$"
