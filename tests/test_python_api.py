@@ -28,7 +28,11 @@ def test_the_readme_has_python_blocks() -> None:
 def test_each_readme_python_block_runs(index: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run from the repository root, as a reader who cloned it would (the blocks name repository files)."""
     monkeypatch.chdir(ROOT)
-    exec(compile(BLOCKS[index], f"README.md python block {index + 1}", "exec"), {"__name__": "readme"})
+    namespace: dict[str, object] = {"__name__": "readme"}
+    exec(compile(BLOCKS[index], f"README.md python block {index + 1}", "exec"), namespace)
+    for name, test in namespace.items():  # a property test the README shows is run too, not only defined
+        if name.startswith("test_") and callable(test):
+            test()
 
 
 def test_parse_sketch_from_a_problem_or_from_n_and_d() -> None:
