@@ -17,7 +17,7 @@ import sympy as sp
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from isttheory.errors import ISTError
+from isttheory.errors import ISTError, LemmaError
 from isttheory.lemmas import Lemma, paper_lemma, paper_lemmas
 from isttheory.lemmas.engines import ExactEngine, FloatEngine
 from isttheory.lemmas.expr import (
@@ -105,6 +105,19 @@ def test_lemma_latex_is_the_statement_and_its_hypotheses() -> None:
     ops = {"<=": r"\leq", "<": "<", ">=": r"\geq", ">": ">", "==": "="}
     for op, sym in ops.items():
         assert Lemma.create("x", f"gamma {op} 1").latex() == rf"\gamma {sym} 1"
+
+
+def test_a_statement_too_deep_for_the_printer_is_still_a_lemma() -> None:
+    """SymPy's printer needs several frames a level; a statement the parser accepts but the printer cannot
+    reach is one LemmaError from to_latex, a placeholder in Lemma.latex() and its text in the document."""
+    lem = Lemma.create("x", "gamma <= " + "-" * 600 + "1")
+    with pytest.raises(LemmaError, match="nested too deeply to typeset"):
+        to_latex(lem.statement, latex_name)
+    assert lem.latex() == r"\text{(a statement nested too deeply to typeset)}"
+    text = section(lem, CheckResult("x", "", Outcome.INAPPLICABLE, 0, 0, 0.0))
+    assert r"\texttt{x: gamma \textless{}= ----" in text and "nested too deeply to typeset" in text
+    assert to_latex(parse_expression("-(-1) + --gamma"), latex_name) == \
+        r"- \left(-1\right) + \left(- \left(- \gamma\right)\right)"
 
 
 def test_every_vocabulary_notation_is_its_own() -> None:
@@ -269,31 +282,37 @@ def _trees(depth: int) -> st.SearchStrategy[Node]:
                      st.builds(lambda f, a, b: Call(f, (a, b)), st.sampled_from(["min", "max"]), c, c))
 
 
-def _names_in_order(node: Node) -> list[str]:
+def _leaves_in_order(node: Node) -> list[str]:
+    """The names and the digits of the numbers, as the statement has them (1/2 as 1, 2)."""
     if isinstance(node, Name):
         return [node.name]
+    if isinstance(node, Num):
+        v = node.value
+        return [str(v.numerator)] + ([str(v.denominator)] if v.denominator != 1 else [])
     kids = [getattr(node, a) for a in ("arg", "left", "right") if hasattr(node, a)] + list(getattr(node, "args", ()))
-    return [x for k in kids for x in _names_in_order(k)]
+    return [x for k in kids for x in _leaves_in_order(k)]
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@settings(max_examples=800, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(_trees(4))
 def test_reading_the_latex_back_gives_the_statement(node: Node) -> None:
     """Round trip: the typeset string, read back by a reader of ordinary mathematical notation, has the value
-    the statement has, with its names in the statement's order; the SymPy tree it was printed from, with numbers
-    substituted, has that value too (brackets, fractions of fractions, powers, unary minus all survive)."""
+    the statement has, with its names and numbers in the statement's order; the SymPy tree it was printed from,
+    with numbers substituted, has that value too (brackets, fractions of fractions, powers, unary minus all
+    survive; nothing is simplified away, reordered or added)."""
     try:
         value = evaluate(node, _FloatEnv())
     except (ValueError, ZeroDivisionError, OverflowError, TypeError):
         assume(False)
     assume(isinstance(value, float) and math.isfinite(value) and abs(value) < 1e12)
     tex = to_latex(node, _TEX.__getitem__)
-    assert [_READ[t] for t in re.findall(r"\\alpha|\\beta|\\delta", tex)] == _names_in_order(node), tex
+    leaves = [_READ.get(t, t) for t in re.findall(r"\\alpha|\\beta|\\delta|\d+", tex)]
+    assert leaves == _leaves_in_order(node), tex  # nothing reordered, dropped or added
     read = _Reader(tex).read()
-    assert math.isclose(read, value, rel_tol=1e-9, abs_tol=1e-9), (tex, read, value)
+    assert math.isclose(read, value, rel_tol=1e-9, abs_tol=1e-6), (tex, read, value)
     tree = to_sympy(node, _TEX.__getitem__)
     sym = complex(sp.N(sympy_value(tree, _VALUES.__getitem__, lambda name, k: _phi(float(k))), 30))
-    assert abs(sym.imag) < 1e-9 and math.isclose(sym.real, value, rel_tol=1e-9, abs_tol=1e-9), (tex, sym, value)
+    assert abs(sym.imag) < 1e-6 and math.isclose(sym.real, value, rel_tol=1e-9, abs_tol=1e-6), (tex, sym, value)
 
 
 def _values(lemma: Lemma, ev: Evaluator) -> list[tuple[object, object]]:
@@ -337,6 +356,7 @@ def test_the_sympy_tree_is_exact_on_a_rational_instance() -> None:
                         b=np.vectorize(lambda v: Fraction(round(4 * v), 4), otypes=[object])(point.b),
                         x0=np.vectorize(lambda v: Fraction(round(4 * v), 4), otypes=[object])(point.x0))
     pairs = _values(lem, Evaluator(ExactEngine(point)))
+    assert len(pairs) == 2
     for own, sym in pairs:
         assert isinstance(own, Fraction) and sym.is_Rational and Fraction(int(sym.p), int(sym.q)) == own
 
@@ -437,8 +457,8 @@ def test_a_large_counterexample_points_to_its_file_and_long_numbers_are_shortene
     text = section(Lemma.create("x", "gamma <= 1"), _refuted(_point(n, d), Fraction(10**45 + 1, 7), str(file)),
                    base=tmp_path)
     assert r"\begin{pmatrix}" not in text and f"{n * d * d} > {MATRIX_ENTRIES}" in text
-    assert r"out/\allowbreak{}x/\allowbreak{}counterexample.json" in text
-    assert r"out/\allowbreak{}x/\allowbreak{}counterexample.meta.json" in text
+    plain = text.replace(r"\allowbreak{}", "")  # paths may break after / - . and _
+    assert r"\texttt{out/x/counterexample.json}" in plain and r"\texttt{out/x/counterexample.meta.json}" in plain
     assert r"\text{lhs} - \text{rhs} &\approx 1.428571428571429 \times 10^{44}" in text
     assert "shortened to 16 significant digits" in text
 
@@ -448,7 +468,7 @@ def test_a_hostile_title_is_text() -> None:
     head = section(lem, CheckResult("x", "", Outcome.INAPPLICABLE, 0, 0, 0.0)).splitlines()[0]
     assert r"\input" not in head.replace(r"\textbackslash{}input", "")
     assert r"50\% of \ensuremath{\|}h\ensuremath{\|}\textsuperscript{2}" in head
-    assert r"\ensuremath{\gamma}\_1 \& \#2" in head and r"\={L}" in head and "[U+2713]" in head
+    assert r"\ensuremath{\gamma}\_\allowbreak{}1 \& \#2" in head and r"\={L}" in head and "[U+2713]" in head
 
 
 @needs_pdflatex
@@ -507,7 +527,7 @@ def test_refuted_document(runs) -> None:  # type: ignore[no-untyped-def]
     assert "recomputed in exact rational arithmetic" in tex
     # the mpmath-certified one: decimals, said to be shortened, with the file holding them
     assert "mpmath 50 digits" in tex and r"\text{lhs} - \text{rhs} &\approx 0." in tex
-    assert r"../\allowbreak{}o1/\allowbreak{}thm2-printed/\allowbreak{}counterexample.meta.json" in tex
+    assert r"\texttt{../o1/thm2-printed/counterexample.meta.json}" in tex.replace(r"\allowbreak{}", "")
     assert "The matrices, exactly" in tex and r"L_{1} &= \begin{pmatrix}" in tex
 
 

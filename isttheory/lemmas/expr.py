@@ -344,10 +344,20 @@ def _product(node: Node) -> bool:
 
 
 def _group(e: Any) -> Any:
-    """``e`` as one factor SymPy will neither merge nor reorder (no brackets of its own); a fraction ``1/10``
-    stays a factor rather than becoming the denominator of its neighbour."""
-    plain = e.is_Atom and not (e.is_Rational and not e.is_Integer)
-    return e if plain or isinstance(e, (sp.Function, Paren)) else Group(e)
+    """``e`` as one term SymPy will neither merge nor reorder (no brackets of its own); ``exp(-x)`` stays itself
+    rather than becoming ``1/e^x``."""
+    plain = (e.is_Atom and not (e.is_Rational and not e.is_Integer)) or isinstance(e, Paren) or (
+        isinstance(e, sp.Function) and not isinstance(e, sp.exp))
+    return e if plain else Group(e)
+
+
+def _whole(e: Any) -> Any:
+    """``e`` as one factor of a product or one side of a quotient: SymPy's printer moves a fraction, a power
+    with a negative-looking exponent, ``exp(-x)`` and a rational ``1/10`` across the fraction bar of a product,
+    and prints a coefficient ``-1`` as a bare sign; grouped, each stays as the statement has it."""
+    split = _fraction(e) or e.is_Pow or isinstance(e, sp.exp) or (e.is_Rational and not e.is_Integer) or (
+        e.is_Number and e.is_negative)  # (-1)*a stays -1 a, not - a
+    return Group(e) if split else e
 
 
 def to_sympy(node: Node, names_tex: Callable[[str], str]) -> Any:
@@ -360,9 +370,9 @@ def to_sympy(node: Node, names_tex: Callable[[str], str]) -> Any:
         return VocabularySymbol(node.name, names_tex(node.name))
     if isinstance(node, Neg):
         x = to_sympy(node.arg, names_tex)
-        if x.is_Number and not x.is_zero:
+        if isinstance(node.arg, Num) and x is not sp.S.Zero:  # -2 is a number; -(-2) stays as stated
             return -x
-        arg = Paren(x) if x.is_Add or _negative(x) else Group(x) if x.is_zero else _group(x)  # -0 stays -0
+        arg = Paren(x) if x.is_Add or _negative(x) else Group(x) if x is sp.S.Zero else _group(x)  # -0 stays -0
         return sp.Mul(sp.S.NegativeOne, arg, evaluate=False)
     if isinstance(node, Bin):
         a, b = to_sympy(node.left, names_tex), to_sympy(node.right, names_tex)
@@ -372,17 +382,17 @@ def to_sympy(node: Node, names_tex: Callable[[str], str]) -> Any:
             terms.append(b if node.op == "+" else sp.Mul(sp.S.NegativeOne, b, evaluate=False))
             return sp.Add(*terms, evaluate=False)
         if node.op == "*":
-            factors = list(a.args) if _product(node.left) else [_group(a) if _fraction(a) or a.is_Rational else a]
+            factors = list(a.args) if _product(node.left) else [_whole(a)]
             if _big(factors[-1]):  # (1/K Σ_k …) γ: a factor after a sum or limit would read as inside it
                 factors[-1] = Paren(factors[-1])
-            factors.append(Paren(b) if _negative(b) else _group(b) if _fraction(b) or b.is_Mul or b.is_Rational else b)
+            factors.append(Paren(b) if _negative(b) else Group(b) if b.is_Mul else _whole(b))
             return sp.Mul(*factors, evaluate=False)
         if node.op == "/":
-            num = _group(a) if _fraction(a) or _negative(a) or a.is_Rational else a
-            den = sp.Pow(Group(b) if _fraction(b) or _negative(b) else b, sp.S.NegativeOne, evaluate=False)
-            return den if num is sp.S.One else sp.Mul(num, den, evaluate=False)
+            num = Group(a) if _negative(a) or a is sp.S.One else _whole(a)  # a bare 1/b would print as 1 b^{-1}
+            den = sp.Pow(Group(b) if _negative(b) else _whole(b), sp.S.NegativeOne, evaluate=False)
+            return sp.Mul(num, den, evaluate=False)
         if node.op == "**":
-            exponent = Group(b) if b.is_Number and b.is_negative else b  # a^{-2}, not 1/a^2
+            exponent = Group(b) if b.is_Number and (b.is_negative or not b.is_Integer) else b  # a^{-2}, a^{1/2}
             return sp.Pow(a, exponent, evaluate=False)  # SymPy brackets a sum, a negation or a fraction itself
     if isinstance(node, Call):
         args = [to_sympy(x, names_tex) for x in node.args]
@@ -422,5 +432,8 @@ def comparison_to_sympy(c: Comparison, names_tex: Callable[[str], str]) -> Any:
 
 def to_latex(node: Node | Comparison, names_tex: Callable[[str], str]) -> str:
     """LaTeX of an expression or comparison, printed by ``sympy.latex`` from :func:`to_sympy`."""
-    tree = comparison_to_sympy(node, names_tex) if isinstance(node, Comparison) else to_sympy(node, names_tex)
-    return str(sp.latex(tree, **LATEX_SETTINGS))
+    try:
+        tree = comparison_to_sympy(node, names_tex) if isinstance(node, Comparison) else to_sympy(node, names_tex)
+        return str(sp.latex(tree, **LATEX_SETTINGS))
+    except RecursionError:  # SymPy's printer takes several frames a level: far fewer levels than the parser
+        raise LemmaError("the expression is nested too deeply to typeset") from None

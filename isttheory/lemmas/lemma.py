@@ -133,8 +133,11 @@ class Lemma:
     def latex(self) -> str:
         """The statement (and hypotheses) in LaTeX: built as unevaluated SymPy objects from the parsed statement
         (vocabulary names in their notation) and printed by ``sympy.latex``; see :func:`.expr.to_latex`."""
-        hyp = r",\quad ".join(to_latex(a, latex_name) for a in self.assume)
-        return to_latex(self.statement, latex_name) + (rf"\qquad\text{{if }} {hyp}" if hyp else "")
+        try:
+            hyp = r",\quad ".join(to_latex(a, latex_name) for a in self.assume)
+            return to_latex(self.statement, latex_name) + (rf"\qquad\text{{if }} {hyp}" if hyp else "")
+        except LemmaError:  # nested too deeply for SymPy's printer; the lemma is still checked
+            return r"\text{(a statement nested too deeply to typeset)}"
 
     def _repr_latex_(self) -> str:
         return f"$\\displaystyle {self.latex()}$"

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import LemmaError
 from ..lemmas.expr import to_latex
 from ..lemmas.lemma import Lemma
 from ..lemmas.results import CheckResult, Counterexample, Outcome, Worst
@@ -38,8 +39,9 @@ _FORMS = {"sgd": "form (2), the SGD-type iteration the paper analyses", "ist": "
 
 
 # ------------------------------------------------------------------------------------------------ text
-_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\^{}", "&": r"\&", "%": r"\%",
-            "#": r"\#", "$": r"\$", "~": r"\~{}", "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}
+_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_\allowbreak{}", "^": r"\^{}", "&": r"\&",
+            "%": r"\%", "#": r"\#", "$": r"\$", "~": r"\~{}", "<": r"\textless{}", ">": r"\textgreater{}",
+            "|": r"\textbar{}"}
 _UNICODE = {"‖": r"\ensuremath{\|}", "≤": r"\ensuremath{\le}", "≥": r"\ensuremath{\ge}", "≠": r"\ensuremath{\ne}",
             "≻": r"\ensuremath{\succ}", "⪰": r"\ensuremath{\succeq}", "∞": r"\ensuremath{\infty}",
             "√": r"\ensuremath{\surd}", "−": "-", "–": "--", "—": "---", "·": r"\ensuremath{\cdot}",
@@ -86,8 +88,8 @@ def _greek(ch: str) -> str | None:
 
 
 def tex_path(path: str) -> str:
-    """A file path in typewriter type, breakable after each ``/``."""
-    return r"\texttt{" + r"/\allowbreak{}".join(tex_text(part) for part in path.split("/")) + "}"
+    """A file path in typewriter type, breakable after each ``/``, ``-``, ``_`` and ``.``."""
+    return r"\texttt{" + "".join(tex_text(ch) + (r"\allowbreak{}" if ch in "/-." else "") for ch in path) + "}"
 
 
 # ------------------------------------------------------------------------------------------------ numbers
@@ -112,7 +114,7 @@ def _decimal(v: Any) -> str:
         return r"\mathrm{NaN}"
     if x == 0:
         return "0"
-    text = mpmath.nstr(x, SIGNIFICANT, min_fixed=-4, max_fixed=7)
+    text = mpmath.nstr(x, SIGNIFICANT, min_fixed=-4, max_fixed=7).removesuffix(".0")
     if "e" in text:
         mant, exp = text.split("e")
         return rf"{mant} \times 10^{{{int(exp)}}}"
@@ -173,16 +175,20 @@ def _relative(path: str, base: Path | None) -> str:
 
 
 def _statement(lemma: Lemma) -> list[str]:
-    lines = [r"\begin{gather*}", to_latex(lemma.statement, latex_name)]
-    if lemma.assume:
-        lines[-1] += r"\\"
-        lines.append(r"\text{if } " + r",\quad ".join(to_latex(a, latex_name) for a in lemma.assume))
+    try:
+        lines = [r"\begin{gather*}", to_latex(lemma.statement, latex_name)]
+        if lemma.assume:
+            lines[-1] += r"\\"
+            lines.append(r"\text{if } " + r",\quad ".join(to_latex(a, latex_name) for a in lemma.assume))
+    except LemmaError as exc:
+        return [rf"\begin{{quote}}\texttt{{{tex_text(str(lemma))}}}\end{{quote}}", f"({tex_text(str(exc))}.)"]
     lines.append(r"\end{gather*}")
     return lines
 
 
 def _instance_table(point: Any) -> list[str]:
-    gamma, _ = tex_number(point.gamma if isinstance(point.gamma, Fraction) else _rational(point.gamma))
+    # a certified instance's step is a rational; a searched one's a float, shown to the digits that identify it
+    gamma = tex_number(point.gamma)[0] if isinstance(point.gamma, Fraction) else _decimal(point.gamma)
     rows = [("clients $n$", str(point.n)), ("dimension $d$", str(point.d)),
             ("problem family", tex_text(point.family)), ("sketch", r"\texttt{" + tex_text(point.sketch) + "}"),
             ("form", tex_text(_FORMS.get(point.form, point.form))), ("local steps $t$", str(point.local_steps)),
@@ -316,8 +322,9 @@ def fragment(checked: Sequence[tuple[Lemma, CheckResult]], settings: str = "", b
 
 def document(frag: str) -> str:
     """A standalone document around :func:`fragment` (amsmath, amssymb, geometry; compiles with pdflatex)."""
-    return "\n".join([r"\documentclass{article}",
-                      r"\usepackage{" + ",".join(PACKAGES) + "}", r"\usepackage[margin=2cm]{geometry}",
+    return "\n".join([r"\documentclass{article}", r"\usepackage{" + ",".join(PACKAGES) + "}",
+                      r"\usepackage[margin=2cm]{geometry}",
+                      r"\setlength{\emergencystretch}{3em}  % long file paths in typewriter type",
                       r"\begin{document}", frag, r"\end{document}", ""])
 
 
