@@ -517,14 +517,14 @@ def _cmd_check(args: argparse.Namespace) -> int:
         raise ParameterError(f"--out {args.out} is a file, not a folder")
     if args.latex_fragment and not args.latex:
         raise ParameterError("--latex-fragment needs --latex OUT.tex")
-    if args.latex:
-        _check_writable(args.latex, "--latex")  # before the searches, not after them
     lemmas = [Lemma.from_toml(p) for p in paths]  # every file parsed before any search starts
     seen: set[str] = set()
     for lem in lemmas:
         if lem.id in seen:
             raise ParameterError(f"two lemma files have the id {lem.id!r}")
         seen.add(lem.id)
+    if args.latex:
+        _check_writable(args.latex, "--latex")  # before the searches, not after them
     results = []
     for lem in lemmas:
         out = Path(args.out) / lem.id if args.out else Path.cwd() / lem.id
