@@ -33,8 +33,8 @@ Options (command line, or the same names with ``_`` in ``[tool.pytest.ini_option
 
 from __future__ import annotations
 
+import fnmatch
 import math
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +43,7 @@ import pytest
 if TYPE_CHECKING:
     from .lemmas import CheckResult, Lemma
 
-FILE_PATTERN = re.compile(r"lemma_.*\.toml")
+FILE_PATTERN = "lemma_*.toml"
 """Files the plugin collects: ``lemma_*.toml`` only, so ``pyproject.toml`` and other TOML never are."""
 INSTANCES_PER_SECOND = 100
 DEFAULT_BUDGET = 1.0
@@ -102,7 +102,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if FILE_PATTERN.fullmatch(file_path.name):
+    if fnmatch.fnmatchcase(file_path.name, FILE_PATTERN):
         return LemmaFile.from_parent(parent, path=file_path)
     return None
 

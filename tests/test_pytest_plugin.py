@@ -2,7 +2,7 @@
 
 Each test writes lemma files into a fresh folder and runs pytest on it in this process (``pytester``); the
 plugin is found through its ``pytest11`` entry point, as on a user's machine. The false lemma of these tests
-is the printed (30) of Theorem 2 (‖h‖²_{L̄²} in place of ‖h‖²_{L̄}), refuted on a certified instance within 10
+is the printed (30) of Theorem 2 (‖h‖²_{L̄²} in place of ‖h‖²_{L̄}), refuted on a certified instance within 20
 instances at seed 0; the true one is the corrected (30).
 """
 
