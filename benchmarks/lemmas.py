@@ -36,7 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from isttheory.lemmas import PAPER_DIR, Lemma, evaluate_point  # noqa: E402
+from isttheory.lemmas import Lemma, evaluate_point, paper_lemma_path  # noqa: E402
 
 PRINTED_WRONG = (("thm2-printed", "thm2-norm", False), ("eq17-printed", "eq17-heterogeneous", False),
                  ("precond-scale-printed", "precond-scale", True))
@@ -91,7 +91,7 @@ def _singular_L(meta_file: str) -> list[int]:
 
 def refute_run(lemma_id: str, seed: int, tmp: Path) -> dict:
     """One whole ``isttheory check`` of a printed-wrong paper lemma."""
-    path = PAPER_DIR / f"{lemma_id}.toml"
+    path = paper_lemma_path(lemma_id)
     wall, proc = _cli(["check", str(path), "--json", "--seed", str(seed), "--out", str(tmp / f"{lemma_id}-{seed}")])
     run = {"lemma": lemma_id, "seed": seed, "wall_s": wall, "rc": proc.returncode, "verdict": "ERROR",
            "certified": False, "certified_by": "", "search_s": float("nan"), "tried": 0, "singular": [],
@@ -191,7 +191,7 @@ def section(quick: bool) -> list[str]:
                                 f"{r['singular']} (exact determinant 0), where [L_i^(-1/2)]_jj does not exist")
     if problems:
         lines += ["", "Runs to look at:", *problems]
-    thm2 = Lemma.from_toml(PAPER_DIR / "thm2-corrected.toml")
+    thm2 = Lemma.from_toml(paper_lemma_path("thm2-corrected"))
     perm = Lemma.create(**PERM_Q_D6)
     tps = [throughput(thm2, "n = d ∈ 2..4", n_inst, ref_points=n_ref),
            throughput(perm, "6 (n ∈ {2, 3})", n_inst, ref_points=n_ref)]

@@ -523,11 +523,16 @@ def _cmd_check(args: argparse.Namespace) -> int:
         if lem.id in seen:
             raise ParameterError(f"two lemma files have the id {lem.id!r}")
         seen.add(lem.id)
-    if args.latex:
+    if args.latex is not None:
+        latex = Path(args.latex)
+        if latex.suffix != ".tex":  # `--latex lemma_b.toml lemma_c.toml` would overwrite a lemma file
+            raise ParameterError(f"--latex needs a file name ending in .tex; got {args.latex!r}")
+        if any(latex.resolve() == Path(p).resolve() for p in paths):
+            raise ParameterError(f"--latex {args.latex} is one of the lemma files")
         _check_writable(args.latex, "--latex")  # before the searches, not after them
     results = []
     for lem in lemmas:
-        out = Path(args.out) / lem.id if args.out else Path.cwd() / lem.id
+        out = Path(args.out) / lem.id if args.out else Path(lem.id)  # relative: printed as given
         res = check(lem, budget=args.budget, seed=args.seed, max_instances=args.max_instances, out=out)
         results.append(res)
         if not args.json:

@@ -75,3 +75,8 @@ class SchedulerError(ISTError, ConnectionError):
 
 class LemmaError(ISTError, ValueError):
     """A lemma file or statement is malformed: bad syntax, an unknown name, a bad range."""
+
+
+class SearchTimeLimitError(ISTError, TimeoutError):
+    """A lemma search with an instance budget ran past its wall-clock ``time_limit`` (the pytest plugin's
+    guard): the search stops and says so instead of returning an outcome that depends on the machine."""

@@ -19,22 +19,29 @@ Options (command line, or the same names with ``_`` in ``[tool.pytest.ini_option
 
 ``--isttheory-budget SECONDS``
     Search budget per item, default 1. It is converted to an instance count at
-    :data:`INSTANCES_PER_SECOND` per second (a nominal rate, about that of the paper's lemmas on one core
-    of a 2024 laptop), so the search, and the outcome, is the same on every machine; a slow machine
-    takes longer instead of searching less.
+    :data:`INSTANCES_PER_SECOND` per second, so the search, and the outcome, is the same on every
+    machine. The rate is nominal: the paper's lemmas (sizes up to 4, ``K`` up to 50) take 0.03–2 s per item
+    at the default on a loaded 2-core machine, but an instance costs more as ``n``, ``d`` and ``K`` grow
+    (at ``n = d = 12``, ``K = 10 000`` a single instance takes seconds), so time scales with the lemma and
+    the machine, never the outcome.
 ``--isttheory-instances N``
     The instance count itself (overrides the budget).
 ``--isttheory-seed N``
     Seed of the search (default 0). With the same options and seed every item gives the same outcome.
+``--isttheory-time-limit SECONDS``
+    A wall-clock guard per item (default 120). A search still running then stops and fails the item,
+    saying so: it never reports an outcome that depends on where a clock stopped it.
 ``--isttheory-out DIR``
-    Where counterexample and worst-case files go (one folder per lemma id). Default: pytest's cache
-    folder, ``.pytest_cache/d/isttheory/``; with the cache disabled, no files are written.
+    Where counterexample and worst-case files go (one folder per lemma id; two files with one id are a
+    collection error). Default: pytest's cache folder, ``.pytest_cache/d/isttheory/``; with the cache
+    disabled, no files are written.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +55,7 @@ FILE_PATTERN = "lemma_*.toml"
 INSTANCES_PER_SECOND = 100
 DEFAULT_BUDGET = 1.0
 DEFAULT_SEED = 0
+DEFAULT_TIME_LIMIT = 120.0
 
 
 class LemmaFailure(Exception):
@@ -56,45 +64,64 @@ class LemmaFailure(Exception):
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("isttheory", "isttheory lemma files (lemma_*.toml)")
-    group.addoption("--isttheory-budget", type=float, default=None, metavar="SECONDS",
+    group.addoption("--isttheory-budget", default=None, metavar="SECONDS",
                     help=f"search budget per lemma item (default {DEFAULT_BUDGET:g}); converted to "
                          f"{INSTANCES_PER_SECOND} instances per second so the outcome does not depend on the machine")
-    group.addoption("--isttheory-instances", type=int, default=None, metavar="N",
+    group.addoption("--isttheory-instances", default=None, metavar="N",
                     help="instances searched per lemma item (overrides --isttheory-budget)")
-    group.addoption("--isttheory-seed", type=int, default=None, metavar="N",
-                    help=f"seed of the search (default {DEFAULT_SEED})")
+    group.addoption("--isttheory-seed", default=None, metavar="N", help=f"seed of the search (default {DEFAULT_SEED})")
+    group.addoption("--isttheory-time-limit", default=None, metavar="SECONDS",
+                    help=f"wall-clock guard per item (default {DEFAULT_TIME_LIMIT:g}): a search still running then "
+                         "fails the item, saying so, rather than change its outcome")
     group.addoption("--isttheory-out", default=None, metavar="DIR",
                     help="folder for counterexample files (default: .pytest_cache/d/isttheory)")
-    parser.addini("isttheory_budget", "search budget per lemma item, in seconds", default=str(DEFAULT_BUDGET))
-    parser.addini("isttheory_instances", "instances searched per lemma item (overrides isttheory_budget)",
-                  default="")
-    parser.addini("isttheory_seed", "seed of the lemma search", default=str(DEFAULT_SEED))
+    for name, what in (("budget", "search budget per lemma item, in seconds"),
+                       ("instances", "instances searched per lemma item (overrides isttheory_budget)"),
+                       ("seed", "seed of the lemma search"), ("time_limit", "wall-clock guard per lemma item"),
+                       ("out", "folder for counterexample files")):
+        parser.addini(f"isttheory_{name}", what, default="")
 
 
-def _setting(config: pytest.Config, name: str) -> str | None:
-    value = config.getoption(f"--isttheory-{name}")
+@dataclass(frozen=True)
+class SearchSettings:
+    """What every item searches with: ``instances`` and ``seed`` decide the outcome; ``time_limit`` only guards."""
+
+    instances: int
+    seed: int
+    time_limit: float
+
+
+def _setting(config: pytest.Config, name: str) -> tuple[str, str] | None:
+    """``(where it was given, text)`` of an option, the command line first, then the ini file."""
+    value = config.getoption(f"--isttheory-{name.replace('_', '-')}")
     if value is not None:
-        return str(value)
+        return f"--isttheory-{name.replace('_', '-')}", str(value)
     raw = config.getini(f"isttheory_{name}")
-    return str(raw) if raw not in ("", None) else None
+    return (f"isttheory_{name} (ini)", str(raw)) if raw not in ("", None) else None
 
 
-def search_settings(config: pytest.Config) -> tuple[int, int]:
-    """``(instances, seed)`` from the options; a bad value is a one-line usage error."""
+def _number(config: pytest.Config, name: str, default: float, integer: bool, low: float) -> float:
+    given = _setting(config, name)
+    if given is None:
+        return default
+    where, text = given
+    kind = "an integer" if integer else "a finite number"
     try:
-        budget = float(_setting(config, "budget") or DEFAULT_BUDGET)
-        inst_text = _setting(config, "instances")
-        seed = int(_setting(config, "seed") or DEFAULT_SEED)
-        instances = int(inst_text) if inst_text is not None else math.ceil(budget * INSTANCES_PER_SECOND)
-    except ValueError as exc:
-        raise pytest.UsageError(f"isttheory: {exc}") from None
-    if not (math.isfinite(budget) and budget > 0):
-        raise pytest.UsageError(f"isttheory: --isttheory-budget must be a positive number of seconds; got {budget}")
-    if instances < 1:
-        raise pytest.UsageError(f"isttheory: --isttheory-instances must be a positive integer; got {instances}")
-    if seed < 0:
-        raise pytest.UsageError(f"isttheory: --isttheory-seed must be >= 0; got {seed}")
-    return instances, seed
+        value = int(text) if integer else float(text)
+    except ValueError:
+        raise pytest.UsageError(f"isttheory: {where} must be {kind} >= {low:g}; got {text!r}") from None
+    if not (math.isfinite(value) and value >= low):
+        raise pytest.UsageError(f"isttheory: {where} must be {kind} >= {low:g}; got {text!r}")
+    return value
+
+
+def search_settings(config: pytest.Config) -> SearchSettings:
+    """The options (command line, else ini); a bad value is a one-line usage error naming it."""
+    budget = _number(config, "budget", DEFAULT_BUDGET, False, 1e-3)
+    instances = _number(config, "instances", math.ceil(min(budget, 1e6) * INSTANCES_PER_SECOND), True, 1)
+    seed = _number(config, "seed", DEFAULT_SEED, True, 0)
+    time_limit = _number(config, "time_limit", DEFAULT_TIME_LIMIT, False, 1e-3)
+    return SearchSettings(int(instances), int(seed), time_limit)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -105,6 +132,9 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     if fnmatch.fnmatchcase(file_path.name, FILE_PATTERN):
         return LemmaFile.from_parent(parent, path=file_path)
     return None
+
+
+_IDS = pytest.StashKey[dict[str, Path]]()
 
 
 class LemmaFile(pytest.File):
@@ -118,6 +148,10 @@ class LemmaFile(pytest.File):
             lemma = Lemma.from_toml(self.path)
         except LemmaError as exc:
             raise self.CollectError(f"isttheory: {exc}") from None
+        seen = self.config.stash.setdefault(_IDS, {})
+        first = seen.setdefault(lemma.id, self.path)
+        if first != self.path:  # the id names the item and its output folder: two would mix their files
+            raise self.CollectError(f"isttheory: {self.path}: lemma id {lemma.id!r} is already the id of {first}")
         return [LemmaItem.from_parent(self, name=lemma.id, lemma=lemma)]
 
 
@@ -130,24 +164,29 @@ class LemmaItem(pytest.Item):
         self.result: CheckResult | None = None
 
     def _out(self) -> Path | None:
-        given = self.config.getoption("--isttheory-out")
+        given = _setting(self.config, "out")
         if given is not None:
-            return Path(given) / self.lemma.id
+            return Path(given[1]) / self.lemma.id
         cache = getattr(self.config, "cache", None)
         if cache is None:
             return None
         return Path(cache.mkdir("isttheory")) / self.lemma.id
 
     def runtest(self) -> None:
-        from .errors import ISTError
+        from .errors import ISTError, SearchTimeLimitError
         from .lemmas import check
 
-        instances, seed = search_settings(self.config)
+        s = search_settings(self.config)
         try:
-            self.result = check(self.lemma, seed=seed, max_instances=instances, out=self._out())
+            self.result = check(self.lemma, seed=s.seed, max_instances=s.instances, out=self._out(),
+                                time_limit=s.time_limit)
+        except SearchTimeLimitError as exc:
+            raise LemmaFailure(f"{exc}: the outcome is not reported, since where the search stopped would depend "
+                               "on this machine; lower --isttheory-instances (or the budget) or raise "
+                               "--isttheory-time-limit") from None
         except ISTError as exc:
             raise LemmaFailure(f"{self.lemma.id}: {exc}") from None
-        problem = failure_text(self.result, self.lemma, instances, seed, self.config.invocation_params.dir)
+        problem = failure_text(self.result, self.lemma, s.instances, s.seed, self.config.invocation_params.dir)
         if problem is not None:
             raise LemmaFailure(problem)
 
@@ -202,7 +241,7 @@ def failure_text(res: CheckResult, lemma: Lemma, instances: int, seed: int, base
             lines.append(f"  float64 says the statement fails on {res.uncertified} instance(s) that exact arithmetic "
                          "could not certify: neither refuted nor cleanly searched")
     else:
-        reasons = "; ".join(f"{v} x {k}" for k, v in sorted(res.skip_reasons.items(), key=lambda kv: -kv[1])[:3])
+        reasons = res.skips_text()
         lines.append(f"  no instance of {res.instances_tried} met the hypotheses: {reasons or 'none drawn'}")
     target = shown(lemma.source) if lemma.source else f"{lemma.id}.toml"
     lines.append(f"  reproduce: isttheory check {target} --max-instances {instances} --seed {seed}")

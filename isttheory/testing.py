@@ -270,10 +270,12 @@ def problems(n: Size = (1, 4), d: DSize = (1, 4), family: str | Sequence[str] = 
     * ``random``: each factor of a random rank ``r_i ∈ 1..d`` (rank-deficient ones included) plus the small
       ridge :data:`SMALL_RIDGE`.
 
-    ``scale`` (a number, an inclusive ``(lo, hi)`` range drawn as powers of two, or a strategy) multiplies
-    every ``L_i`` by ``s`` and ``b_i`` by ``√s``, as the lemma space does. Entries of ``A_i`` and ``b_i`` come
-    from ``entries`` (default :func:`dyadics`; any strategy of finite floats), ridges ``ρ_i`` are positive
-    dyadics ``≥ 1/8`` shrinking to 1.
+    ``scale`` (a number, an inclusive ``(lo, hi)`` range, or a strategy) multiplies every ``L_i`` by ``s`` and
+    ``b_i`` by ``√s``, as the lemma space does. A range is drawn as the *powers of 4* inside it (so ``√s`` and
+    every entry stay dyadic): ``(1, 100)`` gives 1, 4, 16, 64 and ``(0.5, 3)`` only 1; a range holding no
+    power of 4 falls back to powers of 2, then to floats. Pass a strategy for other values. Entries of ``A_i``
+    and ``b_i`` come from ``entries`` (default :func:`dyadics`; any strategy of finite floats), ridges ``ρ_i``
+    are positive dyadics ``≥ 1/8`` shrinking to 1.
     With ``positive_definite=False`` a ridge may be 0, so ``L_i`` (and ``L̄``) may be singular.
 
     Shrinking (see the module docstring): smallest ``n``, then ``d``, the first family listed, ``A_i = 0``,

@@ -464,7 +464,7 @@ def test_a_large_counterexample_points_to_its_file_and_long_numbers_are_shortene
 
 
 def test_a_hostile_title_is_text() -> None:
-    lem = Lemma.create("x", "gamma <= 1", title=r"50% of ‖h‖² ≤ γ_1 & #2 {\input{/etc/passwd}} ~ L̄ ✓")
+    lem = Lemma.create("x", "gamma <= 1", title=r"50% of ‖h‖² ≤ γ_1 & #2 {\input{secret.tex}} ~ L̄ ✓")
     head = section(lem, CheckResult("x", "", Outcome.INAPPLICABLE, 0, 0, 0.0)).splitlines()[0]
     assert r"\input" not in head.replace(r"\textbackslash{}input", "")
     assert r"50\% of \ensuremath{\|}h\ensuremath{\|}\textsuperscript{2}" in head
@@ -505,6 +505,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-d
                    "--latex", str(root / "mutant.tex"), "--latex-fragment"),
         "unwritable": ("check", corrected, *budget, "--latex", str(root / "a-file" / "out.tex")),
         "folder": ("check", corrected, *budget, "--latex", str(root)),
+        # `--latex` given no OUT.tex: the next lemma file would be overwritten
+        "a-lemma-file": ("check", "--latex", str(root / "never.toml"), str(root / "exact.toml"), *budget),
     }
     return root, run_concurrently(jobs, list(jobs), lambda _: root)
 
@@ -560,10 +562,12 @@ def test_a_wrong_lemma_changes_the_verdict(runs) -> None:  # type: ignore[no-unt
 
 def test_an_unwritable_path_is_one_line_and_exit_2_before_any_search(runs) -> None:  # type: ignore[no-untyped-def]
     root, res = runs
-    for name in ("unwritable", "folder"):
+    for name in ("unwritable", "folder", "a-lemma-file"):
         assert_one_line_error(res[name], empty_stdout=True)
         assert "--latex" in res[name].stderr
     assert not (root / "a-file" / "out.tex").exists() and not list(root.glob(".*.probe"))
+    assert "needs a file name ending in .tex" in res["a-lemma-file"].stderr
+    assert (root / "never.toml").read_text().startswith('id = "never"')  # not overwritten
 
 
 @needs_pdflatex

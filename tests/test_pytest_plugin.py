@@ -121,12 +121,53 @@ def test_ini_options_and_a_bad_option(pytester: pytest.Pytester) -> None:
     _run(pytester).stdout.fnmatch_lines(["*--max-instances 7 --seed 2*"])
     bad = _run(pytester, "--isttheory-budget", "-1")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
-    bad.stderr.fnmatch_lines(["*isttheory: --isttheory-budget must be a positive number of seconds*"])
+    bad.stderr.fnmatch_lines(["*isttheory: --isttheory-budget must be a finite number >= 0.001; got '-1'*"])
 
 
-def test_out_folder_holds_the_counterexample(pytester: pytest.Pytester, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("args", "ini", "message"), [
+    (("--isttheory-budget", "inf"), "", "--isttheory-budget must be a finite number >= 0.001; got 'inf'"),
+    (("--isttheory-budget", "nan"), "", "--isttheory-budget must be a finite number >= 0.001; got 'nan'"),
+    (("--isttheory-instances", "0"), "", "--isttheory-instances must be an integer >= 1; got '0'"),
+    (("--isttheory-seed", "x"), "", "--isttheory-seed must be an integer >= 0; got 'x'"),
+    ((), "isttheory_budget = inf", "isttheory_budget (ini) must be a finite number >= 0.001; got 'inf'"),
+    ((), "isttheory_seed = 1.5", "isttheory_seed (ini) must be an integer >= 0; got '1.5'"),
+    (("--isttheory-time-limit", "0"), "", "--isttheory-time-limit must be a finite number >= 0.001; got '0'"),
+])
+def test_every_bad_option_is_one_usage_line_naming_it(pytester: pytest.Pytester, args: tuple[str, ...], ini: str,
+                                                      message: str) -> None:
+    pytester.makefile(".toml", lemma_corrected=_with(CORRECTED, "holds"))
+    pytester.makeini(f"[pytest]\n{ini}\n")
+    res = _run(pytester, *args)
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    res.stderr.fnmatch_lines([f"*isttheory: {message}*"])
+    assert "Traceback" not in res.stderr.str() and "INTERNALERROR" not in res.stderr.str()
+
+
+def test_two_files_with_one_id_are_a_collection_error(pytester: pytest.Pytester) -> None:
+    """The id names the item and its output folder: two would mix their counterexample files."""
+    pytester.makefile(".toml", lemma_a=_with(CORRECTED, "holds", "same"), lemma_b=_with(PRINTED, "fails", "same"))
+    res = _run(pytester)
+    assert res.ret == pytest.ExitCode.INTERRUPTED
+    res.stdout.fnmatch_lines(["*isttheory: *lemma_b.toml: lemma id 'same' is already the id of *lemma_a.toml*"])
+
+
+def test_the_time_limit_fails_the_item_and_reports_no_outcome(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".toml", lemma_corrected=_with(CORRECTED, "holds"))
+    res = _run(pytester, "--isttheory-instances", "100000", "--isttheory-time-limit", "0.5")
+    res.assert_outcomes(failed=1)
+    res.stdout.fnmatch_lines(["*thm2-corrected: the search of 100000 instances did not finish within 0.5 s*"
+                              "the outcome is not reported*"])
+    assert "SURVIVED" not in res.stdout.str()
+
+
+@pytest.mark.parametrize("how", ["option", "ini"])
+def test_out_folder_holds_the_counterexample(pytester: pytest.Pytester, tmp_path: Path, how: str) -> None:
     pytester.makefile(".toml", lemma_printed=_with(PRINTED, "holds"))
-    _run(pytester, "--isttheory-out", str(tmp_path / "cx"))
+    if how == "ini":
+        pytester.makeini(f"[pytest]\nisttheory_out = {tmp_path / 'cx'}\n")
+        _run(pytester)
+    else:
+        _run(pytester, "--isttheory-out", str(tmp_path / "cx"))
     written = tmp_path / "cx" / "thm2-printed" / "counterexample.json"
     assert written.is_file() and written.with_name("counterexample.meta.json").is_file()
 

@@ -39,10 +39,11 @@ def test_parse_sketch_from_a_problem_or_from_n_and_d() -> None:
     p = generators.heterogeneous(n=3, d=6, heterogeneity=0.5, seed=0)
     assert repr(parse_sketch("perm", p)) == repr(parse_sketch("perm", 3, 6)) == repr(Permutation(3, 6))
     assert isinstance(parse_sketch("rand:2", np.int64(3), np.int64(6)), RandQ)
+    assert repr(parse_sketch("perm", n=3, d=6)) == repr(Permutation(3, 6))
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (("perm", 3), "needs positive integers; got d = None"),
+    (("perm", 3), "positive integers n and d; got d = None"),
     (("perm", 3.0, 3), "got n = 3.0"),
     (("perm", 3, 0), "got d = 0"),
     (("perm", True, 3), "got n = True"),

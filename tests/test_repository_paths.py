@@ -75,6 +75,8 @@ def test_no_file_names_a_path_outside_the_repository() -> None:
     assert len(files) > 100
     bad: list[str] = []
     for path in files:
+        if path.resolve() == Path(__file__).resolve():
+            continue  # this file plants outside references on purpose, to test the checker
         try:
             text = path.read_text(encoding="utf-8")
         except (UnicodeDecodeError, OSError):

@@ -14,6 +14,10 @@ import numpy as np
 
 from .points import Point
 
+MATRIX_ENTRIES = 64
+"""A counterexample's ``L_i`` are shown entry by entry (notebook display, LaTeX) when ``n·d²`` is at most this;
+larger instances are in the counterexample file."""
+
 
 class Outcome(str, enum.Enum):
     """REFUTED: a certified counterexample; SURVIVED: none found (never "verified");
@@ -102,7 +106,7 @@ class Counterexample:
         rows = [("instance", html.escape(p.describe())), ("lhs", html.escape(exact_text(self.lhs))),
                 ("rhs", html.escape(exact_text(self.rhs))),
                 ("lhs − rhs", html.escape(exact_text(self.margin)) + f" ({html.escape(self.certified_by)})")]
-        if p.n * p.d * p.d <= 64:
+        if p.n * p.d * p.d <= MATRIX_ENTRIES:
             mats = "".join(_matrix_html(Li) for Li in p.exact_L())
             rows.append(("L_i (exact)", mats))
         if self.file:
@@ -168,6 +172,15 @@ class CheckResult:
         """The lemma states an ``expect`` and the outcome is another (``isttheory check`` then exits 1)."""
         return self.expect is not None and not self.matches_expect
 
+    def top_skips(self, limit: int | None = 3) -> list[tuple[str, int]]:
+        """The reasons instances were skipped, most frequent first (ties by reason), at most ``limit``."""
+        top = sorted(self.skip_reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+        return top if limit is None else top[:limit]
+
+    def skips_text(self, limit: int | None = 3) -> str:
+        """``"12 x hypothesis unmet: gamma <= 1/theta; 3 x …"`` for :meth:`top_skips`."""
+        return "; ".join(f"{count} x {reason}" for reason, count in self.top_skips(limit))
+
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.lemma_id, "statement": self.statement, "verdict": self.verdict.value,
                 "expect": self.expect, "matches_expect": self.matches_expect,
@@ -197,8 +210,7 @@ class CheckResult:
                          "not be certified in exact arithmetic (too large to enumerate exactly, or round-off); "
                          "only certified counterexamples are reported")
         if self.skip_reasons:
-            top = sorted(self.skip_reasons.items(), key=lambda kv: -kv[1])[:3]
-            lines.append("  skipped: " + "; ".join(f"{v} x {k}" for k, v in top))
+            lines.append("  skipped: " + self.skips_text())
         if self.differs_from_expect:
             lines.append(f"  UNEXPECTED: the lemma says it {self.expect}")
         return "\n".join(lines)
@@ -223,8 +235,7 @@ class CheckResult:
         if self.worst is not None:
             rows.append(("worst ratio", f"{self.worst.ratio:.6g} at {html.escape(self.worst.point.describe())}"))
         if self.skip_reasons:
-            top = sorted(self.skip_reasons.items(), key=lambda kv: -kv[1])[:3]
-            rows.append(("skipped", html.escape("; ".join(f"{v} x {k}" for k, v in top))))
+            rows.append(("skipped", html.escape(self.skips_text())))
         if self.differs_from_expect:
             rows.append(("expect", f"<b>the lemma says it {html.escape(str(self.expect))}</b>"))
         return _table(self.lemma_id, rows)

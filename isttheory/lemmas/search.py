@@ -34,7 +34,7 @@ from typing import Any, Protocol
 import numpy as np
 from scipy.optimize import minimize
 
-from ..errors import ISTError, LemmaError
+from ..errors import ISTError, LemmaError, SearchTimeLimitError
 from .arith import DIGITS, is_exact
 from .engines import Engine, ExactEngine, FloatEngine
 from .expr import Comparison, Tolerance, Undefined, evaluate
@@ -151,13 +151,17 @@ def _ratio(op: str, lhs: Any, rhs: Any) -> float | None:
 
 
 class _Search:
-    def __init__(self, lemma: Lemma, budget: float, seed: int, max_instances: int | None) -> None:
+    def __init__(self, lemma: Lemma, budget: float, seed: int, max_instances: int | None,
+                 time_limit: float | None = None) -> None:
         if not (isinstance(budget, (int, float)) and math.isfinite(budget) and budget > 0):
             raise LemmaError(f"budget must be a positive number of seconds; got {budget!r}")
         if max_instances is not None and (not isinstance(max_instances, int) or max_instances < 1):
             raise LemmaError(f"max_instances must be a positive integer; got {max_instances!r}")
+        if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
+            raise LemmaError(f"time_limit must be a positive number of seconds; got {time_limit!r}")
         self.lemma, self.seed, self.cap = lemma, seed, max_instances
         self.start = time.perf_counter()
+        self.time_limit = time_limit
         self.deadline = math.inf if max_instances is not None else self.start + budget
         self.budget = budget
         self.tried = 0
@@ -172,6 +176,9 @@ class _Search:
         return time.perf_counter() < self.start + fraction * (self.deadline - self.start)
 
     def room(self, stage: int) -> bool:
+        if self.time_limit is not None and time.perf_counter() - self.start > self.time_limit:
+            raise SearchTimeLimitError(f"{self.lemma.id}: the search of {self.cap} instances did not finish within "
+                                       f"{self.time_limit:g} s ({self.tried} tried)")
         if self.cap is not None:
             return self.tried < (self.cap + 1) // 2 if stage == 1 else self.tried < self.cap
         return self.time_left(0.5 if stage == 1 else 1.0)
@@ -453,14 +460,16 @@ def _exactly(p: Point) -> Point:
 
 
 def check(lemma: Lemma, budget: float = 30.0, seed: int = 0, max_instances: int | None = None,
-          out: str | Path | None = None) -> CheckResult:
+          out: str | Path | None = None, time_limit: float | None = None) -> CheckResult:
     """Search ``lemma``'s space for a certified counterexample.
 
     REFUTED: a shrunk counterexample whose violation is certified in exact arithmetic (files
     ``counterexample.json`` and ``.meta.json`` in ``out``). SURVIVED: none found within the budget —
     never "verified" — with the worst ratio lhs/rhs and its instance (``worst.json``). INAPPLICABLE: no
-    instance met the hypotheses. ``out=None`` writes no files."""
-    s = _Search(lemma, budget, seed, max_instances)
+    instance met the hypotheses. ``out=None`` writes no files. ``time_limit`` (seconds) guards a search with
+    ``max_instances``: past it the search raises :class:`~isttheory.errors.SearchTimeLimitError` rather than
+    return an outcome that would depend on the machine's speed."""
+    s = _Search(lemma, budget, seed, max_instances, time_limit)
     cx = s.random_stage()
     if cx is None:
         cx = s.corner_stage()

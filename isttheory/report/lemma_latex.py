@@ -22,14 +22,11 @@ import numpy as np
 from ..errors import LemmaError
 from ..lemmas.expr import to_latex
 from ..lemmas.lemma import Lemma
-from ..lemmas.results import CheckResult, Counterexample, Outcome, Worst
+from ..lemmas.results import MATRIX_ENTRIES, CheckResult, Counterexample, Outcome, Worst
 from ..lemmas.vocabulary import latex_name
 
 PACKAGES = ("amsmath", "amssymb")
 """What :func:`fragment` needs; :func:`document` also loads ``geometry`` for the margins."""
-MATRIX_ENTRIES = 64
-"""The ``L_i`` are printed when ``n·d²`` is at most this (as in the notebook display of a counterexample);
-larger instances are in the counterexample file."""
 EXACT_DIGITS = 40
 """A rational whose numerator and denominator together have more digits is shown as a decimal."""
 SIGNIFICANT = 16
@@ -271,8 +268,7 @@ def _survived(res: CheckResult, worst: Worst | None, op: str, base: Path | None)
 def _skips(res: CheckResult, limit: int | None = 5) -> list[str]:
     if not res.skip_reasons:
         return []
-    top = sorted(res.skip_reasons.items(), key=lambda kv: (-kv[1], kv[0]))
-    shown = top if limit is None else top[:limit]
+    top, shown = res.top_skips(None), res.top_skips(limit)
     lines = ["Instances skipped, by reason" + (f" (the {limit} most frequent)" if len(top) > len(shown) else "")
              + ":", r"\begin{itemize}"]
     lines += [rf"\item {count} $\times$ {tex_text(reason)}" for reason, count in shown]

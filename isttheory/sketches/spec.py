@@ -8,6 +8,7 @@ import numbers
 
 from ..errors import SketchSpecError
 from ..problem import QuadraticProblem
+from ..structured import LowRankDiagonalProblem
 from .base import Sketch
 from .blocks import PermBlocks
 from .clients import PermClients
@@ -65,26 +66,32 @@ def check_sketch_spec(spec: str) -> tuple[str, str | None]:
     return name, (param if sep else None)
 
 
-def parse_sketch(spec: str, problem: QuadraticProblem | int, d: int | None = None) -> Sketch:
-    """Build the sketch named by ``spec``: ``parse_sketch(spec, problem)`` for ``problem``'s ``n`` and ``d``, or
-    ``parse_sketch(spec, n, d)``. ``precond-perm`` (23) is built from the diagonals of the ``L_i``, so it needs
-    the problem. Every mistake is a :class:`~isttheory.errors.SketchSpecError` (or a
-    :class:`~isttheory.errors.SketchError` for sizes the family does not admit)."""
+def parse_sketch(spec: str, problem: QuadraticProblem | LowRankDiagonalProblem | int | None = None,
+                 d: int | None = None, *, n: int | None = None) -> Sketch:
+    """Build the sketch named by ``spec``: ``parse_sketch(spec, problem)`` for ``problem``'s ``n`` and ``d`` (a
+    :class:`~isttheory.problem.QuadraticProblem` or a structured problem), or ``parse_sketch(spec, n, d)``
+    (also ``parse_sketch(spec, n=n, d=d)``).
+    ``precond-perm`` (23) is built from the diagonals of the ``L_i``, so it needs the problem. Every mistake is a
+    :class:`~isttheory.errors.SketchSpecError` (or a :class:`~isttheory.errors.SketchError` for sizes the
+    family does not admit)."""
     name, param = check_sketch_spec(spec)
-    if isinstance(problem, QuadraticProblem):
+    if n is not None:
+        if problem is not None:
+            raise SketchSpecError("parse_sketch takes a problem, or n and d; not both")
+        problem = n
+    if isinstance(problem, (QuadraticProblem, LowRankDiagonalProblem)):
         if d is not None:
             raise SketchSpecError("parse_sketch takes a problem, or n and d; not both")
         n, d = problem.n, problem.d
     else:
-        n = problem
-        for what, v in (("n", n), ("d", d)):
+        for what, v in (("n", problem), ("d", d)):
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-                raise SketchSpecError(f"parse_sketch(spec, n, d) needs positive integers; got {what} = {v!r}")
+                raise SketchSpecError(f"parse_sketch(spec, n, d) needs a problem or positive integers n and d; "
+                                      f"got {what} = {v!r}")
         if name == "precond-perm":
             raise SketchSpecError("precond-perm is built from the problem's diagonals: parse_sketch('precond-perm', "
                                   "problem)")
-    assert d is not None
-    n, d = int(n), int(d)
+        n, d = int(problem), int(d)  # type: ignore[arg-type]  # both checked Integral above
     if name == "identity":
         return Identity(n, d)
     if name == "perm":
@@ -92,7 +99,7 @@ def parse_sketch(spec: str, problem: QuadraticProblem | int, d: int | None = Non
     if name == "scaled-perm":
         return Permutation(n, d, scale=_number(param, "scaled-perm scale S") if param is not None else math.sqrt(n))
     if name == "precond-perm":
-        assert isinstance(problem, QuadraticProblem)
+        assert isinstance(problem, (QuadraticProblem, LowRankDiagonalProblem))
         return PreconditionedPerm.from_problem(problem, "printed" if param is not None else "diagonal")
     if name == "rand":
         assert param is not None
