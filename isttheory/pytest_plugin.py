@@ -20,10 +20,10 @@ Options (command line, or the same names with ``_`` in ``[tool.pytest.ini_option
 ``--isttheory-budget SECONDS``
     Search budget per item, default 1. It is converted to an instance count at
     :data:`INSTANCES_PER_SECOND` per second, so the search, and the outcome, is the same on every
-    machine. The rate is nominal: the paper's lemmas (sizes up to 4, ``K`` up to 50) take 0.03–2 s per item
-    at the default on a loaded 2-core machine, but an instance costs more as ``n``, ``d`` and ``K`` grow
-    (at ``n = d = 12``, ``K = 10 000`` a single instance takes seconds), so time scales with the lemma and
-    the machine, never the outcome.
+    machine. The rate is nominal: the paper's lemmas (sizes up to 4) take 0.01–1 s per item at the default
+    (median 0.34 s on a 2-core machine; up to 2.4 s when it is loaded), but an instance costs more as
+    ``n``, ``d`` and ``K`` grow (at ``n = d = 12``, ``K = 10 000`` a single instance takes seconds), so time
+    scales with the lemma and the machine, never the outcome.
 ``--isttheory-instances N``
     The instance count itself (overrides the budget).
 ``--isttheory-seed N``
