@@ -9,7 +9,8 @@ The verdict says exactly what the derivation shows (see :mod:`isttheory.derivati
   ``numbers["corrected"]`` says whether the corrected statement is PROVED or CHECKED, and
   ``numbers["refutation"]`` whether the counterexample to the printed version is certified (general or
   exact arithmetic) or only in floating point;
-- REFUTED: a step of the derivation fails (the failed steps are the message).
+- REFUTED: a step of the derivation is disproved or fails (those steps are the message);
+- INCONCLUSIVE: no step fails, but some step is *undecided* (SymPy could neither prove nor refute it).
 """
 
 from __future__ import annotations
@@ -38,9 +39,12 @@ def derivation_finding(name: str, d: Derivation) -> Finding:
     """The finding of derivation ``name`` (see the module docstring for the verdicts)."""
     numbers = derivation_numbers(d)
     method = f"derivation ({d.gfn()} general/fixed-size/numeric steps)"
-    if not d.holds:
-        msg = "; ".join(f"{s.equation} {s.name}" for s in d.failed())
+    if d.refuting():
+        msg = "; ".join(f"{s.equation} {s.name}" for s in d.refuting())
         return Finding(Verdict.REFUTED, numbers, method, f"failed: {msg}", variant=name)
+    if not d.holds:  # only undecided steps: SymPy could neither prove nor refute them
+        msg = "; ".join(f"{s.equation} {s.name}: {s.detail}" for s in d.failed())
+        return Finding(Verdict.INCONCLUSIVE, numbers, method, f"undecided: {msg}", variant=name)
     notes = []
     if d.weakest():
         kinds = sorted({s.reach for s in d.weakest()})

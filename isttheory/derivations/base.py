@@ -53,8 +53,10 @@ Strength = Literal["PROVED", "CHECKED", "FAILS"]
 #: ``holds``: the step holds (at its reach); ``loose``: a bound holds but with a constant looser than the sharp
 #: one; ``disproved``: SymPy decides it false or a witness (a point respecting the symbols' assumptions) refutes
 #: it; ``undecided``: SymPy can neither prove nor refute it (not shown); ``failed``: a numeric certificate or a
-#: hand-built step that does not hold.
-Verdict = Literal["holds", "loose", "disproved", "undecided", "failed"]
+#: hand-built step that does not hold. (A step's outcome, not a claim's: the claim verdicts are
+#: :class:`isttheory.claims.registry.Verdict`, and :func:`isttheory.claims.proofs.derivation_finding` maps one
+#: to the other: a ``disproved`` or ``failed`` step makes the claim REFUTED, an ``undecided`` one INCONCLUSIVE.)
+StepOutcome = Literal["holds", "loose", "disproved", "undecided", "failed"]
 _T = TypeVar("_T")
 
 
@@ -103,7 +105,7 @@ class Step:
     kind: Kind
     holds: bool
     detail: str = ""
-    verdict: Verdict | None = None  # filled from ``holds`` when not given ("holds" / "failed")
+    verdict: StepOutcome | None = None  # filled from ``holds`` when not given ("holds" / "failed")
     sizes: str = ""  # fixed-size steps: the sizes (``n=3, d=2``)
     exact: bool = False  # numeric steps: exact arithmetic (rationals, enumeration) rather than floats
     role: Role = "decisive"
@@ -127,7 +129,7 @@ class Step:
         return self.kind == "general" or (self.kind == "numeric" and self.exact)
 
 
-def _symbolic_step(name: str, equation: str, ok: bool, detail: str, verdict: Verdict, reach: Reach | None,
+def _symbolic_step(name: str, equation: str, ok: bool, detail: str, verdict: StepOutcome, reach: Reach | None,
                    role: Role) -> Step:
     r = UNSTATED if reach is None else reach
     return Step(name, equation, "general" if r.general else "fixed-size", ok, detail, verdict,
@@ -164,7 +166,7 @@ class Derivation:
             self.steps.append(_symbolic_step(name, equation, True, detail or "= 0", "holds", reach, role))
             return True
         point = _nonzero_witness(expr)
-        verdict: Verdict = "disproved" if point is not None else "undecided"
+        verdict: StepOutcome = "disproved" if point is not None else "undecided"
         why = ("undecided: SymPy does not reduce it to 0 and no witness was found" if point is None
                else f"disproved: ≠ 0 at {_short(point)}" if point else "disproved: a non-zero constant")
         self.steps.append(_symbolic_step(name, equation, False, f"{why}; residual {_short(expr)}"
@@ -191,7 +193,7 @@ class Derivation:
         verdict, why = _decide(statement)
         ok = verdict == "disproved"
         text = detail or str(statement)
-        out: Verdict = "holds" if ok else ("disproved" if verdict == "holds" else "undecided")
+        out: StepOutcome = "holds" if ok else ("disproved" if verdict == "holds" else "undecided")
         why = (f"refuted ({why.removeprefix('disproved: ')})" if ok
                else "disproved: the statement holds" if verdict == "holds" else why)
         self.steps.append(_symbolic_step(name, equation, ok, f"{why}: {text}", out, reach, role))
@@ -218,7 +220,7 @@ class Derivation:
                                  role=role)
         verdict, why = _decide(rel(stated, sharp))
         ok = verdict == "holds"
-        out: Verdict = "loose" if ok else verdict
+        out: StepOutcome = "loose" if ok else verdict
         text = (f"loose: {stated} is valid but the sharp constant is {sharp}" if ok
                 else f"{why}: {stated} vs the sharp {sharp}")
         self.steps.append(_symbolic_step(name, equation, ok, text, out, reach, role))
@@ -251,7 +253,7 @@ class Derivation:
     def failed(self) -> list[Step]:
         return [s for s in self.steps if not s.holds]
 
-    def failing(self, fragment: str, verdict: Verdict | None = None) -> list[Step]:
+    def failing(self, fragment: str, verdict: StepOutcome | None = None) -> list[Step]:
         """Failed steps whose name contains ``fragment`` (only those with ``verdict`` if given): mutation
         tests assert ``d.failing(name, "disproved")`` so that an *undecided* step does not count."""
         return [s for s in self.failed() if fragment in s.name and (verdict is None or s.verdict == verdict)]
@@ -259,6 +261,10 @@ class Derivation:
     def disproved(self) -> list[Step]:
         """Steps shown false (not merely undecided)."""
         return [s for s in self.steps if s.verdict == "disproved"]
+
+    def refuting(self) -> list[Step]:
+        """Failed steps that show something false (``disproved`` or ``failed``), not merely ``undecided``."""
+        return [s for s in self.failed() if s.verdict != "undecided"]
 
     def loose(self) -> list[Step]:
         """Bounds that hold with a constant looser than the sharp one."""
@@ -396,7 +402,7 @@ def _is_nonzero_number(v: sp.Basic) -> bool:
     return bool(np.isfinite(num.real) and np.isfinite(num.imag) and abs(num) > 1e-30)
 
 
-def _decide(statement: sp.Basic) -> tuple[Verdict, str]:
+def _decide(statement: sp.Basic) -> tuple[StepOutcome, str]:
     """``("holds", …)`` if ``sp.simplify`` gives True; ``("disproved", why)`` if it gives False or a
     counterexample point is found; otherwise ``("undecided", why)``."""
     val = sp.simplify(statement)
