@@ -26,6 +26,7 @@ counts only with status ``optimal`` and agreement with the eigen answer to
 
 from __future__ import annotations
 
+import enum
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -56,12 +57,37 @@ class SolverOptions:
 DEFAULT_SOLVER = SolverOptions()
 
 
+class SolveStatus(enum.StrEnum):
+    """How an SDP or its eigen cross-check ended (as cvxpy's ``settings.py`` names solver statuses).
+
+    ``OPTIMAL`` (cvxpy's ``optimal``, or ``optimal_inaccurate`` when accepted); ``INFEASIBLE`` from the solver,
+    or from the eigen answer of (14) with its reason: ``INFEASIBLE_W_NOT_PSD`` (a certificate ``vᵀW̄v < 0``) and
+    ``INFEASIBLE_KERNEL`` (``E[B̄L̄B̄]`` does not vanish on ``ker W̄``); ``FAILED``: no solver returned a status
+    we trust (what each said is in :attr:`SDPResult.message`). A ``StrEnum``: JSON and tables show its value."""
+
+    OPTIMAL = "optimal"
+    INFEASIBLE = "infeasible"
+    INFEASIBLE_W_NOT_PSD = "infeasible: W is not PSD"
+    INFEASIBLE_KERNEL = "infeasible: E[BLB] does not vanish on ker W"
+    FAILED = "failed"
+
+    @property
+    def infeasible(self) -> bool:
+        """Infeasible, whatever the reason."""
+        return self in (SolveStatus.INFEASIBLE, SolveStatus.INFEASIBLE_W_NOT_PSD, SolveStatus.INFEASIBLE_KERNEL)
+
+    @property
+    def reason(self) -> str:
+        """Why an infeasible eigen answer is infeasible (empty otherwise)."""
+        return self.value.partition(": ")[2]
+
+
 @dataclass(frozen=True)
 class SDPResult:
     """A constant from an SDP, its eigen cross-check, and whether to trust it."""
 
     value: float | None
-    status: str
+    status: SolveStatus
     solver: str
     eigen_value: float | None
     agrees: bool | None
@@ -72,7 +98,7 @@ class SDPResult:
     @property
     def trustworthy(self) -> bool:
         """Status optimal (or accepted inaccurate) and, where an eigen answer exists, agreement."""
-        return self.status in ("optimal", "infeasible") and self.agrees is not False
+        return self.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE) and self.agrees is not False
 
 
 def _sym(A: FloatArray) -> FloatArray:
@@ -84,8 +110,9 @@ def _scale(*mats: FloatArray) -> float:
     return max(1e-300, max(float(np.abs(M).max()) for M in mats))
 
 
-def _solve(problem: Any, options: SolverOptions) -> tuple[str, str]:
-    """Run cvxpy with the preferred solver, then the fallback; return (status, solver used)."""
+def _solve(problem: Any, options: SolverOptions) -> tuple[SolveStatus, str, str]:
+    """Run cvxpy with the preferred solver, then the fallback; return (status, solver used, what each solver
+    said when none gave a status we trust)."""
     import cvxpy as cp
 
     tried = []
@@ -99,10 +126,12 @@ def _solve(problem: Any, options: SolverOptions) -> tuple[str, str]:
             tried.append(f"{name}: {type(exc).__name__}")
             continue
         status = str(problem.status)
-        if status in ("optimal", "infeasible") or (status == "optimal_inaccurate" and options.accept_inaccurate):
-            return ("optimal" if status == "optimal_inaccurate" else status), name
+        if status == cp.OPTIMAL or (status == cp.OPTIMAL_INACCURATE and options.accept_inaccurate):
+            return SolveStatus.OPTIMAL, name, ""
+        if status == cp.INFEASIBLE:
+            return SolveStatus.INFEASIBLE, name, ""
         tried.append(f"{name}: {status}")
-    return "failed (" + "; ".join(tried) + ")", options.solver
+    return SolveStatus.FAILED, options.solver, "; ".join(tried)
 
 
 def _agree(a: float | None, b: float | None, rtol: float) -> bool | None:
@@ -114,7 +143,7 @@ def _agree(a: float | None, b: float | None, rtol: float) -> bool | None:
 # ------------------------------------------------------------------ θ* of (14)
 
 
-def theta_eigen(W: FloatArray, BLB: FloatArray) -> tuple[float | None, FloatArray | None, str]:
+def theta_eigen(W: FloatArray, BLB: FloatArray) -> tuple[float | None, FloatArray | None, SolveStatus]:
     """Eigen answer for ``min θ : θW − Q ⪰ 0``: (θ*, certificate, status).
 
     ``W`` not PSD: certificate ``v`` with ``vᵀWv < 0`` (then ``vᵀ(θW − Q)v < 0`` for all
@@ -125,19 +154,19 @@ def theta_eigen(W: FloatArray, BLB: FloatArray) -> tuple[float | None, FloatArra
     s = _scale(W, Q)
     w, V = np.linalg.eigh(W / s)
     if w[0] < -PSD_TOL * max(1.0, abs(w[-1])):
-        return None, V[:, 0], "infeasible: W is not PSD"
+        return None, V[:, 0], SolveStatus.INFEASIBLE_W_NOT_PSD
     keep = w > PSD_TOL * max(1.0, abs(w[-1]))
     K, R = V[:, ~keep], V[:, keep]
     if K.shape[1]:
         QK = K.T @ (Q / s) @ K
         qk, U = np.linalg.eigh(_sym(QK))
         if qk[-1] > PSD_TOL * max(1.0, float(np.abs(Q / s).max())):
-            return None, K @ U[:, -1], "infeasible: E[BLB] does not vanish on ker W"
+            return None, K @ U[:, -1], SolveStatus.INFEASIBLE_KERNEL
     if R.shape[1] == 0:
-        return 0.0, None, "optimal"
+        return 0.0, None, SolveStatus.OPTIMAL
     Wr, Qr = R.T @ (W / s) @ R, R.T @ (Q / s) @ R
     theta = float(sla.eigh(_sym(Qr), _sym(Wr), eigvals_only=True)[-1])
-    return max(theta, 0.0), None, "optimal"
+    return max(theta, 0.0), None, SolveStatus.OPTIMAL
 
 
 def theta_star(W: FloatArray, BLB: FloatArray, options: SolverOptions = DEFAULT_SOLVER) -> SDPResult:
@@ -150,14 +179,15 @@ def theta_star(W: FloatArray, BLB: FloatArray, options: SolverOptions = DEFAULT_
     theta = cp.Variable()
     M = theta * (W / s) - Q / s
     prob = cp.Problem(cp.Minimize(theta), [0.5 * (M + M.T) >> 0, theta >= 0])
-    status, solver = _solve(prob, options)
-    value = float(theta.value) if status == "optimal" and theta.value is not None else None
-    if eig_status.startswith("infeasible"):
-        agrees = status == "infeasible" if not status.startswith("failed") else None
-        return SDPResult(None, "infeasible", solver, None, agrees, cert,
-                         f"{eig_status}; solver says {status}")
+    status, solver, tried = _solve(prob, options)
+    said = f"{status} ({tried})" if tried else str(status)
+    value = float(theta.value) if status is SolveStatus.OPTIMAL and theta.value is not None else None
+    if eig_status.infeasible:
+        agrees = status is SolveStatus.INFEASIBLE if status is not SolveStatus.FAILED else None
+        return SDPResult(None, SolveStatus.INFEASIBLE, solver, None, agrees, cert,
+                         f"{eig_status}; solver says {said}")
     agrees = _agree(value, eig, options.cross_check_rtol)
-    msg = "" if agrees else f"SDP {value} vs eigen {eig} (solver status {status})"
+    msg = "" if agrees else f"SDP {value} vs eigen {eig} (solver status {said})"
     return SDPResult(value, status, solver, eig, agrees, None, msg)
 
 
@@ -185,7 +215,7 @@ def optimal_step_eigen(L_bar: FloatArray, W: FloatArray, BLB: FloatArray,
     """``argmin_γ ρ(γ)`` by bounded Brent search (ρ is convex: a max of convex quadratics in γ)."""
     rho0 = contraction(0.0, L_bar, W, BLB, A0)
     th, _, status = theta_eigen(W, BLB)
-    if not status.startswith("optimal") or not th:
+    if status is not SolveStatus.OPTIMAL or not th:
         return 0.0, rho0  # no γ > 0 decreases ρ (W not PSD) or nothing moves
     hi = 2.0 / th
     res = minimize_scalar(lambda g: contraction(g, L_bar, W, BLB, A0), bounds=(0.0, hi), method="bounded",
@@ -210,10 +240,11 @@ def optimal_step(L_bar: FloatArray, W: FloatArray, BLB: FloatArray, options: Sol
     top = t * (L / s) - A / s + 2 * g * (W / s)
     block = cp.bmat([[0.5 * (top + top.T), g * G.T], [g * G, np.eye(d)]])
     prob = cp.Problem(cp.Minimize(t), [0.5 * (block + block.T) >> 0])
-    status, solver = _solve(prob, options)
+    status, solver, tried = _solve(prob, options)
     g_e, rho_e = optimal_step_eigen(L, W, Q, A)
-    if status != "optimal" or t.value is None:
-        return SDPResult(None, status, solver, rho_e, None, extra={"gamma": None, "gamma_eigen": g_e})
+    if status is not SolveStatus.OPTIMAL or t.value is None:
+        return SDPResult(None, status, solver, rho_e, None, message=tried,
+                         extra={"gamma": None, "gamma_eigen": g_e})
     rho_sdp, g_sdp = float(t.value), float(g.value) if g.value is not None else 0.0
     agrees = _agree(rho_sdp, rho_e, options.cross_check_rtol)
     return SDPResult(rho_sdp, status, solver, rho_e, agrees,

@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .bounds import thm1_eq15_rhs, thm1_eq16_rhs, thm2_corrected_rhs, thm2_paper_rhs, thm2_printed_rhs
-from .constants import contraction, rate, theta_eigen, thm2_beta
+from .constants import SolveStatus, contraction, rate, theta_eigen, thm2_beta
 from .dynamics import ExactDynamics
 from .moments import SketchMoments
 from .problem import QuadraticProblem
@@ -63,8 +63,8 @@ def theorem1_unmet(problem: QuadraticProblem, sketch: Sketch, gamma: float, form
         return "not interpolation: b_i != 0 (Theorem 1 needs b_i = 0)"
     mo = SketchMoments(problem, sketch) if moments is None else moments
     theta, _, status = theta_eigen(mo.W, mo.BLB)
-    if theta is None or not status.startswith("optimal"):
-        return f"(14) not met: {status.removeprefix('infeasible: ')} (Theorem 1 needs theta with theta W >= E[BLB])"
+    if theta is None or status is not SolveStatus.OPTIMAL:
+        return f"(14) not met: {status.reason or status} (Theorem 1 needs theta with theta W >= E[BLB])"
     if gamma > 1.0 / max(theta, 1e-300):
         return f"gamma > 1/theta* (gamma = {gamma:.6g}, 1/theta* = {1.0 / max(theta, 1e-300):.6g})"
     return None

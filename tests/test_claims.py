@@ -90,13 +90,13 @@ def test_known_refuted_variant_does_not_fail():
 def test_untrusted_solver_makes_condition14_inconclusive(monkeypatch):
     """A solver that fails can never produce VERIFIED."""
     from isttheory.claims import theorem1 as t1
-    from isttheory.constants import SDPResult
+    from isttheory.constants import SDPResult, SolveStatus
 
-    monkeypatch.setattr(t1, "theta_star", lambda W, Q: SDPResult(None, "failed (CVXOPT: solver error)", "CVXOPT",
+    monkeypatch.setattr(t1, "theta_star", lambda W, Q: SDPResult(None, SolveStatus.FAILED, "CVXOPT",
                                                                  1.0, None))
     fs = get("thm1-condition14").run(INST, Settings())
     assert fs and all(f.verdict is Verdict.INCONCLUSIVE for f in fs)
-    monkeypatch.setattr(t1, "theta_star", lambda W, Q: SDPResult(2.0, "optimal", "CVXOPT", 1.0, False))
+    monkeypatch.setattr(t1, "theta_star", lambda W, Q: SDPResult(2.0, SolveStatus.OPTIMAL, "CVXOPT", 1.0, False))
     fs = get("thm1-condition14").run(INST, Settings())
     assert all(f.verdict is Verdict.INCONCLUSIVE for f in fs)  # disagreeing with the eigen answer
 

@@ -140,3 +140,17 @@ def test_solver_failure_is_surfaced_not_swallowed():
     W, Q = _moments(p, Permutation(4, 8))
     r = theta_star(W, Q, SolverOptions(solver="NO_SUCH_SOLVER", fallback=None))
     assert r.status.startswith("failed") and r.value is None and not r.trustworthy
+
+
+def test_solver_statuses_are_a_type() -> None:
+    """Statuses are :class:`SolveStatus` members (a StrEnum: JSON and tables show the value), never free text
+    tested with ``startswith``; the eigen answer of (14) says why it is infeasible."""
+    from isttheory.constants import SolveStatus
+
+    W = np.diag([1.0, -1.0])
+    th, cert, status = theta_eigen(W, np.eye(2))
+    assert th is None and status is SolveStatus.INFEASIBLE_W_NOT_PSD and status.infeasible
+    assert status.reason == "W is not PSD" and str(status) == "infeasible: W is not PSD"
+    r = theta_star(W, np.eye(2))
+    assert r.status is SolveStatus.INFEASIBLE and r.message.startswith("infeasible: W is not PSD; solver says")
+    assert theta_eigen(np.eye(2), np.eye(2))[2] is SolveStatus.OPTIMAL and not SolveStatus.OPTIMAL.infeasible

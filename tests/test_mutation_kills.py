@@ -22,6 +22,7 @@ from isttheory import constants, generators
 from isttheory.constants import (
     SDPResult,
     SolverOptions,
+    SolveStatus,
     optimal_step,
     optimal_step_eigen,
     theta_eigen,
@@ -251,10 +252,10 @@ Q_HAND = np.diag([1.0, 3.0])
 
 def _fake_sdp(answer: float) -> Any:
     """A stand-in for the SDP solve that sets the optimisation variable to ``answer`` (status optimal)."""
-    def solve(problem: Any, options: SolverOptions) -> tuple[str, str]:
+    def solve(problem: Any, options: SolverOptions) -> tuple[SolveStatus, str, str]:
         (var,) = problem.variables()
         var.value = answer
-        return "optimal", "FAKE"
+        return SolveStatus.OPTIMAL, "FAKE", ""
     return solve
 
 
@@ -289,7 +290,7 @@ def test_cross_check_trusts_agreement_to_1e_9(monkeypatch: pytest.MonkeyPatch, s
 
 def test_cross_check_flags_a_wrong_eigen_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     """The other side: the real SDP against an eigen-solver that is off by 1e-3 relative."""
-    monkeypatch.setattr(constants, "theta_eigen", lambda W, Q: (3.0 * (1 + 1e-3), None, "optimal"))
+    monkeypatch.setattr(constants, "theta_eigen", lambda W, Q: (3.0 * (1 + 1e-3), None, SolveStatus.OPTIMAL))
     r = theta_star(W_HAND, Q_HAND)
     assert r.value == pytest.approx(3.0, rel=1e-6)
     assert r.agrees is False and not r.trustworthy
@@ -360,33 +361,34 @@ class _StubProblem:
 
 
 @pytest.mark.parametrize("statuses, accept, expected", [
-    ({"CVXOPT": "optimal", "SCS": "optimal"}, False, ("optimal", "CVXOPT")),
-    ({"CVXOPT": "infeasible", "SCS": "optimal"}, False, ("infeasible", "CVXOPT")),
+    ({"CVXOPT": "optimal", "SCS": "optimal"}, False, ("optimal", "CVXOPT", "")),
+    ({"CVXOPT": "infeasible", "SCS": "optimal"}, False, ("infeasible", "CVXOPT", "")),
     # an inaccurate optimum is refused by default and the fallback is tried
-    ({"CVXOPT": "optimal_inaccurate", "SCS": "optimal"}, False, ("optimal", "SCS")),
+    ({"CVXOPT": "optimal_inaccurate", "SCS": "optimal"}, False, ("optimal", "SCS", "")),
     ({"CVXOPT": "optimal_inaccurate", "SCS": "optimal_inaccurate"}, False,
-     ("failed (CVXOPT: optimal_inaccurate; SCS: optimal_inaccurate)", "CVXOPT")),
+     ("failed", "CVXOPT", "CVXOPT: optimal_inaccurate; SCS: optimal_inaccurate")),
     # accepted when asked, and reported as optimal
-    ({"CVXOPT": "optimal_inaccurate", "SCS": "optimal"}, True, ("optimal", "CVXOPT")),
+    ({"CVXOPT": "optimal_inaccurate", "SCS": "optimal"}, True, ("optimal", "CVXOPT", "")),
     # accepting inaccurate optima does not accept anything else
-    ({"CVXOPT": "unbounded_inaccurate", "SCS": "optimal"}, True, ("optimal", "SCS")),
+    ({"CVXOPT": "unbounded_inaccurate", "SCS": "optimal"}, True, ("optimal", "SCS", "")),
     ({"CVXOPT": "infeasible_inaccurate", "SCS": "unbounded"}, True,
-     ("failed (CVXOPT: infeasible_inaccurate; SCS: unbounded)", "CVXOPT")),
+     ("failed", "CVXOPT", "CVXOPT: infeasible_inaccurate; SCS: unbounded")),
 ])
-def test_solver_status_policy(statuses: dict[str, str], accept: bool, expected: tuple[str, str]) -> None:
+def test_solver_status_policy(statuses: dict[str, str], accept: bool, expected: tuple[str, str, str]) -> None:
     prob = _StubProblem(statuses)
     options = SolverOptions(accept_inaccurate=accept)
-    assert constants._solve(prob, options) == expected
+    status, solver, tried = constants._solve(prob, options)
+    assert isinstance(status, SolveStatus) and (status, solver, tried) == expected
     # SCS runs at the options' tolerance, the others with their defaults
     assert all((kw.get("eps") == options.scs_eps) if name == "SCS" else not kw for name, kw in prob.calls)
 
 
 def test_trustworthy_needs_a_definite_status() -> None:
-    ok = SDPResult(1.0, "optimal", "X", 1.0, True)
+    ok = SDPResult(1.0, SolveStatus.OPTIMAL, "X", 1.0, True)
     assert ok.trustworthy
-    assert not SDPResult(None, "failed (X: SolverError)", "X", 1.0, None).trustworthy
-    assert not SDPResult(1.0, "optimal", "X", 2.0, False).trustworthy
-    assert SDPResult(None, "infeasible", "X", None, True).trustworthy
+    assert not SDPResult(None, SolveStatus.FAILED, "X", 1.0, None, message="X: SolverError").trustworthy
+    assert not SDPResult(1.0, SolveStatus.OPTIMAL, "X", 2.0, False).trustworthy
+    assert SDPResult(None, SolveStatus.INFEASIBLE, "X", None, True).trustworthy
 
 
 # ================================================================================ moments of a finite sketch

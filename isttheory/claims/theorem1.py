@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..constants import rate, theta_star
+from ..constants import SolveStatus, rate, theta_star
 from ..errors import IncompatibleSketchError
 from ..moments import SketchMoments
 from ..sketches import Identity, Permutation, PreconditionedPerm
@@ -38,7 +38,7 @@ def verify_condition14(inst: Instance, settings: Settings) -> Iterator[Finding]:
         if not r.trustworthy:
             yield Finding(Verdict.INCONCLUSIVE, numbers, "SDP + generalised eigenvalues",
                           f"solver not trusted: {r.status} {r.message}", variant=f"{inst.name}/{sk.spec}")
-        elif r.status == "infeasible":
+        elif r.status is SolveStatus.INFEASIBLE:
             v = np.asarray(r.certificate)
             numbers["certificate_vWv"] = float(v @ mo.W @ v)
             yield Finding(Verdict.REFUTED, numbers, "SDP + certificate", f"(14) infeasible: {r.message}",
