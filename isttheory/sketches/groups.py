@@ -102,15 +102,15 @@ class PermGroups(DiagonalSketch):
 
     family = "perm-groups"
     syntax = "perm-groups:FILE"
-    describe = "Perm-q over groups of coordinates (JSON list of disjoint index groups), g/n groups each, scale n"
+    describe = "Perm-q over groups of coordinates from a JSON file, g/n groups per client"
 
     def __init__(self, n: int, d: int, groups: Sequence[Sequence[int]], source: str | None = None) -> None:
         super().__init__(n, d)
         self.groups = check_groups(groups, self.d, source or "perm-groups")
         self.g = len(self.groups)
         if self.g < self.n or self.g % self.n:
-            raise IncompatibleSketchError(f"perm-groups needs a number of groups that is a multiple of n; got "
-                                          f"{self.g} groups for n = {self.n}")
+            raise IncompatibleSketchError(f"{source or 'perm-groups'}: perm-groups needs a number of groups that is a "
+                                          f"multiple of n; got {self.g} groups for n = {self.n}")
         self.q = self.g // self.n
         self.source = source
         sizes = [len(grp) for grp in self.groups]
