@@ -47,6 +47,10 @@ def files(tmp_path_factory):
     (d / "truncated.json").write_text(full[: len(full) // 2])
     np.savez(d / "object.npz", L=np.array([object()], dtype=object))
     write_problem(d / "singular.json", QuadraticProblem(np.stack([np.diag([1.0, 0.0])] * 2), np.ones((2, 2))))
+    (d / "groups3.json").write_text("[[0, 3], [1], [2]]")  # 3 groups: not a multiple of n = 2
+    (d / "pairs.json").write_text("[[0, 3], [1, 2]]")
+    (d / "overlap.json").write_text("[[0, 1], [1, 2], [3]]")
+    (d / "groups_bad.json").write_text("{not json")
     return {"dir": d, "problem": p}
 
 
@@ -81,6 +85,10 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "verify-out": ("verify", "--quiet", "--out", "reports/run1"),
     "verify-problem": ("verify", "--problem", "square.json", "--json"),
     "singular-simulate": ("simulate", "singular.json", "--sketch", "perm", "--gamma", "0.1", "--iters", "5"),
+    "sketch-groups-simulate": ("simulate", "het.json", "--sketch", "perm-groups:pairs.json", "--gamma", "0.1",
+                               "--iters", "5", "--runs", "3", "--seed", "1", "--json"),
+    "sketch-groups-exact": ("exact", "het.json", "--sketch", "perm-groups:pairs.json", "--gamma", "0.1", "--iters",
+                            "5", "--json"),
     "debug-nonsym": ("--debug", "simulate", "nonsym.json", "--sketch", "perm", *SIM),
     "debug-missing": ("--debug", "simulate", "no-such-file.json", "--sketch", "perm", *SIM),
 }
@@ -121,6 +129,13 @@ BAD_INPUT: dict[str, tuple[str, ...]] = {
     "too-large-for-memory": ("simulate", "het.json", "--sketch", "perm", "--gamma", "0.1", "--iters", "5",
                              "--runs", "100000000000"),
     "plugin-missing": ("verify", "--plugin", "no_such_plugin.py"),
+    "sketch-groups-not-json": ("simulate", "het.json", "--sketch", "perm-groups:groups_bad.json", *SIM),
+    "sketch-groups-overlap": ("simulate", "het.json", "--sketch", "perm-groups:overlap.json", *SIM),
+    "sketch-groups-not-multiple-of-n": ("simulate", "het.json", "--sketch", "perm-groups:groups3.json", *SIM),
+    "sketch-groups-missing-file": ("simulate", "het.json", "--sketch", "perm-groups:none.json", *SIM),
+    "sketch-groups-no-file": ("simulate", "het.json", "--sketch", "perm-groups", *SIM),
+    "sketch-groups-exact-d-mismatch": ("exact", "square.json", "--sketch", "perm-groups:pairs.json", "--gamma", "0.1",
+                                       "--iters", "3"),
 }
 
 
@@ -143,6 +158,15 @@ def test_sketches_lists_every_spec(results):
         assert any(line.split()[:1] == [spec] for line in lines), spec
         assert description[:20] in proc.stdout
     assert proc.stderr == ""
+
+
+def test_sketch_groups_simulate_and_exact(results):
+    """perm-groups:FILE runs in simulate (Monte Carlo) and exact (closed-form moments through the engine)."""
+    sim = ok_json(results, "sketch-groups-simulate")
+    ex = ok_json(results, "sketch-groups-exact")
+    assert sim["settings"]["sketch"] == ex["sketch"] == "perm-groups:pairs.json"
+    assert sim["settings"]["forms_coincide"] is True  # every coordinate owned once with scale n
+    assert results["sketch-groups-simulate"].stderr == results["sketch-groups-exact"].stderr == ""
 
 
 def test_no_command_prints_help(results):
@@ -349,6 +373,12 @@ def test_bad_input_one_line_error(results, case):
         ("singular-L-bar-constants", "singular"),
         ("singular-L-bar-exact", "singular"),
         ("too-large-for-memory", "GiB"),
+        ("sketch-groups-not-json", "not valid JSON"),
+        ("sketch-groups-overlap", "disjoint"),
+        ("sketch-groups-not-multiple-of-n", "multiple of n"),
+        ("sketch-groups-missing-file", "cannot read"),
+        ("sketch-groups-no-file", "perm-groups:FILE"),
+        ("sketch-groups-exact-d-mismatch", "d = 3"),
     ],
 )
 def test_bad_input_messages_are_specific(results, case, needle):

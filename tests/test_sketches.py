@@ -13,16 +13,21 @@ from hypothesis import strategies as st
 from isttheory import generators
 from isttheory.errors import EnumerationTooLargeError, IncompatibleSketchError, SketchError, SketchSpecError
 from isttheory.sketches import (
+    SPECS,
     FiniteSketch,
     Identity,
     IndexDraw,
     PermBlocks,
     PermClients,
+    PermGroups,
     Permutation,
     PreconditionedPerm,
     RandQ,
+    Sketch,
     parse_sketch,
+    registered_families,
 )
+from isttheory.sketches.spec import check_sketch_spec
 from isttheory.testing import problems, sketches
 from tests.conftest import random_spd
 
@@ -60,12 +65,70 @@ CASES = {
     "precond": lambda: _precond(4),
     "precond-printed": lambda: _precond(3, "printed"),
     "finite": lambda: _finite(),
+    "groups-singletons": lambda: PermGroups(2, 4, [[0], [1], [2], [3]]),
+    "groups-unequal": lambda: PermGroups(2, 6, [[0, 5], [1, 2], [3], [4]]),
+    "groups-pairs-n3": lambda: PermGroups(3, 6, [[0, 1], [2, 3], [4, 5]]),
+    "groups-two-each": lambda: PermGroups(2, 5, [[4, 0], [1], [2], [3]]),
 }
+"""The shared test table: every registered family appears (:func:`test_cases_cover_every_registered_family`);
+``tests/test_symbolic.py`` reuses it."""
+
+
+def spec_name(sk: Sketch) -> str:
+    """The registry name of a sketch: its spec up to ``:``."""
+    return sk.spec.partition(":")[0]
+
+
+def test_cases_cover_every_registered_family():
+    """A new family without an entry in CASES (so without the enumeration, flag, ω and sampler tests) fails."""
+    covered = {spec_name(make()) for make in CASES.values()}
+    missing = set(registered_families()) - covered
+    assert not missing, f"sketch families without a test case in CASES: {sorted(missing)}"
+
+
+def test_registry_builds_specs_and_parsing():
+    """SPECS, check_sketch_spec and parse_sketch come from the registry: one entry per family."""
+    fams = registered_families()
+    assert list(SPECS) == [cls.syntax for cls in fams.values()]
+    assert all(SPECS[cls.syntax] for cls in fams.values())
+    assert {"identity", "perm", "scaled-perm", "precond-perm", "rand", "perm-blocks", "perm-clients", "finite",
+            "perm-groups"} == set(fams)
+    for name, cls in fams.items():
+        assert cls.family == name and issubclass(cls, Sketch)
+        assert cls.syntax.startswith(name)
+    with pytest.raises(SketchSpecError, match="known: identity, perm, scaled-perm"):
+        check_sketch_spec("no-such")
+
+
+def test_a_family_defined_twice_is_refused():
+    with pytest.raises(TypeError, match="registered twice"):
+        class Again(Identity):  # noqa: F841  (the class statement is the test)
+            family = "perm"
+
+
+@pytest.mark.parametrize("case", sorted(k for k in CASES if k not in ("finite", "precond", "precond-printed")))
+def test_exact_scale_matches_numeric_table(case):
+    """Each family's exact scale table (its one home, read by derivations and lemmas) equals the float table."""
+    sk = CASES[case]()
+    T = sk.exact_scale()
+    np.testing.assert_allclose(np.asarray(T, dtype=float), sk.scale_table(), rtol=1e-15, atol=0)
+
+
+def test_exact_scale_of_precond_from_exact_L():
+    from fractions import Fraction
+
+    p = generators.heterogeneous(3, 3, 0.7, seed=5)
+    sk = PreconditionedPerm.from_problem(p)
+    L = np.vectorize(Fraction, otypes=[object])(p.L)
+    assert sk.exact_scale() is None  # the table is built from the problem
+    np.testing.assert_allclose(np.asarray(sk.exact_scale(L), dtype=float), sk.scale_table(), rtol=1e-13)
+    printed = PreconditionedPerm.from_problem(p, "printed")
+    np.testing.assert_allclose(np.asarray(printed.exact_scale(L), dtype=float), printed.scale_table(), rtol=1e-12)
 
 
 def enumerate_moments(sketch, A):
     sup = sketch.support()
-    C = sup.draw.dense(sketch.d)  # (K, n, d, d)
+    C = sup.draw.dense()  # (K, n, d, d): the draw knows its d
     EC = np.einsum("k,knij->nij", sup.probs, C)
     ECAC = np.einsum("k,knij,njl,knlm->nim", sup.probs, C, A, C)
     return sup, C, EC, ECAC
@@ -254,3 +317,162 @@ def test_parse_spec(spec, cls):
 def test_parse_spec_rejects(spec):
     with pytest.raises(SketchSpecError):
         parse_sketch(spec, generators.heterogeneous(4, 4, 0.5, seed=0))
+
+
+# --------------------------------------------------------------------------- perm-groups
+
+def test_groups_with_singletons_are_perm_q():
+    """perm-groups with singleton groups is Perm-q (7) exactly: same support distribution, moments and draws."""
+    n, d = 2, 6
+    g, p = PermGroups(n, d, [[j] for j in range(d)]), Permutation(n, d)
+    A = random_spd(np.random.default_rng(1), d, n)
+    np.testing.assert_allclose(g.expected_C(), p.expected_C(), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(g.expected_CAC(A), p.expected_CAC(A), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(g.expected_B(A), p.expected_B(A), rtol=0, atol=1e-12)
+    sg, sp_ = g.support(), p.support()
+    np.testing.assert_array_equal(sg.probs, sp_.probs)
+    np.testing.assert_array_equal(sg.draw.dense(), sp_.draw.dense())
+    np.testing.assert_array_equal(g.sample(np.random.default_rng(7), 50).dense(),
+                                  p.sample(np.random.default_rng(7), 50).dense())
+    assert g.support_size() == p.support_size() and g.within_paper_hypotheses
+
+
+def test_groups_second_moments_match_enumeration():
+    """E[B̄MB̄], E[P̄MB̄], E[P̄MP̄], E[B̄m(Cb)ᵀ], E[(Cb)(Cb)ᵀ] of perm-groups (engine, lifted to groups)
+    against the enumerated support."""
+    from isttheory.moments import SketchMoments
+
+    prob = generators.heterogeneous(2, 5, 0.7, seed=3)
+    m = SketchMoments(prob, PermGroups(2, 5, [[0, 3], [1], [2], [4]]))
+    probs, Bk, ck, Pk, _ = m._support
+    M = random_spd(np.random.default_rng(0), 5, 1)[0]
+    v = np.arange(5.0)
+    np.testing.assert_allclose(m.BMB(M), np.einsum("k,kij,jl,klm->im", probs, Bk, M, Bk), atol=1e-10)
+    np.testing.assert_allclose(m.PMB(M), np.einsum("k,kij,jl,klm->im", probs, Pk, M, Bk), atol=1e-11)
+    np.testing.assert_allclose(m.PMP(M), np.einsum("k,kij,jl,klm->im", probs, Pk, M, Pk), atol=1e-12)
+    np.testing.assert_allclose(m.BmCb(v), np.einsum("k,kij,j,kl->il", probs, Bk, v, ck), atol=1e-11)
+    np.testing.assert_allclose(m.CbCb, np.einsum("k,ki,kj->ij", probs, ck, ck), atol=1e-12)
+
+
+def test_groups_second_moment_monte_carlo():
+    """Monte Carlo: the sample mean of C_i A_i C_i is within 5 standard errors of the closed form."""
+    sk = PermGroups(2, 6, [[0, 5], [1, 2], [3], [4]])
+    A = random_spd(np.random.default_rng(3), 6, 2)
+    C = sk.sample(np.random.default_rng(5), 6000).dense()
+    X = np.einsum("knij,njl,knlm->knim", C, A, C)
+    se = X.std(axis=0, ddof=1) / math.sqrt(X.shape[0])
+    assert np.all(np.abs(X.mean(axis=0) - sk.expected_CAC(A)) <= 5 * se + 1e-12)
+
+
+class _WrongDeal(PermGroups):
+    """Mutant dealing: the last client's first group is not dealt (its slots get scale 0)."""
+
+    def _draws(self, sigma):
+        draw = super()._draws(sigma)
+        scales = np.broadcast_to(draw.scales, draw.coords.shape).copy()
+        scales[..., -1, : self.width] = 0.0
+        return IndexDraw(draw.coords, scales, d=self.d)
+
+
+class _WrongScale(PermGroups):
+    def scale_table(self):
+        return np.full((self.n, self.d), float(self.n) + 0.5)
+
+
+@pytest.mark.parametrize("mutant", [_WrongDeal, _WrongScale])
+def test_groups_mutants_are_caught(mutant):
+    """The enumeration oracle catches a wrong dealing and a wrong scale (the tests can fail)."""
+    sk = mutant(2, 6, [[0, 5], [1, 2], [3], [4]])
+    A = random_spd(np.random.default_rng(11), sk.d, sk.n)
+    _, _, EC, ECAC = enumerate_moments(sk, A)
+    assert not (np.allclose(sk.expected_C(), EC, atol=ATOL) and np.allclose(sk.expected_CAC(A), ECAC, atol=1e-9))
+
+
+def test_groups_support_and_limits():
+    sk = PermGroups(2, 8, [[0, 1], [2, 3], [4, 5], [6, 7]])
+    assert sk.support_size() == math.factorial(4)
+    assert sk.unbiased and sk.perfect_reconstruction and not sk.within_paper_hypotheses
+    with pytest.raises(EnumerationTooLargeError):
+        PermGroups(2, 24, [[j, j + 12] for j in range(12)]).support()
+
+
+@pytest.mark.parametrize("text, n, d, err, needle", [
+    ("not json", 2, 4, SketchSpecError, "not valid JSON"),
+    ('{"a": 1}', 2, 4, SketchSpecError, "list of lists"),
+    ("[[0, 1], 2]", 2, 3, SketchSpecError, "group 1 must be a non-empty list"),
+    ('[[0, "1"], [2, 3]]', 2, 4, SketchSpecError, "not an integer"),
+    ("[[0, 1.5], [2, 3]]", 2, 4, SketchSpecError, "not an integer"),
+    ("[[0, true], [2, 3]]", 2, 4, SketchSpecError, "not an integer"),
+    ("[[0, -1], [2, 3]]", 2, 4, SketchSpecError, "negative"),
+    ("[[0, 1], [1, 2], [3]]", 3, 4, SketchSpecError, "disjoint"),
+    ("[[0, 1], [3]]", 2, 4, SketchSpecError, "cover"),
+    ("[[0, 1], [2], [3]]", 2, 4, IncompatibleSketchError, "multiple of n"),
+    ("[[0, 1], [2, 3]]", 2, 6, SketchSpecError, "cover"),
+    ("[[0, 1], [2, 3], [4, 5]]", 3, 4, IncompatibleSketchError, "d = 4"),
+    ("[]", 2, 4, SketchSpecError, "non-empty"),
+])
+def test_groups_file_mistakes_are_one_line(tmp_path, text, n, d, err, needle):
+    f = tmp_path / "groups.json"
+    f.write_text(text)
+    with pytest.raises(err, match=needle) as info:
+        parse_sketch(f"perm-groups:{f}", n, d)
+    assert "\n" not in str(info.value)
+
+
+def test_groups_file_limits(tmp_path, monkeypatch):
+    from isttheory.sketches import groups
+
+    with pytest.raises(SketchSpecError, match="cannot read"):
+        parse_sketch(f"perm-groups:{tmp_path / 'none.json'}", 2, 4)
+    with pytest.raises(SketchSpecError, match="needs a JSON file"):
+        parse_sketch("perm-groups", 2, 4)
+    f = tmp_path / "g.json"
+    f.write_text("[[0, 1], [2, 3]]")
+    monkeypatch.setattr(groups, "MAX_GROUPS_FILE_BYTES", 8)
+    with pytest.raises(SketchSpecError, match="more than the limit"):
+        parse_sketch(f"perm-groups:{f}", 2, 4)
+
+
+def test_groups_example_file_parses():
+    from pathlib import Path
+
+    f = Path(__file__).resolve().parents[1] / "examples" / "sketches" / "groups_n2_d6.json"
+    sk = parse_sketch(f"perm-groups:{f}", 2, 6)
+    assert isinstance(sk, PermGroups) and sk.g % 2 == 0 and parse_sketch(sk.spec, 2, 6).groups == sk.groups
+
+
+# --------------------------------------------------------------------------- API: dense() and symbolic E[B]
+
+def test_index_draw_knows_its_d():
+    draw = Permutation(2, 4).sample(np.random.default_rng(0), 3)
+    assert draw.d == 4
+    np.testing.assert_array_equal(draw.dense(), draw.dense(4))
+    with pytest.raises(ValueError, match="d = 4"):
+        draw.dense(5)
+    with pytest.raises(ValueError, match="pass d"):
+        IndexDraw(draw.coords, draw.scales).dense()
+
+
+@pytest.mark.parametrize("make", [lambda: Permutation(2, 4), lambda: RandQ(2, 3, 2), lambda: PermBlocks(2, 3),
+                                  lambda: PermGroups(2, 4, [[0, 3], [1, 2]])])
+def test_expected_B_of_sympy_matrices_is_the_exact_closed_form(make):
+    """``expected_B`` of SymPy matrices (one d×d matrix, or n of them) equals the enumerated
+    ``(1/n) Σ_k p_k Σ_i C_i L_i C_i`` with symbols, exactly."""
+    import sympy as sp
+
+    sk = make()
+    n, d = sk.n, sk.d
+    Ls = [sp.Matrix(d, d, lambda j, k, i=i: sp.Symbol(f"a{i}_{min(j, k)}{max(j, k)}")) for i in range(n)]
+    sup = sk.support()
+    C = sup.draw.dense()
+    want = sp.zeros(d, d)
+    for k in range(len(sup.probs)):
+        for i in range(n):
+            Ck = sp.Matrix(C[k, i].tolist()).applyfunc(sp.nsimplify)  # entries n, d/q: exact after nsimplify
+            want += sp.nsimplify(sup.probs[k]) * Ck * Ls[i] * Ck
+    want = want / n
+    got = sk.expected_B(Ls)
+    assert isinstance(got, sp.MatrixBase)
+    assert (got - want).applyfunc(sp.simplify) == sp.zeros(d, d)
+    one = sk.expected_B(Ls[0])  # one d×d matrix for every client
+    assert (one - sk.expected_B([Ls[0]] * n)).applyfunc(sp.simplify) == sp.zeros(d, d)

@@ -7,10 +7,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..errors import IncompatibleSketchError
 from ..simulate import simulate
-from ..sketches import PermBlocks, PermClients, Permutation, PreconditionedPerm, RandQ, Sketch
-from ..sketches.identity import Identity
+from ..sketches import RandQ, Sketch, registered_families
 from ..stats import FAMILY_ALPHA, mean_equals, mean_interval
 from .instances import Instance
 from .registry import Claim, Finding, Settings, Verdict, register
@@ -20,31 +18,15 @@ ENUMERATION_LIMIT = 50_000
 
 
 def _sketches(inst: Instance, unbiased_only: bool) -> Iterator[tuple[Sketch, bool]]:
-    """The sketches that fit the instance's (n, d), with the property the paper states for them."""
-    p = inst.problem
-    n, d = p.n, p.d
-    q_half = max(1, d // 2)
-    makers = [
-        (lambda: Identity(n, d), True, True),
-        (lambda: RandQ(n, d, q_half), True, q_half == d),
-        (lambda: Permutation(n, d), True, True),
-        (lambda: PermBlocks(n, d), True, True),
-        (lambda: PermClients(n, d), True, True),
-        (lambda: Permutation(n, d, scale=float(np.sqrt(n))), n == 1, n == 1),
-        (lambda: PreconditionedPerm.from_problem(p), False, False),
-    ]
+    """The sketches that fit the instance's (n, d), with the property the paper states for them: every
+    registered family's :meth:`~isttheory.sketches.base.Sketch.examples` (each spec once)."""
     seen = set()
-    for make, unbiased, recon in makers:
-        if unbiased_only and not unbiased:
-            continue
-        try:
-            sk = make()
-        except IncompatibleSketchError:
-            continue
-        if sk.spec in seen or (isinstance(sk, (PermBlocks, PermClients)) and sk.within_paper_hypotheses):
-            continue  # perm-blocks (d = q*n) and perm-clients (n = d) equal perm there: report once
-        seen.add(sk.spec)
-        yield sk, (unbiased if unbiased_only else recon)
+    for family in registered_families().values():
+        for sk, unbiased, recon in family.examples(inst.problem):
+            if (unbiased_only and not unbiased) or sk.spec in seen:
+                continue
+            seen.add(sk.spec)
+            yield sk, (unbiased if unbiased_only else recon)
 
 
 def verify_unbiased(inst: Instance, settings: Settings) -> Iterator[Finding]:

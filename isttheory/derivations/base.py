@@ -445,23 +445,16 @@ def random_instances(make: Callable[[int], _T], seeds: Iterable[int]) -> list[_T
 
 
 def exact_scale_table(sketch: DiagonalSketch) -> np.ndarray:
-    """The scale table ``T`` (n, d) as exact SymPy numbers, from the family's definition: identity 1,
-    Rand-q ``d/q`` (4), Perm-q ``n`` (7). Any other sketch or scale needs an explicit symbolic table.
-    The numeric table must agree (a cross-check, not the source of the values)."""
-    from ..sketches import Identity, Permutation, RandQ
-
-    s: sp.Expr
-    if type(sketch) is Identity:
-        s = sp.Integer(1)
-    elif type(sketch) is RandQ:
-        s = sp.Rational(sketch.d, sketch.q)
-    elif type(sketch) is Permutation and sketch.scale == sketch.n:
-        s = sp.Integer(sketch.n)
-    else:
+    """The scale table ``T`` (n, d) as exact SymPy numbers, from the family's definition
+    (:meth:`~isttheory.sketches.base.Sketch.exact_scale`, the one source of the exact values: identity 1,
+    Rand-q ``d/q`` (4), Perm-q ``n`` (7), …). A family without a table from its definition alone (such
+    as (23), built from the problem) needs an explicit symbolic table. The numeric table must agree (a
+    cross-check, not the source of the values)."""
+    T = sketch.exact_scale()
+    if T is None or not all(isinstance(v, sp.Basic) for v in T.flat):
         raise ValueError(f"{sketch.spec}: no exact scale from the definition; pass a symbolic scale table")
-    T = np.full((sketch.n, sketch.d), s, dtype=object)
-    if not np.allclose(sketch.scale_table(), float(s), rtol=1e-14, atol=0):
-        raise ValueError(f"{sketch.spec}: numeric scale table differs from the definition's {s}")
+    if not np.allclose(sketch.scale_table(), np.asarray(T, dtype=float), rtol=1e-14, atol=0):
+        raise ValueError(f"{sketch.spec}: numeric scale table differs from the definition's")
     return T
 
 

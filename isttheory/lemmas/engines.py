@@ -12,7 +12,6 @@ family's exact scales, so a certified value shares no floating-point code with t
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 from functools import cached_property
 from typing import Any
@@ -20,12 +19,12 @@ from typing import Any
 import numpy as np
 
 from ..dynamics import ExactDynamics
-from ..errors import EnumerationTooLargeError, IncompatibleSketchError, ISTError, NotPSDError
+from ..errors import EnumerationTooLargeError, ISTError, NotPSDError
 from ..moments import SketchMoments
 from ..problem import QuadraticProblem
 from ..sketches import parse_sketch
 from ..sketches.base import IndexDraw, Sketch
-from .arith import ExactArith, FloatArith, exact_sqrt, to_mpf
+from .arith import ExactArith, FloatArith
 from .points import Point
 
 MAX_EXACT_OUTCOMES = 50_000
@@ -152,51 +151,30 @@ class FloatEngine(Engine):
 
 # =============================================================================== exact
 def exact_scales(sketch: Sketch, L: np.ndarray) -> np.ndarray | None:
-    """The family's scale table ``T`` (n, d) from its definition in exact arithmetic: identity 1,
-    Perm-q ``n`` (7) (or the given scale, ``√n`` for §4's scaled Perm-1), Rand-q ``d/q`` (4), blocks
-    ``n``, clients ``d``, (23) ``√n (L_i)_{jj}^{-1/2}`` (or the printed ``√n [L_i^{-1/2}]_{jj}``), from the
-    exact ``L_i``. ``None`` for a sketch given by an explicit table of matrices."""
-    from ..sketches import Identity, PermBlocks, PermClients, Permutation, PreconditionedPerm, RandQ
-    from ..sketches.precond import scale_23
-
-    n, d = sketch.n, sketch.d
-    one: Any
-    if isinstance(sketch, Identity):
-        one = Fraction(1)
-    elif isinstance(sketch, RandQ):
-        one = Fraction(d, sketch.q)
-    elif isinstance(sketch, PermBlocks):
-        one = Fraction(n)
-    elif isinstance(sketch, PermClients):
-        one = Fraction(d)
-    elif isinstance(sketch, Permutation):
-        s = float(sketch.scale)
-        one = Fraction(n) if s == n else exact_sqrt(Fraction(n)) if s == math.sqrt(n) else Fraction(s)
-    elif isinstance(sketch, PreconditionedPerm):
-        T = np.empty((n, d), dtype=object)
-        if sketch.variant == "diagonal":
-            if any(L[i, j, j] <= 0 for i in range(n) for j in range(d)):
-                raise IncompatibleSketchError("(23) needs every diagonal entry (L_i)_jj positive")
-            div = ExactArith().binop
-            for i in range(n):
-                for j in range(d):
-                    T[i, j] = scale_23(Fraction(n), L[i, j, j], exact_sqrt, lambda a, b: div("/", a, b))
-            return T
-        import mpmath
-
-        for i in range(n):
-            if all(isinstance(v, Fraction) for v in L[i].flat) and not _positive_definite(L[i]):
-                raise IncompatibleSketchError("the printed variant of (23) needs every L_i positive definite "
-                                              "(checked exactly)")
-            w, V = mpmath.eigsy(mpmath.matrix([[to_mpf(v) for v in row] for row in L[i]]))
-            if min(w) <= 0:
-                raise IncompatibleSketchError("the printed variant of (23) needs every L_i positive definite")
-            for j in range(d):  # [L_i^{-1/2}]_jj = Σ_k V_jk² / √w_k
-                T[i, j] = mpmath.sqrt(n) * mpmath.fsum(V[j, k] ** 2 / mpmath.sqrt(w[k]) for k in range(d))
-        return T
-    else:
+    """The family's scale table ``T`` (n, d) from its definition in exact arithmetic, converted from the
+    family's :meth:`~isttheory.sketches.base.Sketch.exact_scale` (its one home): SymPy rationals become
+    ``Fraction`` s, irrational values (``√n`` of §4's scaled Perm-1, (23) ``√n (L_i)_{jj}^{-1/2}`` from the
+    exact ``L_i``) mpmath numbers, mpmath values (the printed variant of (23)) stay. ``None`` for a sketch
+    given by an explicit table of matrices."""
+    T = sketch.exact_scale(L)
+    if T is None:
         return None
-    return np.full((n, d), one, dtype=object)
+    out = np.empty(T.shape, dtype=object)
+    for idx, v in np.ndenumerate(T):
+        out[idx] = _from_sympy(v)
+    return out
+
+
+def _from_sympy(v: Any) -> Any:
+    """A ``Fraction`` for a SymPy rational, an mpmath number for another SymPy number, else ``v``."""
+    import mpmath
+    import sympy as sp
+
+    if isinstance(v, sp.Rational):
+        return Fraction(int(v.p), int(v.q))
+    if isinstance(v, sp.Basic):
+        return mpmath.mpf(sp.N(v, mpmath.mp.dps + 10))
+    return v
 
 
 def _positive_semidefinite(M: np.ndarray) -> bool:
@@ -205,13 +183,6 @@ def _positive_semidefinite(M: np.ndarray) -> bool:
 
     return bool(sp.Matrix([[sp.Rational(v.numerator, v.denominator) for v in row] for row in M])
                 .is_positive_semidefinite)
-
-
-def _positive_definite(M: np.ndarray) -> bool:
-    """Exact test of ``M ≻ 0`` for a rational symmetric matrix (SymPy, in rational arithmetic)."""
-    import sympy as sp
-
-    return bool(sp.Matrix([[sp.Rational(v.numerator, v.denominator) for v in row] for row in M]).is_positive_definite)
 
 
 class _ExactDynamics(Dynamics):

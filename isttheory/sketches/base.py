@@ -21,13 +21,17 @@ import itertools
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Union
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import EnumerationTooLargeError, IncompatibleSketchError
+from ..errors import EnumerationTooLargeError, IncompatibleSketchError, SketchSpecError
 from ..symbolic.inclusion import InclusionModel
+
+if TYPE_CHECKING:
+    from ..problem import QuadraticProblem
+    from ..structured import LowRankDiagonalProblem
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -45,19 +49,31 @@ class IndexDraw:
     (across clients and slots) and that there is no padding slot, so sums
     over clients can be written by assignment rather than accumulation.
     ``covers`` additionally promises that every coordinate appears once.
+    ``d`` is the dimension (every family records it, so :meth:`dense` needs no argument).
     """
 
     coords: IntArray
     scales: FloatArray
     disjoint: bool = False
     covers: bool = False
+    d: int | None = None
 
     @property
     def batch_shape(self) -> tuple[int, ...]:
         return tuple(self.coords.shape[:-2])
 
-    def diagonals(self, d: int) -> FloatArray:
-        """The vectors ``c_i`` with ``C_i = Diag(c_i)``: shape ``(..., n, d)``."""
+    def _dim(self, d: int | None) -> int:
+        if d is None:
+            if self.d is None:
+                raise ValueError("this IndexDraw does not record its dimension d: pass d")
+            return self.d
+        if self.d is not None and int(d) != self.d:
+            raise ValueError(f"this IndexDraw is in dimension d = {self.d}; got d = {d}")
+        return int(d)
+
+    def diagonals(self, d: int | None = None) -> FloatArray:
+        """The vectors ``c_i`` with ``C_i = Diag(c_i)``: shape ``(..., n, d)`` (``d`` defaults to the draw's)."""
+        d = self._dim(d)
         coords = self.coords
         scales = np.broadcast_to(self.scales, coords.shape)
         lead = coords.shape[:-1]
@@ -67,10 +83,10 @@ class IndexDraw:
         np.add.at(flat, (rows.ravel(), coords.ravel()), scales.ravel())
         return out
 
-    def dense(self, d: int) -> FloatArray:
-        """Dense matrices ``C_i``: shape ``(..., n, d, d)`` (debugging, oracle)."""
+    def dense(self, d: int | None = None) -> FloatArray:
+        """Dense matrices ``C_i``: shape ``(..., n, d, d)`` (debugging, oracle; ``d`` defaults to the draw's)."""
         c = self.diagonals(d)
-        return c[..., :, None] * np.eye(d)
+        return c[..., :, None] * np.eye(c.shape[-1])
 
 
 @dataclass(frozen=True)
@@ -84,7 +100,10 @@ class TableDraw:
     def batch_shape(self) -> tuple[int, ...]:
         return tuple(self.outcome.shape)
 
-    def dense(self, d: int) -> FloatArray:
+    def dense(self, d: int | None = None) -> FloatArray:
+        """Dense matrices ``C_i``: shape ``(..., n, d, d)`` (``d``, if given, must be the table's)."""
+        if d is not None and int(d) != self.table.shape[-1]:
+            raise ValueError(f"this TableDraw is in dimension d = {self.table.shape[-1]}; got d = {d}")
         return self.table[self.outcome]
 
 
@@ -99,13 +118,91 @@ class Support:
     draw: Draw
 
 
-class Sketch(ABC):
-    """A distribution over ``(C_1, …, C_n)`` for ``n`` clients in dimension ``d``."""
+SpecTarget = Union["QuadraticProblem", "LowRankDiagonalProblem", tuple[int, int]]
+"""What :meth:`Sketch.from_spec` builds for: a problem, or the sizes ``(n, d)``."""
 
-    #: short family name used in spec strings and reports
+_REGISTRY: dict[str, type[Sketch]] = {}
+
+
+def registered_families() -> dict[str, type[Sketch]]:
+    """Every registered sketch family, ``{family name: class}``, in registration order (the order of the
+    imports in :mod:`isttheory.sketches`, which imports every family module)."""
+    return dict(_REGISTRY)
+
+
+def target_sizes(target: SpecTarget) -> tuple[int, int]:
+    """``(n, d)`` of a :data:`SpecTarget`."""
+    if isinstance(target, tuple):
+        return int(target[0]), int(target[1])
+    return int(target.n), int(target.d)
+
+
+class Sketch(ABC):
+    """A distribution over ``(C_1, …, C_n)`` for ``n`` clients in dimension ``d``.
+
+    *Families register themselves* (as :mod:`scipy.stats` distributions do): a subclass that defines
+    ``family`` in its own body is added to the registry (:func:`registered_families`) when the class is
+    defined. A family supplies its spec name ``family``, the spec syntax ``syntax`` and one line ``describe``
+    (what ``isttheory sketches`` prints), :meth:`check_param` (spec syntax without a problem),
+    :meth:`from_spec` (build for a problem or sizes) and :meth:`exact_scale` (its exact scale table, the one
+    source of the exact values for :func:`isttheory.derivations.base.exact_scale_table` and
+    :func:`isttheory.lemmas.engines.exact_scales`). Adding a family is one module imported by
+    :mod:`isttheory.sketches` plus its tests."""
+
+    #: spec name of the family (``name`` in ``name[:param]``); defining it in a class body registers the class
     family: ClassVar[str] = "sketch"
+    #: the spec syntax shown by ``isttheory sketches`` (defaults to ``family``)
+    syntax: ClassVar[str] = ""
+    #: one line describing the family (``isttheory sketches``)
+    describe: ClassVar[str] = ""
     #: True when the family satisfies the paper's hypotheses for this (n, d)
     within_paper_hypotheses: bool = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "family" not in cls.__dict__:
+            return
+        name = cls.family
+        if name in _REGISTRY and _REGISTRY[name].__qualname__ != cls.__qualname__:
+            raise TypeError(f"sketch family {name!r} is registered twice ({_REGISTRY[name].__qualname__}, "
+                            f"{cls.__qualname__})")
+        if not cls.syntax:
+            cls.syntax = name
+        _REGISTRY[name] = cls
+
+    # -- spec strings ------------------------------------------------------
+    @classmethod
+    def check_param(cls, param: str | None, spec: str) -> None:
+        """Check the parameter of a spec ``family[:param]`` without a problem (``None``: no ``:``);
+        :class:`~isttheory.errors.SketchSpecError` naming the mistake. Default: no parameter."""
+        if param is not None:
+            raise SketchSpecError(f"sketch {cls.family!r} takes no parameter; got {spec!r}")
+
+    @classmethod
+    def from_spec(cls, param: str | None, target: SpecTarget) -> Sketch:
+        """Build the sketch of spec ``family[:param]`` (already checked by :meth:`check_param`) for a problem
+        or sizes ``(n, d)``. Default: ``cls(n, d)``."""
+        n, d = target_sizes(target)
+        return cls(n, d)
+
+    @classmethod
+    def examples(cls, target: SpecTarget) -> list[tuple[Sketch, bool, bool]]:
+        """Instances of the family that the foundation claims check for a problem (or sizes), each with the
+        properties stated for it: ``(sketch, unbiased (3), perfect reconstruction)``. Empty when the family
+        does not fit these sizes, needs a user file, or equals another family here (reported once).
+        Default: the parameterless spec, stated unbiased with perfect reconstruction."""
+        try:
+            return [(cls.from_spec(None, target), True, True)]
+        except (IncompatibleSketchError, SketchSpecError):
+            return []
+
+    # -- exact scales ------------------------------------------------------
+    def exact_scale(self, L: Any = None) -> np.ndarray | None:
+        """The scale table ``T`` (n, d) of a diagonal family from its definition, in exact numbers (an
+        object array of SymPy numbers; mpmath numbers where a value is only known numerically, as for the
+        printed variant of (23)). ``L`` (n, d, d), exact entries, for families built from the problem.
+        ``None`` when the family has no such table (a general finite distribution)."""
+        return None
 
     def __init__(self, n: int, d: int) -> None:
         self.n = int(n)
@@ -190,6 +287,11 @@ class Sketch(ABC):
         return float(max(np.linalg.eigvalsh(s)[-1] for s in second) - 1.0)
 
 
+def _exact_full(n: int, d: int, value: Any) -> np.ndarray:
+    """An (n, d) object array filled with one exact value."""
+    return np.full((n, d), value, dtype=object)
+
+
 class DiagonalSketch(Sketch):
     """A sketch with ``C_i = Diag(c_i)``, ``c_ij = T_ij π_ij``: a fixed scale table ``T``
     times random 0/1 ownership ``π`` whose law is an inclusion model."""
@@ -217,6 +319,50 @@ class DiagonalSketch(Sketch):
 
         A = np.broadcast_to(np.asarray(A, dtype=float), (self.n, self.d, self.d))
         return expectation(moments.CAC, self.inclusion_model(), [A], self.scale_table())
+
+    def expected_B(self, L: Any) -> Any:
+        """``E[B̄] = (1/n) Σ_i E[C_i L_i C_i]`` (26): floats for float ``L`` (n, d, d) or (d, d); for SymPy
+        ``L`` (a d×d ``sympy.Matrix``, or a list / n-stack of them) the exact closed form as a
+        ``sympy.Matrix``, through the symbolic engine with the family's exact scale table
+        (:meth:`exact_scale`)."""
+        stack = _sympy_stack(L, self.n, self.d)
+        if stack is None:
+            return super().expected_B(L)
+        import sympy as sp
+
+        from ..symbolic import moments
+        from ..symbolic.engine import expectation
+
+        T = self.exact_scale(stack)
+        if T is None or not all(isinstance(v, sp.Basic) for v in T.flat):
+            raise IncompatibleSketchError(f"{self.spec}: no exact SymPy scale table for a symbolic E[B]")
+        EB = np.asarray(expectation(moments.B, self.inclusion_model(), [stack], T, exact=True), dtype=object)
+        return sp.Matrix(EB.tolist()) / self.n
+
+
+def _sympy_stack(L: Any, n: int, d: int) -> np.ndarray | None:
+    """``L`` as an (n, d, d) object array of SymPy entries when it is symbolic (a ``sympy.Matrix``, a list of
+    them, or an object array); ``None`` for numeric input."""
+    import sympy as sp
+
+    if isinstance(L, sp.MatrixBase):
+        mats: list[Any] = [L] * n
+    elif isinstance(L, (list, tuple)) and L and all(isinstance(m, sp.MatrixBase) for m in L):
+        mats = list(L)
+    elif isinstance(L, np.ndarray) and L.dtype == object:
+        arr = np.broadcast_to(L, (n, d, d)) if L.ndim in (2, 3) else L
+        return np.vectorize(sp.sympify, otypes=[object])(arr)
+    else:
+        return None
+    if len(mats) != n or any(m.shape != (d, d) for m in mats):
+        raise IncompatibleSketchError(f"expected_B needs a {d}x{d} matrix or {n} of them; got "
+                                      f"{[m.shape for m in mats]}")
+    out = np.empty((n, d, d), dtype=object)
+    for i, m in enumerate(mats):
+        for j in range(d):
+            for k in range(d):
+                out[i, j, k] = sp.sympify(m[j, k])
+    return out
 
 
 def all_permutations(k: int) -> IntArray:

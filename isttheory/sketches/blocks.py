@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Any
 
 import numpy as np
+import sympy as sp
 
 from ..symbolic.inclusion import RandomSizedPartition
-from .base import DiagonalSketch, FloatArray, IndexDraw, Support, all_permutations
+from .base import DiagonalSketch, FloatArray, IndexDraw, Sketch, SpecTarget, Support, _exact_full, all_permutations
 
 
 class PermBlocks(DiagonalSketch):
     """Near-equal random blocks with scale ``n`` (any ``n``, ``d``)."""
 
     family = "perm-blocks"
+    describe = "near-equal random blocks for d not a multiple of n (scale n)"
 
     def __init__(self, n: int, d: int) -> None:
         super().__init__(n, d)
@@ -31,6 +34,12 @@ class PermBlocks(DiagonalSketch):
         self.big_count = self.d - self.n * self.small  # r clients own ceil(d/n)
         self.m = self.small + (1 if self.big_count else 0)
         self.within_paper_hypotheses = self.big_count == 0
+
+    @classmethod
+    def examples(cls, target: SpecTarget) -> list[tuple[Sketch, bool, bool]]:
+        """As the default, except where the family equals Perm-q (within the paper's hypotheses): reported
+        once, as ``perm``."""
+        return [e for e in super().examples(target) if not e[0].within_paper_hypotheses]
 
     @property
     def spec(self) -> str:
@@ -46,7 +55,7 @@ class PermBlocks(DiagonalSketch):
         coords[mask] = pi.ravel()
         scales = np.where(mask, float(self.n), 0.0)
         exact = self.big_count == 0
-        return IndexDraw(coords, scales, disjoint=exact, covers=exact)
+        return IndexDraw(coords, scales, disjoint=exact, covers=exact, d=self.d)
 
     def sample(self, rng: np.random.Generator, size: int) -> IndexDraw:
         # one uniform row per draw, split into the coordinate permutation and the
@@ -77,6 +86,10 @@ class PermBlocks(DiagonalSketch):
 
     def scale_table(self) -> FloatArray:
         return np.full((self.n, self.d), float(self.n))
+
+    def exact_scale(self, L: Any = None) -> np.ndarray:
+        """Scale ``n``, as Perm-q (7)."""
+        return _exact_full(self.n, self.d, sp.Integer(self.n))
 
     @property
     def perfect_reconstruction(self) -> bool:

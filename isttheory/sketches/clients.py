@@ -10,18 +10,31 @@ coordinate is uniform, so ``E[C_i] = I``.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+import sympy as sp
 
 from ..errors import IncompatibleSketchError
 from ..symbolic.inclusion import ClientsOwnOne
-from .base import DiagonalSketch, FloatArray, IndexDraw, Support, all_permutations, random_permutations
+from .base import (
+    DiagonalSketch,
+    FloatArray,
+    IndexDraw,
+    Sketch,
+    SpecTarget,
+    Support,
+    _exact_full,
+    all_permutations,
+    random_permutations,
+)
 
 
 class PermClients(DiagonalSketch):
     """Permutation compressor for ``n = q·d`` clients."""
 
     family = "perm-clients"
+    describe = "permutation compressor for n = q*d (Szlendak et al. 2022)"
 
     def __init__(self, n: int, d: int) -> None:
         super().__init__(n, d)
@@ -32,6 +45,12 @@ class PermClients(DiagonalSketch):
         self.q = self.n // self.d
         self.within_paper_hypotheses = self.q == 1
 
+    @classmethod
+    def examples(cls, target: SpecTarget) -> list[tuple[Sketch, bool, bool]]:
+        """As the default, except where the family equals Perm-q (within the paper's hypotheses): reported
+        once, as ``perm``."""
+        return [e for e in super().examples(target) if not e[0].within_paper_hypotheses]
+
     @property
     def spec(self) -> str:
         return "perm-clients"
@@ -39,7 +58,7 @@ class PermClients(DiagonalSketch):
     def _draws(self, pi: np.ndarray) -> IndexDraw:
         coords = (pi // self.q)[..., None]  # 0-based: ⌈(π_i+1)/q⌉ − 1 = π_i // q
         return IndexDraw(coords, np.full((1, 1, 1), float(self.d)),
-                         disjoint=self.q == 1, covers=self.q == 1)
+                         disjoint=self.q == 1, covers=self.q == 1, d=self.d)
 
     def sample(self, rng: np.random.Generator, size: int) -> IndexDraw:
         return self._draws(random_permutations(rng, size, self.n))
@@ -56,6 +75,10 @@ class PermClients(DiagonalSketch):
 
     def scale_table(self) -> FloatArray:
         return np.full((self.n, self.d), float(self.d))
+
+    def exact_scale(self, L: Any = None) -> np.ndarray:
+        """Scale ``d``."""
+        return _exact_full(self.n, self.d, sp.Integer(self.d))
 
     @property
     def perfect_reconstruction(self) -> bool:

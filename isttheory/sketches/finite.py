@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ProblemFileError, SketchError
+from ..errors import ProblemFileError, SketchError, SketchSpecError
 from ..problem import PSD_RTOL, SYMMETRY_RTOL
-from .base import FloatArray, Sketch, Support, TableDraw
+from .base import FloatArray, Sketch, SpecTarget, Support, TableDraw, target_sizes
 
 PROB_ATOL = 1e-12
 
@@ -24,6 +24,28 @@ class FiniteSketch(Sketch):
     """``P[(C_1, …, C_n) = table[k]] = probs[k]``; matrices symmetric PSD."""
 
     family = "finite"
+    syntax = "finite:PATH"
+    describe = "user-defined finite distribution from a JSON/NPZ file"
+
+    @classmethod
+    def check_param(cls, param: str | None, spec: str) -> None:
+        if not param:
+            raise SketchSpecError("finite needs a file: finite:PATH")
+
+    @classmethod
+    def examples(cls, target: SpecTarget) -> list[tuple[Sketch, bool, bool]]:
+        """None: a finite sketch is the user's file."""
+        return []
+
+    @classmethod
+    def from_spec(cls, param: str | None, target: SpecTarget) -> FiniteSketch:
+        assert param is not None  # check_param ran first
+        n, d = target_sizes(target)
+        sk = cls.read(param)
+        if (sk.n, sk.d) != (n, d):
+            raise SketchSpecError(
+                f"sketch file {param} is for n = {sk.n}, d = {sk.d}; the problem has n = {n}, d = {d}")
+        return sk
 
     def __init__(self, probs: FloatArray, table: FloatArray, source: str | None = None) -> None:
         try:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import sympy as sp
 
 from ..symbolic.inclusion import AllOwned
-from .base import DiagonalSketch, FloatArray, IndexDraw, Support
+from .base import DiagonalSketch, FloatArray, IndexDraw, Support, _exact_full
 
 
 class Identity(DiagonalSketch):
     """``C_i = I`` for every client: ``B̄ = L̄`` and ``W̄ = L̄²`` (Theorem 1, identity example)."""
 
     family = "identity"
+    describe = "C_i = I (distributed GD)"
 
     @property
     def spec(self) -> str:
@@ -19,7 +23,7 @@ class Identity(DiagonalSketch):
 
     def sample(self, rng: np.random.Generator, size: int) -> IndexDraw:
         coords = np.broadcast_to(np.arange(self.d, dtype=np.int64), (size, self.n, self.d))
-        return IndexDraw(coords, np.ones((1, 1, 1)))
+        return IndexDraw(coords, np.ones((1, 1, 1)), d=self.d)
 
     def support_size(self) -> int:
         return 1
@@ -32,6 +36,10 @@ class Identity(DiagonalSketch):
 
     def scale_table(self) -> FloatArray:
         return np.ones((self.n, self.d))
+
+    def exact_scale(self, L: Any = None) -> np.ndarray:
+        """Scale 1 on every coordinate."""
+        return _exact_full(self.n, self.d, sp.Integer(1))
 
     @property
     def perfect_reconstruction(self) -> bool:

@@ -12,15 +12,26 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any, Literal
 
 import numpy as np
+import sympy as sp
 
-from ..errors import IncompatibleSketchError
+from ..errors import IncompatibleSketchError, SketchSpecError
 from ..problem import QuadraticProblem
 from ..structured import LowRankDiagonalProblem
 from ..symbolic.inclusion import UniformPartition
-from .base import DiagonalSketch, FloatArray, IndexDraw, Support, all_permutations, random_permutations
+from .base import (
+    DiagonalSketch,
+    FloatArray,
+    IndexDraw,
+    Sketch,
+    SpecTarget,
+    Support,
+    all_permutations,
+    random_permutations,
+)
 
 Variant = Literal["diagonal", "printed"]
 
@@ -38,6 +49,26 @@ class PreconditionedPerm(DiagonalSketch):
     """Perm-1 with per-(client, coordinate) scales ``T[i, j]`` (here ``√n (L_i)_{jj}^{-1/2}``)."""
 
     family = "precond-perm"
+    describe = "preconditioned Perm-1 (23), needs n = d and positive diagonals"
+
+    @classmethod
+    def check_param(cls, param: str | None, spec: str) -> None:
+        if param is not None and param != "printed":
+            raise SketchSpecError(f"precond-perm takes no parameter except 'printed'; got {spec!r}")
+
+    @classmethod
+    def examples(cls, target: SpecTarget) -> list[tuple[Sketch, bool, bool]]:
+        """(23) from the problem: biased (``E[C̃_i] ≠ I``), no perfect reconstruction. None for bare sizes."""
+        if isinstance(target, tuple):
+            return []
+        return [(sk, False, False) for sk, _, _ in super().examples(target)]
+
+    @classmethod
+    def from_spec(cls, param: str | None, target: SpecTarget) -> PreconditionedPerm:
+        if isinstance(target, tuple):
+            raise SketchSpecError("precond-perm is built from the problem's diagonals: parse_sketch('precond-perm', "
+                                  "problem)")
+        return cls.from_problem(target, "printed" if param is not None else "diagonal")
 
     def __init__(self, n: int, d: int, table: FloatArray, variant: Variant = "diagonal") -> None:
         super().__init__(n, d)
@@ -85,7 +116,7 @@ class PreconditionedPerm(DiagonalSketch):
     def _draws(self, pi: np.ndarray) -> IndexDraw:
         coords = pi[..., None]
         scales = self.table[np.arange(self.n), pi][..., None]
-        return IndexDraw(coords, scales, disjoint=True, covers=True)
+        return IndexDraw(coords, scales, disjoint=True, covers=True, d=self.d)
 
     def sample(self, rng: np.random.Generator, size: int) -> IndexDraw:
         return self._draws(random_permutations(rng, size, self.d))
@@ -103,7 +134,67 @@ class PreconditionedPerm(DiagonalSketch):
     def scale_table(self) -> FloatArray:
         return self.table
 
+    def exact_scale(self, L: Any = None) -> np.ndarray | None:
+        """(23) from exact ``L_i`` (n, d, d): ``√n ((L_i)_{jj})^{-1/2}`` in SymPy for rational or SymPy entries
+        (an mpmath number for an mpmath entry); the printed variant ``√n [L_i^{-1/2}]_{jj}`` in mpmath (an
+        eigendecomposition; positive definiteness checked exactly for rational ``L_i``). ``None`` without
+        ``L``: the table is built from the problem."""
+        if L is None:
+            return None
+        n, d = self.n, self.d
+        T = np.empty((n, d), dtype=object)
+        if self.variant == "diagonal":
+            for i in range(n):
+                for j in range(d):
+                    v = _exact(L[i, j, j])
+                    if isinstance(v, sp.Basic):
+                        if v.is_positive is False or v.is_zero:
+                            raise IncompatibleSketchError("(23) needs every diagonal entry (L_i)_jj positive")
+                        T[i, j] = scale_23(sp.Integer(n), v, sp.sqrt)
+                    else:
+                        import mpmath
+
+                        if not v > 0:
+                            raise IncompatibleSketchError("(23) needs every diagonal entry (L_i)_jj positive")
+                        T[i, j] = scale_23(n, v, mpmath.sqrt)
+            return T
+        import mpmath
+
+        for i in range(n):
+            rows = [[_exact(v) for v in row] for row in L[i]]
+            if all(isinstance(v, sp.Rational) for row in rows for v in row) \
+                    and not sp.Matrix(rows).is_positive_definite:
+                raise IncompatibleSketchError("the printed variant of (23) needs every L_i positive definite "
+                                              "(checked exactly)")
+            w, V = mpmath.eigsy(mpmath.matrix([[_mpf(v) for v in row] for row in rows]))
+            if min(w) <= 0:
+                raise IncompatibleSketchError("the printed variant of (23) needs every L_i positive definite")
+            for j in range(d):  # [L_i^{-1/2}]_jj = Σ_k V_jk² / √w_k
+                T[i, j] = mpmath.sqrt(n) * mpmath.fsum(V[j, k] ** 2 / mpmath.sqrt(w[k]) for k in range(d))
+        return T
+
     @property
     def perfect_reconstruction(self) -> bool:
         """``(1/n) Σ C̃_i = I`` a.s. iff every scale equals ``n``."""
         return bool(np.allclose(self.table, self.n, rtol=1e-15, atol=0))
+
+
+def _exact(v: Any) -> Any:
+    """An exact entry as SymPy (``int``, ``Fraction``, SymPy); mpmath numbers are kept."""
+    if isinstance(v, Fraction):
+        return sp.Rational(v.numerator, v.denominator)
+    if isinstance(v, (int, np.integer, sp.Basic)):
+        return sp.sympify(v)
+    if isinstance(v, (float, np.floating)):
+        return sp.Rational(float(v))
+    return v
+
+
+def _mpf(v: Any) -> Any:
+    import mpmath
+
+    if isinstance(v, sp.Rational):
+        return mpmath.mpf(int(v.p)) / int(v.q)
+    if isinstance(v, sp.Basic):
+        return mpmath.mpf(sp.N(v, mpmath.mp.dps + 5))
+    return mpmath.mpf(v)

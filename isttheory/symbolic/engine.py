@@ -31,7 +31,7 @@ import numpy as np
 import sympy as sp
 from numpy.typing import ArrayLike, NDArray
 
-from .inclusion import InclusionModel
+from .inclusion import GroupedPartition, InclusionModel
 from .inclusion import d as d_symbol
 from .patterns import Partition, lattice, merge_letters
 
@@ -185,12 +185,40 @@ def _contract(c: Contraction, sigma: Partition, same: bool, operands: Sequence[A
     return full
 
 
+GROUP_LETTERS = "ABCDEFGHKLMNOPQRSTUVWXYZ"
+"""Letters for group positions when a contraction is lifted to groups (not the client letters I, J)."""
+
+
+def lift_groups(c: Contraction, model: InclusionModel, operands: Sequence[Any], T: Any
+                ) -> tuple[Contraction, InclusionModel, list[Any], Any]:
+    """A contraction over coordinates for a :class:`~isttheory.symbolic.inclusion.GroupedPartition` as the
+    same contraction over *groups*, whose ownership is a uniform partition (exchangeable, as the engine
+    needs): each sketched coordinate ``x`` of slot ``s`` gets a group letter ``X`` and the operand
+    ``W_{i x X} = T_{i x} G_{x X}`` (client slot ``s``; ``G`` the membership), since
+    ``c_{i x} = T_{i x} π_{i x} = Σ_X W_{i x X} ρ_{i X}``. The group positions carry scale 1. Any other
+    model is returned unchanged."""
+    if not isinstance(model, GroupedPartition):
+        return c, model, list(operands), T
+    used = set(c.subscripts)
+    fresh = [ch for ch in GROUP_LETTERS if ch not in used][: len(c.positions)]
+    Tarr = np.asarray(T)
+    G = model.membership()
+    W = Tarr[:, :, None] * G[None, :, :]
+    inputs = c.inputs + [x + X for x, X in zip(c.positions, fresh, strict=True)]
+    lifted = Contraction(",".join(inputs) + "->" + c.output, "".join(fresh), c.slots,
+                         tuple(c.client_operands) + tuple(c.slots), c.keep_client, c.name + " (groups)")
+    ones = np.ones(Tarr.shape, dtype=np.int64)
+    return lifted, model.group_model(), list(operands) + [W] * len(c.positions), ones
+
+
 def expectation(c: Contraction, model: InclusionModel, operands: Sequence[Any], T: Any,
                 exact: bool = False) -> Any:
     """``E[Σ_{clients} contraction]`` for scale table ``T`` (n, d): the sum over
     ``i`` (and ``i'`` for two slots) of the sketched contraction, not averaged.
 
-    ``exact=True`` keeps weights as SymPy Rationals (for symbolic operands)."""
+    ``exact=True`` keeps weights as SymPy Rationals (for symbolic operands). Grouped
+    ownership is lifted to groups first (:func:`lift_groups`)."""
+    c, model, operands, T = lift_groups(c, model, operands, T)
     d = T.shape[1]
 
     def val(w: sp.Rational) -> Any:
@@ -377,6 +405,8 @@ class CompiledExpectation:
 
     def __init__(self, c: Contraction, model: InclusionModel, operands: Sequence[ArrayLike | None],
                  T: ArrayLike, precontract: bool = True) -> None:
+        c, model, operands, T = lift_groups(c, model, [None if o is None else np.asarray(o, dtype=np.float64)
+                                                     for o in operands], np.asarray(T, dtype=np.float64))
         self.contraction = c
         T_arr = np.asarray(T, dtype=np.float64)
         n, d = T_arr.shape

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+import numpy as np
 import sympy as sp
 
 d, q, n = sp.symbols("d q n", positive=True, integer=True)
@@ -180,3 +181,41 @@ class RandomSizedPartition(InclusionModel):
         D = n * ell + r
         # given sizes (a, b): U inside client i's a slots, V inside client i''s b slots
         return sp.factor(sum((p * sp.ff(a, u) * sp.ff(b, v) for p, a, b in self._size_pairs()), ZERO) / sp.ff(D, u + v))
+
+
+class GroupedPartition(InclusionModel):
+    """Coordinates in fixed disjoint *groups* that cover ``0 … d−1`` (``perm-groups``): a uniform
+    permutation of the ``g = q·n`` groups is dealt in blocks of ``q`` groups to the clients, so the
+    coordinates of one group are always owned together. The law of the group ownership is
+    :class:`UniformPartition` over the ``g`` groups (Perm-q (7) with groups for coordinates); ``p_same``
+    and ``p_cross`` are its probabilities for *distinct groups* (symbols ``d`` = number of groups, ``q``
+    groups per client, ``n``). The engine lifts a coordinate contraction to groups with the membership
+    matrix :meth:`membership` (``c_{ix} = T_{ix} Σ_a G_{xa} ρ_{ia}``, ``ρ`` the group ownership), see
+    :func:`isttheory.symbolic.engine.lift_groups`."""
+
+    name = "grouped-partition"
+
+    def __init__(self, n_: int, groups: tuple[tuple[int, ...], ...], d_: int) -> None:
+        g = len(groups)
+        super().__init__({d: g, q: g // n_, n: n_})
+        self.groups = groups
+        self.coordinates = int(d_)
+
+    def p_same(self, t: int) -> sp.Expr:
+        return UniformPartition.p_same_expr(t)
+
+    def p_cross(self, u: int, v: int, w: int) -> sp.Expr:
+        return UniformPartition.p_cross_expr(u, v, w)
+
+    def group_model(self) -> UniformPartition:
+        """The law of the group ownership: :class:`UniformPartition` of ``g`` groups to ``n`` clients."""
+        return UniformPartition(int(self.values[n]), len(self.groups))
+
+    def membership(self) -> np.ndarray:
+        """``G`` (d, d) integers: ``G[j, a] = 1`` when coordinate ``j`` is in group ``a`` (columns ``a ≥ g``
+        are zero, so that group letters have the length ``d`` of coordinate letters)."""
+        D = self.coordinates
+        G = np.zeros((D, D), dtype=np.int64)
+        for a, grp in enumerate(self.groups):
+            G[list(grp), a] = 1
+        return G
