@@ -38,11 +38,11 @@ from IPython.display import Math, display
 from isttheory import generators
 from isttheory.derivations import estimator_bias, homogeneous_bias, mean_recursion, precond_homogeneous
 from isttheory.dynamics import ExactDynamics
+from isttheory.fixedpoint import bias_operator, symbolic_fixed_point, unbiased_subspace
 from isttheory.moments import SketchMoments
 from isttheory.problem import QuadraticProblem
 from isttheory.simulate import simulate
 from isttheory.sketches import Permutation, PreconditionedPerm
-from isttheory.symbolic.fixedpoint import bias_operator, symbolic_fixed_point, unbiased_subspace
 
 np.set_printoptions(precision=4, suppress=True, linewidth=110)
 
@@ -74,7 +74,7 @@ assert np.allclose(mo.h, prob.x_star - mo.x_inf) and np.linalg.norm(mo.h) > 0.2 
 
 # %% [markdown]
 # The same fixed point with **symbolic** `L_i`, `b_i` (`n = d = 2`), through the engine
-# (`symbolic.fixedpoint.symbolic_fixed_point` with the symbolic scale table `√n/√(L_i)_jj` of (23)):
+# (`fixedpoint.symbolic_fixed_point` with the symbolic scale table `√n/√(L_i)_jj` of (23)):
 
 # %%
 Ls_sym = estimator_bias.client_matrices(2, 2)
@@ -129,7 +129,7 @@ assert np.linalg.norm(exact_mean[-1] - prob.x_star) > 0.9 * np.linalg.norm(mo.h)
 # ## 3. Which right-hand sides are unbiased?
 #
 # `h` is linear in `b = (b_1, …, b_n)`: `h = Φb` with `Φ = [L̄⁻¹/n − E[B̄]⁻¹E[C_i]/n]_i` (d × nd,
-# `symbolic.fixedpoint.bias_operator`). `unbiased_subspace` returns an orthonormal basis of its null space.
+# `fixedpoint.bias_operator`). `unbiased_subspace` returns an orthonormal basis of its null space.
 # Any `b` drawn there gives `h = 0` for the same `L_i` — and `x* ≠ 0`, so it is not the trivial case.
 
 # %%

@@ -7,11 +7,11 @@ import sympy as sp
 
 from isttheory import generators
 from isttheory.derivations.base import symmetric_matrix, vector
+from isttheory.fixedpoint import bias_operator, symbolic_fixed_point, unbiased_subspace
 from isttheory.moments import SketchMoments
 from isttheory.problem import QuadraticProblem
 from isttheory.simulate import simulate
 from isttheory.sketches import Permutation, PreconditionedPerm
-from isttheory.symbolic.fixedpoint import bias_operator, symbolic_fixed_point, unbiased_subspace
 
 
 def test_bias_operator_reproduces_h():

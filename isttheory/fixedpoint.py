@@ -18,12 +18,12 @@ import scipy.linalg as sla
 import sympy as sp
 from numpy.typing import NDArray
 
-from ..errors import SingularError
-from ..moments import SketchMoments
-from ..problem import QuadraticProblem
-from ..sketches.base import DiagonalSketch
-from . import moments as M
-from .engine import expectation
+from .errors import SingularError
+from .moments import SketchMoments
+from .problem import QuadraticProblem
+from .sketches.base import DiagonalSketch
+from .symbolic import moments as M
+from .symbolic.engine import expectation
 
 FloatArray = NDArray[np.float64]
 
