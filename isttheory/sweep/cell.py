@@ -106,7 +106,7 @@ def _exact(problem: QuadraticProblem, sketch: Any, gamma: float, form: str, step
     from ..dynamics import ExactDynamics
 
     dyn = ExactDynamics(problem, sketch, gamma, form, steps)
-    lim = dyn.limit_metrics()
+    lim = dyn.limit_metrics
     out = {"ms_rate": _num(dyn.ms_rate), "mean_rate": _num(dyn.mean_rate), "converges": lim is not None}
     for m in MC_METRICS:
         out["limit_" + m] = None if lim is None else _num(lim.get(m))
