@@ -182,7 +182,7 @@ def _load(path: str, x0_text: str | None, dense_for: str | None = None) -> tuple
     """The problem and starting point of a file; ``dense_for`` names a command that needs dense ``L_i``."""
     from .io import parse_vector, read_problem
 
-    pf = read_problem(path)
+    pf = read_problem(path, dense_for)  # a structured file is refused from its member names, before reading
     problem = pf.problem if dense_for is None else pf.dense(dense_for)
     if x0_text is not None:
         return problem, parse_vector(x0_text, problem.d)
