@@ -482,14 +482,22 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if show:
         print(file=sys.stderr)
     counts = report.counts()
+    invalid_lines: list[str] = []
     if args.json:
         print(json.dumps({**counts, "out": args.out, "seconds": round(report.seconds, 3),
                           "failures": [{"id": i, "error": e} for i, e in report.failures]}))
     else:
         print(f"sweep {spec.digest}: {counts['cells']} cells ({counts['reused']} already done, "
               f"{counts['computed']} computed now) in {report.seconds:.1f} s -> {args.out}")
-        print(f"ok {counts['ok']}, invalid parameter combinations {counts['invalid']}, "
-              f"diverged {counts['diverged']}, failed {counts['failed']}")
+        print(f"ok {counts['ok']}, diverged {counts['diverged']}, invalid {counts['invalid']}, "
+              f"failed {counts['failed']} (each cell in exactly one)")
+        for rec in report.records:  # the one-line reason of each invalid cell (the first few)
+            if rec["result"]["status"] == "invalid":
+                invalid_lines.append(f"invalid cell {rec['id']}: {rec['result']['error']}")
+        for line in invalid_lines[:5]:
+            print(line)
+        if len(invalid_lines) > 5:
+            print(f"... and {len(invalid_lines) - 5} more invalid cells (reasons in {args.out}/results.jsonl)")
         if counts["dropped_partial_lines"]:
             print(f"note: {counts['dropped_partial_lines']} incomplete or malformed line(s) in the stream (an "
                   "interrupted write) were dropped and their cells recomputed")

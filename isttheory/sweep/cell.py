@@ -51,7 +51,9 @@ def run_cell(params: dict[str, Any], mc_seed: int, runs: int, iters: int, max_d:
 
     ``invalid``: the parameters do not make a valid computation (e.g. Perm-q with ``d`` not a
     multiple of ``n``, or a step size that overflows); ``error`` is the one-line message a user
-    would see. ``unfit``: estimated not to fit in memory (:data:`UNFIT`).
+    would see; this includes an instance whose generator refuses its size before allocating (a dense
+    problem at ``d = 200000``). ``unfit``: the Monte Carlo runs are estimated not to fit in memory
+    (:data:`UNFIT`).
     Constants and exact dynamics are computed for dense problems with ``d ≤ max_d``.
     """
     try:
@@ -63,7 +65,10 @@ def run_cell(params: dict[str, Any], mc_seed: int, runs: int, iters: int, max_d:
 
 
 def _compute(params: dict[str, Any], mc_seed: int, runs: int, iters: int, max_d: int) -> dict[str, Any]:
-    problem = build_problem(params)
+    try:
+        problem = build_problem(params)
+    except ResourceError as exc:  # the instance itself is too large (dense d = 200000): a parameter choice
+        return {"status": "invalid", "error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
     sketch = parse_sketch(params["sketch"], problem)  # type: ignore[arg-type]
     gamma, form, steps = float(params["gamma"]), str(params["form"]), int(params["local_steps"])
     out: dict[str, Any] = {"status": "ok", "constants": None, "exact": None,
