@@ -233,7 +233,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from .claims import Instance, Settings, claims, default_instances
     from .claims.catalogue import verdict_label
     from .report import format_table
-    from .report.table import format_numbers
+    from .report.table import finding_cell, unexpected_line
     from .simulate import _progress
     from .verify import run_verify
 
@@ -261,9 +261,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(payload, allow_nan=False))
     else:
-        rows = [(f.claim_id, f.instance, f.variant, f.verdict.value, format_numbers(f.numbers), f"{f.seconds:.3f}s")
+        rows = [(f.claim_id, f.instance, f.variant, f.verdict.value, finding_cell(f), f"{f.seconds:.3f}s")
                 for _, f in run.findings]
-        print(format_table(["claim", "instance", "variant", "verdict", "key numbers", "time"], rows))
+        print(format_table(["claim", "instance", "variant", "verdict", "key numbers / reason", "time"], rows,
+                           max_width=70))
         print()
         proofs = [(f.variant, str(f.numbers["G/F/N"]), verdict_label(f.verdict.value, f.numbers), f.message)
                   for c, f in run.findings if c.scope == "global" and "G/F/N" in f.numbers]
@@ -280,7 +281,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         print("summary: " + ", ".join(f"{k} {v}" for k, v in run.summary().items())
               + f"; {payload['seconds']:.1f}s")
         for f in run.unexpected:
-            print(f"UNEXPECTED: {f.claim_id} on {f.instance} [{f.variant}]: {f.verdict.value} {f.message}")
+            print(unexpected_line(f))
         for p in written:
             print(f"wrote {p}")
     return EXIT_REFUTED if run.unexpected else 0
