@@ -308,7 +308,17 @@ def _selected_claims(ids: list[str]) -> set[str] | None:
     return out
 
 
-def _print_summary(summary: dict[str, Any], keys: Sequence[str]) -> None:
+LABELS = {
+    "rate": "rate = λ_min(L̄^-1/2 W̄ L̄^-1/2) of (16), not a contraction factor (that is 1 - gamma*rate)",
+    "factor_paper": "factor_paper = 1 - step_paper*rate, the per-step factor of (16) at gamma = 1/theta",
+    "ms_rate": "ms_rate = spectral radius of X -> E[A X A^T], the mean-square factor per step",
+    "mean_rate": "mean_rate = spectral radius of E[A], the factor of the mean per step",
+}
+"""Table labels that state a row's definition where its bare JSON key misleads (the keys stay the same)."""
+
+
+def _print_summary(summary: dict[str, Any], keys: Sequence[str], nulls: dict[str, str] | None = None) -> None:
+    """Rows ``quantity, value``; a ``null`` value says why when ``nulls`` has its reason."""
     from .report.table import format_table
 
     rows = []
@@ -316,8 +326,10 @@ def _print_summary(summary: dict[str, Any], keys: Sequence[str]) -> None:
         v = summary.get(k)
         if isinstance(v, list):
             v = "vector" if not v or not isinstance(v[0], list) else f"{len(v)}x{len(v[0])} matrix"
-        rows.append((k, "null" if v is None else v))
-    print(format_table(["quantity", "value"], rows, max_width=100))
+        if v is None:
+            v = f"null: {nulls[k]}" if nulls and k in nulls else "null"
+        rows.append((LABELS.get(k, k), v))
+    print(format_table(["quantity", "value"], rows, max_width=160))
 
 
 def _cmd_constants(args: argparse.Namespace) -> int:
@@ -356,9 +368,7 @@ def _cmd_exact(args: argparse.Namespace) -> int:
         return 0
     _print_summary(out, ["sketch", "form", "gamma", "iters", "dist2_L", "grad2_Linv", "f", "limit_dist2_L",
                          "limit_grad2_Linv", "ms_rate", "mean_rate", "bound_thm1", "bound_thm2",
-                         "bound_thm2_corrected", "diverged", "diverged_at"])
-    for name, reason in out["bound_notes"].items():
-        print(f"{name} is null: {reason}")
+                         "bound_thm2_corrected", "diverged", "diverged_at"], out["bound_notes"])
     for name, t in out["tightness"].items():
         if t:
             ratios = {k: v for k, v in t.items() if k.startswith("ratio") and v is not None}
