@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import types
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -526,3 +527,15 @@ def _progress(total: int, enabled: bool) -> Any:
     from tqdm import tqdm
 
     return tqdm(total=total, unit="it", file=sys.stderr, leave=False)
+
+
+class _CallableModule(types.ModuleType):
+    """``isttheory.simulate`` is the function :func:`simulate` (in ``isttheory.__all__``), but importing the
+    submodule binds the same name on the package to this module: calling the module calls the function,
+    so ``isttheory.simulate(...)`` works in either order."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> SimulationResult:
+        return simulate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
