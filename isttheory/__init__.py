@@ -4,8 +4,11 @@ Shulgin & Richtárik, *Towards a Better Theoretical Understanding of
 Independent Subnetwork Training* (ICML 2024). Equation numbers in docstrings
 follow the paper, restated in ``docs/paper.md``.
 
-The public API is listed in ``__all__``: problems and their files, the generators, the sketches, the
-simulator, the exact dynamics, the sketch moments, the constants, lemmas and claims. Every name but
+``isttheory.simulate`` is the submodule, which calls :func:`isttheory.simulate.simulate` when called
+(importing a submodule binds its name on the package, so a function there would be replaced by the module
+depending on import order). The public API is listed in ``__all__``: problems and their files, the
+generators, the sketches, the simulator, the exact dynamics, the sketch moments, the constants, lemmas and
+claims. Every name but
 :class:`ISTError` and ``__version__`` is imported on first use (PEP 562): importing the package alone,
 as pytest does for the plugin registered by its ``pytest11`` entry point, loads neither NumPy nor SciPy.
 """
@@ -62,7 +65,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "FiniteSketch": ("sketches", "FiniteSketch"),
     "parse_sketch": ("sketches", "parse_sketch"),
     # Monte Carlo, exact dynamics, moments
-    "simulate": ("simulate", "simulate"),
+    "simulate": ("simulate", None),  # the submodule, callable as the function (see isttheory.simulate's end)
     "SimulationResult": ("simulate", "SimulationResult"),
     "ExactDynamics": ("dynamics", "ExactDynamics"),
     "SketchMoments": ("moments", "SketchMoments"),

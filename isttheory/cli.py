@@ -155,6 +155,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     interrupts.install()
+    import warnings
+
+    from .errors import UnreliableMeanWarning
+
+    previous = warnings.showwarning
+    warnings.showwarning = _one_line_warning
+    warnings.simplefilter("always", UnreliableMeanWarning)  # each simulation says so, not only the first
     try:
         code = int(COMMANDS[args.command](args))
         if interrupts.interrupted() and code != 130:  # a Ctrl-C swallowed by a finaliser: still interrupted
@@ -168,6 +175,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("isttheory: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.showwarning = previous
+
+
+def _one_line_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                      file: Any = None, line: str | None = None) -> None:
+    """A warning as one line ``isttheory: warning: …`` on stderr (no file name, no source line)."""
+    text = str(message).splitlines()[0] if str(message) else category.__name__
+    print(f"isttheory: warning: {text}", file=sys.stderr if file is None else file)
 
 
 def _cmd_sketches(args: argparse.Namespace) -> int:

@@ -31,11 +31,12 @@ def test_every_name_in_all_resolves_and_the_areas_are_covered():
     assert set(isttheory.__all__) <= set(dir(isttheory))
 
 
-def test_simulate_is_callable_whichever_is_imported_first():
+def test_simulate_is_the_same_callable_module_whichever_is_imported_first():
     """``import isttheory.simulate`` binds the submodule to the package name; it still runs a simulation."""
     code = ("import isttheory.simulate, isttheory; from isttheory import generators, Permutation; "
             "p = generators.heterogeneous(2, 2, seed=0); "
-            "r = isttheory.simulate(p, Permutation(2, 2), 0.1, 3); print(type(r).__name__)")
+            "r = isttheory.simulate(p, Permutation(2, 2), 0.1, 3); "
+            "assert isttheory.simulate is __import__('sys').modules['isttheory.simulate']; print(type(r).__name__)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip() == "SimulationResult", proc.stderr
 
@@ -47,3 +48,10 @@ def test_unknown_attribute_is_an_attribute_error():
         assert "no_such_name" in str(exc)
     else:  # pragma: no cover
         raise AssertionError("no AttributeError")
+
+
+def test_lazy_simulate_then_submodule_import_agree():
+    code = ("import isttheory; f = isttheory.simulate; import isttheory.simulate as m; "
+            "from isttheory import simulate as g; assert f is m is g and callable(f) and hasattr(m, 'estimate_bytes')")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr

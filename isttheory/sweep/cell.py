@@ -7,10 +7,11 @@ no worker identity), so a cell gives the same numbers wherever and whenever it r
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 from .. import generators
-from ..errors import ISTError, ResourceError
+from ..errors import ISTError, ResourceError, UnreliableMeanWarning
 from ..problem import QuadraticProblem
 from ..simulate import simulate
 from ..sketches import parse_sketch
@@ -80,10 +81,13 @@ def _compute(params: dict[str, Any], mc_seed: int, runs: int, iters: int, max_d:
         out["exact"] = _exact(problem, sketch, gamma, form, steps)
     else:
         out["skipped"] = f"constants and exact dynamics need a dense problem with d <= {max_d}"
-    res = simulate(problem, sketch, gamma, iters, runs=runs, seed=mc_seed, form=form,  # type: ignore[arg-type]
-                   local_steps=steps, noise=float(params["noise"]), record=[0, iters], threads=1)
+    with warnings.catch_warnings():  # recorded in the cell (unreliable_mean), not printed by a worker
+        warnings.simplefilter("ignore", UnreliableMeanWarning)
+        res = simulate(problem, sketch, gamma, iters, runs=runs, seed=mc_seed, form=form,  # type: ignore[arg-type]
+                       local_steps=steps, noise=float(params["noise"]), record=[0, iters], threads=1)
     mc: dict[str, Any] = {"runs": runs, "iters": iters, "diverged": res.diverged, "diverged_at": res.diverged_at,
-                          "divergence_reason": res.divergence_reason}
+                          "divergence_reason": res.divergence_reason,
+                          "unreliable_mean": res.settings.get("unreliable_mean")}
     for m in MC_METRICS:
         if m in res.metrics and not res.diverged:
             metric = res.metrics[m]
