@@ -392,7 +392,8 @@ def unreliable_mean_note(problem: ProblemLike, sketch: Sketch, gamma: float, for
             if ms_rate <= 1.0 + MARGINAL_RTOL:  # exactly 1 (a null space of a singular L̄ no step moves): no growth
                 return None
             return (f"the method does not converge in mean square at gamma = {gamma:g} (exact rate {ms_rate:.4g} "
-                    ">= 1): the Monte Carlo mean is unreliable and changes wildly with the seed")
+                    "> 1): the Monte Carlo mean is unreliable (the variance across runs grows without bound in k; the "
+                    "mean can change wildly with the seed)")
     if per_run is None or per_run.size < TAIL_MIN_RUNS:
         return None
     total = float(per_run.sum())
