@@ -31,7 +31,7 @@ def case(n: int, d: int, iters: int) -> dict[str, float]:
     rate = dyn.ms_rate
     t_rate = time.perf_counter() - t
     t = time.perf_counter()
-    lim = dyn.limit_metrics()
+    lim = dyn.limit_metrics
     t_lim = time.perf_counter() - t
     return {"n": n, "d": d, "iters": iters, "run_s": t_run, "rate_s": t_rate, "limit_s": t_lim, "ms_rate": rate,
             "limit": float("nan") if lim is None else lim["dist2_L"]}

@@ -27,5 +27,6 @@ def test_mutation_fails(runs):
 def test_the_exact_engine_limit_must_match_its_recursion(runs, monkeypatch):
     from isttheory.dynamics import ExactDynamics
 
-    monkeypatch.setattr(ExactDynamics, "limit_metrics", lambda self: {"grad2_Linv": 1.01 * 0.2319411066751191})
+    wrong = {"grad2_Linv": 1.01 * 0.2319411066751191}
+    monkeypatch.setattr(ExactDynamics, "limit_metrics", property(lambda self: wrong))
     assert check_eq30_limit(runs, seed=0).exact_p_value == 0.0

@@ -351,7 +351,7 @@ def check_eq30_limit(runs: int, seed: int, K: int = 80, gamma: float = 0.5, sigm
     Runs start at ``x*``. Under (23) ``E[B̄] = I``: the mean reaches its limit at rate ``(1−γ)^k``, the
     covariance at ``(1−γ)^{2k}``. Per run ``Y`` is ``‖x^k − x*‖²_L̄`` averaged over ``K/2 ≤ k ≤ K``; its
     expectation is within ``2(1−γ)^{K/2}`` (relative: ``2^-39`` at the defaults) of the limit, tested two-sided.
-    The exact engine's own limit (:meth:`ExactDynamics.limit_metrics`) must match its recursion to ``1e-9``
+    The exact engine's own limit (:attr:`ExactDynamics.limit_metrics`) must match its recursion to ``1e-9``
     (relative); otherwise the check counts as a disagreement of the engines."""
     p = _het_square() if problem is None else problem
     sk = PreconditionedPerm.from_problem(p)
@@ -365,7 +365,7 @@ def check_eq30_limit(runs: int, seed: int, K: int = 80, gamma: float = 0.5, sigm
     traj = dyn.trajectory(K)
     exact = float(np.mean([_quad(p.L_bar, traj[k][0], traj[k][1], p.x_star) for k in window]))
     limit = thm2_limit(gamma, H, sigma_coef * S)
-    lim = dyn.limit_metrics()
+    lim = dyn.limit_metrics
     exact_limit = None if lim is None else lim["grad2_Linv"]
     check = _equal("(30)", _label(problem, "heterogeneous, (23), exact limit"),
                    "avg_{K/2≤k≤K} ‖x^k − x*‖²_L̄ (→ lim E‖∇f‖²_{L̄⁻¹})", y[:, None], np.array([limit]),

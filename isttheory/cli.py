@@ -155,6 +155,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     interrupts.install()
+    import warnings
+
+    from .errors import UnreliableMeanWarning
+
+    previous = warnings.showwarning
+    warnings.showwarning = _one_line_warning
+    warnings.simplefilter("always", UnreliableMeanWarning)  # each simulation says so, not only the first
     try:
         code = int(COMMANDS[args.command](args))
         if interrupts.interrupted() and code != 130:  # a Ctrl-C swallowed by a finaliser: still interrupted
@@ -168,6 +175,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("isttheory: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.showwarning = previous
+
+
+def _one_line_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                      file: Any = None, line: str | None = None) -> None:
+    """A warning as one line ``isttheory: warning: …`` on stderr (no file name, no source line)."""
+    text = str(message).splitlines()[0] if str(message) else category.__name__
+    print(f"isttheory: warning: {text}", file=sys.stderr if file is None else file)
 
 
 def _cmd_sketches(args: argparse.Namespace) -> int:
@@ -182,7 +198,7 @@ def _load(path: str, x0_text: str | None, dense_for: str | None = None) -> tuple
     """The problem and starting point of a file; ``dense_for`` names a command that needs dense ``L_i``."""
     from .io import parse_vector, read_problem
 
-    pf = read_problem(path)
+    pf = read_problem(path, dense_for)  # a structured file is refused from its member names, before reading
     problem = pf.problem if dense_for is None else pf.dense(dense_for)
     if x0_text is not None:
         return problem, parse_vector(x0_text, problem.d)
@@ -233,7 +249,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from .claims import Instance, Settings, claims, default_instances
     from .claims.catalogue import verdict_label
     from .report import format_table
-    from .report.table import format_numbers
+    from .report.table import finding_cell, unexpected_line
     from .simulate import _progress
     from .verify import run_verify
 
@@ -261,9 +277,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(payload, allow_nan=False))
     else:
-        rows = [(f.claim_id, f.instance, f.variant, f.verdict.value, format_numbers(f.numbers), f"{f.seconds:.3f}s")
+        rows = [(f.claim_id, f.instance, f.variant, f.verdict.value, finding_cell(f), f"{f.seconds:.3f}s")
                 for _, f in run.findings]
-        print(format_table(["claim", "instance", "variant", "verdict", "key numbers", "time"], rows))
+        print(format_table(["claim", "instance", "variant", "verdict", "key numbers / reason", "time"], rows,
+                           max_width=70))
         print()
         proofs = [(f.variant, str(f.numbers["G/F/N"]), verdict_label(f.verdict.value, f.numbers), f.message)
                   for c, f in run.findings if c.scope == "global" and "G/F/N" in f.numbers]
@@ -280,7 +297,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         print("summary: " + ", ".join(f"{k} {v}" for k, v in run.summary().items())
               + f"; {payload['seconds']:.1f}s")
         for f in run.unexpected:
-            print(f"UNEXPECTED: {f.claim_id} on {f.instance} [{f.variant}]: {f.verdict.value} {f.message}")
+            print(unexpected_line(f))
         for p in written:
             print(f"wrote {p}")
     return EXIT_REFUTED if run.unexpected else 0
@@ -307,7 +324,17 @@ def _selected_claims(ids: list[str]) -> set[str] | None:
     return out
 
 
-def _print_summary(summary: dict[str, Any], keys: Sequence[str]) -> None:
+LABELS = {
+    "rate": "rate = λ_min(L̄^-1/2 W̄ L̄^-1/2) of (16), not a contraction factor (that is 1 - gamma*rate)",
+    "factor_paper": "factor_paper = 1 - step_paper*rate, the per-step factor of (16) at gamma = 1/theta",
+    "ms_rate": "ms_rate = spectral radius of X -> E[A X A^T], the mean-square factor per step",
+    "mean_rate": "mean_rate = spectral radius of E[A], the factor of the mean per step",
+}
+"""Table labels that state a row's definition where its bare JSON key misleads (the keys stay the same)."""
+
+
+def _print_summary(summary: dict[str, Any], keys: Sequence[str], nulls: dict[str, str] | None = None) -> None:
+    """Rows ``quantity, value``; a ``null`` value says why when ``nulls`` has its reason."""
     from .report.table import format_table
 
     rows = []
@@ -315,8 +342,10 @@ def _print_summary(summary: dict[str, Any], keys: Sequence[str]) -> None:
         v = summary.get(k)
         if isinstance(v, list):
             v = "vector" if not v or not isinstance(v[0], list) else f"{len(v)}x{len(v[0])} matrix"
-        rows.append((k, "null" if v is None else v))
-    print(format_table(["quantity", "value"], rows, max_width=100))
+        if v is None:
+            v = f"null: {nulls[k]}" if nulls and k in nulls else "null"
+        rows.append((LABELS.get(k, k), v))
+    print(format_table(["quantity", "value"], rows, max_width=160))
 
 
 def _cmd_constants(args: argparse.Namespace) -> int:
@@ -355,9 +384,7 @@ def _cmd_exact(args: argparse.Namespace) -> int:
         return 0
     _print_summary(out, ["sketch", "form", "gamma", "iters", "dist2_L", "grad2_Linv", "f", "limit_dist2_L",
                          "limit_grad2_Linv", "ms_rate", "mean_rate", "bound_thm1", "bound_thm2",
-                         "bound_thm2_corrected", "diverged", "diverged_at"])
-    for name, reason in out["bound_notes"].items():
-        print(f"{name} is null: {reason}")
+                         "bound_thm2_corrected", "diverged", "diverged_at"], out["bound_notes"])
     for name, t in out["tightness"].items():
         if t:
             ratios = {k: v for k, v in t.items() if k.startswith("ratio") and v is not None}
@@ -482,14 +509,22 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if show:
         print(file=sys.stderr)
     counts = report.counts()
+    invalid_lines: list[str] = []
     if args.json:
         print(json.dumps({**counts, "out": args.out, "seconds": round(report.seconds, 3),
                           "failures": [{"id": i, "error": e} for i, e in report.failures]}))
     else:
         print(f"sweep {spec.digest}: {counts['cells']} cells ({counts['reused']} already done, "
               f"{counts['computed']} computed now) in {report.seconds:.1f} s -> {args.out}")
-        print(f"ok {counts['ok']}, invalid parameter combinations {counts['invalid']}, "
-              f"diverged {counts['diverged']}, failed {counts['failed']}")
+        print(f"ok {counts['ok']}, diverged {counts['diverged']}, invalid {counts['invalid']}, "
+              f"failed {counts['failed']} (each cell in exactly one)")
+        for rec in report.records:  # the one-line reason of each invalid cell (the first few)
+            if rec["result"]["status"] == "invalid":
+                invalid_lines.append(f"invalid cell {rec['id']}: {rec['result']['error']}")
+        for line in invalid_lines[:5]:
+            print(line)
+        if len(invalid_lines) > 5:
+            print(f"... and {len(invalid_lines) - 5} more invalid cells (reasons in {args.out}/results.jsonl)")
         if counts["dropped_partial_lines"]:
             print(f"note: {counts['dropped_partial_lines']} incomplete or malformed line(s) in the stream (an "
                   "interrupted write) were dropped and their cells recomputed")

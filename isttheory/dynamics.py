@@ -254,7 +254,8 @@ class ExactDynamics:
                     X = X_new
         return m, _sym(np.asarray(X, dtype=np.float64))
 
+    @cached_property
     def limit_metrics(self) -> dict[str, float] | None:
-        """Metrics at the limit, or ``None`` when the recursion diverges."""
+        """Metrics at the limit (a property, like :attr:`ms_rate`), or ``None`` when the recursion diverges."""
         lim = self.limit
         return None if lim is None else self.metrics(*lim)

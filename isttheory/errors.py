@@ -80,3 +80,9 @@ class LemmaError(ISTError, ValueError):
 class SearchTimeLimitError(ISTError, TimeoutError):
     """A lemma search with an instance budget ran past its wall-clock ``time_limit`` (the pytest plugin's
     guard): the search stops and says so instead of returning an outcome that depends on the machine."""
+
+
+class UnreliableMeanWarning(UserWarning):
+    """A Monte Carlo mean of :func:`~isttheory.simulate.simulate` is unreliable: the method does not converge
+    in mean square (exact ``ms_rate >= 1``), or the runs are so heavy-tailed that one run carries most of
+    the mean. Reruns with other seeds give wildly different means (0.5 one time, 150 the next)."""

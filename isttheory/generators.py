@@ -1,7 +1,10 @@
 """Instance generators for the quadratic (12).
 
 All generators take a ``seed`` (anything :class:`numpy.random.SeedSequence`
-accepts) and are deterministic given it.
+accepts) and are deterministic given it. Every generator estimates its peak
+memory before allocating anything and refuses with a one-line
+:class:`~isttheory.errors.ResourceError` beyond 80% of the machine (a dense
+problem at ``n = 4, d = 200000`` would need 1.2 TB for ``L`` alone).
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .errors import ParameterError, ResourceError
+from .errors import ParameterError
 from .problem import QuadraticProblem
 from .resources import available_memory as _available_memory
+from .resources import check_fits
 from .structured import LowRankDiagonalProblem
 
 Split = Literal["iid", "sorted"]
@@ -28,6 +32,18 @@ def _check_size(n: int, d: int) -> None:
         raise ParameterError(f"n and d must be positive integers; got n={n!r}, d={d!r}")
 
 
+def dense_bytes(n: int, d: int) -> int:
+    """Peak bytes of building a dense problem: ``L`` (n·d² doubles) and up to three n·d² temporaries of its
+    validation (:class:`~isttheory.problem.QuadraticProblem` checks symmetry and symmetrises), plus the
+    d×d QR of :func:`random_psd` and its product."""
+    return 8 * (4 * n * d * d + 4 * d * d + 4 * n * d)
+
+
+def _check_dense_fits(n: int, d: int) -> None:
+    """Refuse (one-line :class:`ResourceError`) a dense problem estimated not to fit, before allocating."""
+    check_fits(dense_bytes(int(n), int(d)), f"a dense problem with n = {n}, d = {d}", _available_memory())
+
+
 def _check_heterogeneity(h: float) -> float:
     if not 0.0 <= h <= 1.0:
         raise ParameterError(f"heterogeneity must lie in [0, 1]; got {h}")
@@ -39,6 +55,7 @@ def random_psd(d: int, rng: np.random.Generator, cond: float = 10.0) -> NDArray[
     and Haar-random eigenvectors."""
     if not cond >= 1.0:
         raise ParameterError(f"cond must be >= 1; got {cond}")
+    check_fits(8 * 4 * d * d, f"a random d x d matrix with d = {d}", _available_memory())
     q, r = np.linalg.qr(rng.standard_normal((d, d)))
     q = q * np.sign(np.diag(r))
     ev = np.geomspace(1.0, cond, d) if d > 1 else np.ones(1)
@@ -51,6 +68,7 @@ def homogeneous(n: int, d: int, seed: int | None = 0, cond: float = 10.0,
     """Homogeneous case: ``L_i ≡ L`` random PSD with condition number ``cond``,
     ``b_i ≡ b`` standard normal (zero if ``interpolation``)."""
     _check_size(n, d)
+    _check_dense_fits(n, d)
     rng = _rng(seed)
     L = random_psd(d, rng, cond)
     b = np.zeros(d) if interpolation else rng.standard_normal(d)
@@ -69,6 +87,7 @@ def heterogeneous(n: int, d: int, heterogeneity: float = 0.5, seed: int | None =
     """
     _check_size(n, d)
     h = _check_heterogeneity(heterogeneity)
+    _check_dense_fits(n, d)
     rng = _rng(seed)
     L0 = random_psd(d, rng, cond)
     b0 = rng.standard_normal(d)
@@ -90,6 +109,7 @@ def heterogeneous_structured(n: int, d: int, heterogeneity: float = 0.5, seed: i
     """
     _check_size(n, d)
     h = _check_heterogeneity(heterogeneity)
+    _check_dense_fits(n, d)
     rng = _rng(seed)
     L0 = random_psd(d, rng, cond)
     U = rng.standard_normal((n, d, rank)) / np.sqrt(d)
@@ -124,10 +144,7 @@ def low_rank_diagonal(n: int, d: int, heterogeneity: float = 0.5, seed: int | No
     if not cond >= 1.0:
         raise ParameterError(f"cond must be >= 1; got {cond}")
     need = 8 * n * d * (4 + 2 * client_rank) + 8 * d * shared_rank
-    avail = _available_memory()
-    if need > 0.8 * avail:
-        raise ResourceError(f"a structured problem with n = {n}, d = {d}, client rank {client_rank} needs about "
-                            f"{need / 2**30:.1f} GiB, more than 80% of this machine's {avail / 2**30:.1f} GiB")
+    check_fits(need, f"a structured problem with n = {n}, d = {d}, client rank {client_rank}", _available_memory())
     rng = _rng(seed)
     delta0 = rng.uniform(1.0, cond, d)
     V = rng.standard_normal((d, shared_rank)) / np.sqrt(max(1, shared_rank))
@@ -167,6 +184,7 @@ def least_squares(A: ArrayLike, y: ArrayLike, n: int, split: Split = "iid", seed
         raise ParameterError(f"A must be (m, d) and y of length m; got {A.shape} and {y.shape}")
     m, d = A.shape
     _check_size(n, d)
+    _check_dense_fits(n, d)
     if m < n:
         raise ParameterError(f"cannot split {m} rows across {n} clients")
     if split == "iid":

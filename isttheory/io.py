@@ -30,6 +30,8 @@ from .problem import QuadraticProblem, _check_finite
 from .structured import LowRankDiagonalProblem
 
 _MAX_DEPTH = 4
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+"""The first four bytes of a ZIP archive (an NPZ file): a local file header, or an empty archive's end record."""
 
 
 @dataclass(frozen=True)
@@ -42,9 +44,13 @@ class ProblemFile:
     def dense(self, command: str) -> QuadraticProblem:
         """The problem, if it is dense; else a one-line :class:`ProblemFileError` naming ``command``."""
         if not isinstance(self.problem, QuadraticProblem):
-            raise ProblemFileError(f"{command} needs a dense problem file (array L); this file holds a structured "
-                                   "problem (D, V, U), which only 'simulate' accepts")
+            raise ProblemFileError(_needs_dense(command))
         return self.problem
+
+
+def _needs_dense(command: str) -> str:
+    return (f"{command} needs a dense problem file (array L); this file holds a structured "
+            "problem (D, V, U), which only 'simulate' accepts")
 
 
 def _numeric_tree(obj: Any, name: str, depth: int = 0) -> Any:
@@ -108,19 +114,33 @@ def _reject_constant(token: str) -> float:
     raise ShapeError(f"JSON constant {token} is not a finite number")
 
 
-def read_problem(path: str | os.PathLike[str]) -> ProblemFile:
-    """Read a problem file (``.json`` or ``.npz``; decided by content, not name)."""
+def read_problem(path: str | os.PathLike[str], dense_for: str | None = None) -> ProblemFile:
+    """Read a problem file, ``.json`` or ``.npz``.
+
+    The format is decided by content (a ZIP signature means NPZ, whatever the name); a file named
+    ``*.npz`` without that signature is refused as "not a valid NPZ archive", not parsed as JSON.
+    ``dense_for`` names a command that needs a dense problem (array ``L``): a structured archive is then
+    refused from its member names alone, before any array is read (:meth:`ProblemFile.dense` says the same
+    after the fact)."""
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        with open(p, "rb") as fh:
+            head = fh.read(4)
+            if head in _ZIP_MAGIC:  # an NPZ archive: np.load reads its members one by one, on demand
+                raw = b""
+            else:
+                raw = head + fh.read()
     except FileNotFoundError:
         raise ProblemFileError(f"problem file not found: {p}") from None
     except IsADirectoryError:
         raise ProblemFileError(f"problem path is a directory, not a file: {p}") from None
     except OSError as exc:
         raise ProblemFileError(f"cannot read problem file {p}: {exc.strerror or exc}") from None
-    if raw[:4] == b"PK\x03\x04" or raw[:4] == b"PK\x05\x06":
-        return _read_npz(p)
+    if head in _ZIP_MAGIC:
+        return _read_npz(p, dense_for)
+    if p.suffix.lower() == ".npz":  # named NPZ but not a ZIP archive: say so, not "not valid JSON"
+        what = "an empty file" if not raw else "no ZIP signature at the start"
+        raise ProblemFileError(f"{p} is not a valid NPZ archive ({what})")
     try:
         text = raw.decode("utf-8")
         data = json.loads(text, parse_constant=_reject_constant)
@@ -133,7 +153,7 @@ def read_problem(path: str | os.PathLike[str]) -> ProblemFile:
     return problem_from_dict(data)
 
 
-def _read_npz(p: Path) -> ProblemFile:
+def _read_npz(p: Path, dense_for: str | None = None) -> ProblemFile:
     try:
         with np.load(p, allow_pickle=False) as z:
             names = set(z.files)
@@ -146,6 +166,8 @@ def _read_npz(p: Path) -> ProblemFile:
                 raise ProblemFileError(f"{p}: NPZ archive has unknown arrays {sorted(unknown)} "
                                        f"(a {'structured' if structured else 'dense'} problem has "
                                        f"{', '.join(sorted(allowed))})")
+            if structured and dense_for is not None:  # refused from the member names: no array is read
+                raise ProblemFileError(_needs_dense(dense_for))
             arrays = {k: z[k] for k in names}
     except ProblemFileError:
         raise

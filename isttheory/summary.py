@@ -107,7 +107,7 @@ def exact_summary(problem: QuadraticProblem, sketch: Sketch, gamma: float, iters
     out["ms_rate"] = dyn.ms_rate
     out["mean_rate"] = dyn.mean_rate
     out["diverged"] = bool(out["ms_rate"] >= 1.0 or res.diverged_at is not None)
-    lim = dyn.limit_metrics()
+    lim = dyn.limit_metrics
     out["limit_dist2_L"] = None if lim is None else _finite(lim.get("dist2_L"))
     out["limit_grad2_Linv"] = None if lim is None else _finite(lim.get("grad2_Linv"))
     finite = res.diverged_at is None

@@ -164,7 +164,7 @@ def theorem2(problem: QuadraticProblem, sketch: Sketch, gamma: float, K: int,
     out: dict[str, Any] = {"H": H, "h_norm2_L2": H2, "sigma2": S, "lhs": lhs, "f0_minus_fK": delta}
     out["corrected"] = thm2_corrected_rhs(gamma, K, delta, H, S)
     out["ratio_corrected"] = _ratio(out["corrected"], lhs)
-    lim = dyn.limit_metrics()
+    lim = dyn.limit_metrics
     out["limit"] = None if lim is None else lim["grad2_Linv"]
     out["neighbourhood_corrected"] = thm2_corrected_rhs(gamma, K, 0.0, H, S)
     if _printed_thm2_unmet(gamma) is None:

@@ -335,7 +335,7 @@ assert status == "optimal"
 K, R = 60, 200
 res_int = simulate(interp, perm_q, gamma, iters=K, runs=R, seed=1)
 res_gen = simulate(gen, perm_q, gamma, iters=K, runs=R, seed=1)
-limit = ExactDynamics(gen, perm_q, gamma).limit_metrics()["dist2_L"]
+limit = ExactDynamics(gen, perm_q, gamma).limit_metrics["dist2_L"]
 d_int, d_gen = res_int.metrics["dist2_L"], res_gen.metrics["dist2_L"]
 print("interpolation: ‖x^k − x*‖²_L̄ at k = 0, K:", d_int.mean[0], d_int.mean[-1])
 print(f"general b_i  : at k = K: {d_gen.mean[-1]:.4f} ± {d_gen.sem[-1]:.4f}; exact limit {limit:.4f}")

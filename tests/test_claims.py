@@ -182,3 +182,29 @@ def test_verify_problem_checks_lemmas_on_that_problem_or_says_why_not(tmp_path, 
     assert mc["(28)"]["verdict"] == "VERIFIED"
     assert mc["(16)"]["verdict"] == "INCONCLUSIVE" and "needs interpolation" in mc["(16)"]["message"]
     assert "homogeneous" in mc["(31)"]["message"]
+
+
+def test_verify_table_shows_the_reason_of_inconclusive_and_unexpected_lines_are_whole(capsys):
+    """An INCONCLUSIVE finding's reason was only in --json (empty numbers column), and an unexpected
+    REFUTED finding printed ``UNEXPECTED: my-perm1-limit on homogeneous []: REFUTED `` (empty [] and no
+    numbers: a plugin passes its method as the third positional argument, so its message is empty)."""
+    def mixed(inst, settings):
+        if inst.name == "homogeneous":
+            yield Finding(Verdict.REFUTED, {"limit": 0.25, "bound": 0.125}, "exact dynamics")
+        else:
+            yield Finding(Verdict.INCONCLUSIVE, message="not applicable: needs d = q*n", method="hypotheses")
+
+    register(Claim(id="test-my-perm1-limit", equations=("(U2)",), statement="x", verify=mixed))
+    try:
+        assert cli.main(["verify", "--quiet", "--only", "test-my-perm1-limit"]) == 1
+        out = capsys.readouterr().out
+    finally:
+        unregister("test-my-perm1-limit")
+    findings_table = out.split("\n\n")[0]
+    rows = [ln for ln in findings_table.splitlines() if ln.startswith("test-my-perm1-limit")]
+    inconclusive = [ln for ln in rows if "INCONCLUSIVE" in ln]
+    assert inconclusive and all("not applicable: needs d = q*n" in ln for ln in inconclusive)
+    assert "key numbers / reason" in out
+    unexpected = [ln for ln in out.splitlines() if ln.startswith("UNEXPECTED")]
+    assert unexpected == ["UNEXPECTED: test-my-perm1-limit on homogeneous: REFUTED — limit=0.25, bound=0.125 "
+                          "(exact dynamics); the verifier gave no message"]

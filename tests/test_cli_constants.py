@@ -74,6 +74,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "c-precond": ("constants", "precond.json", "--sketch", "precond-perm", "--json"),
     "c-remark1": ("constants", "remark1.json", "--sketch", "perm", "--json"),
     "c-remark1-human": ("constants", "remark1.json", "--sketch", "perm"),
+    "c-perm-human": ("constants", "small.json", "--sketch", "perm"),
     "c-identity": ("constants", "small.json", "--sketch", "identity", "--gamma", str(ID_GAMMA), "--json"),
     "c-perm-sgd": ("constants", "small.json", "--sketch", "perm", "--gamma", str(SMALL_GAMMA), "--json"),
     "c-perm-ist": ("constants", "small.json", "--sketch", "perm", "--form", "ist", "--gamma", str(SMALL_GAMMA),
@@ -514,3 +515,12 @@ def test_bad_input_one_line_error(results, case):
 )
 def test_bad_input_messages_are_specific(results, case, needle):
     assert needle in results["bad:" + case].stderr
+
+
+def test_constants_rate_row_states_its_definition(results):
+    """The ``rate`` row (e.g. 4.496) was read as a contraction factor: the table labels it with its
+    definition; the JSON key stays ``rate``."""
+    text = ok(results, "c-perm-human").stdout
+    row = next(ln for ln in text.splitlines() if ln.startswith("rate"))
+    assert "λ_min(L̄^-1/2 W̄ L̄^-1/2) of (16), not a contraction factor" in row
+    assert "rate" in ok_json(results, "c-perm-sgd")

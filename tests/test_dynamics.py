@@ -89,7 +89,7 @@ def test_theorem2_limit_closed_form():
     H, S = float(mo.h @ p.L_bar @ mo.h), mo.sigma2_at_x_star
     for g in (0.2, 0.5, 1.0, 1.5):
         dyn = ExactDynamics(p, sk, g)
-        assert dyn.limit_metrics()["dist2_L"] == pytest.approx(exact_limit(H, S, g), rel=1e-9)
+        assert dyn.limit_metrics["dist2_L"] == pytest.approx(exact_limit(H, S, g), rel=1e-9)
         assert dyn.ms_rate == pytest.approx((1 - g) ** 2, abs=1e-12)
 
 
@@ -101,7 +101,7 @@ def test_limit_is_a_fixed_point_and_matches_long_runs():
     np.testing.assert_allclose(m2, m, atol=1e-12)
     np.testing.assert_allclose(X2, X, atol=1e-10)
     long = dyn.run(600).metrics["dist2_L"][-1]
-    assert long == pytest.approx(dyn.limit_metrics()["dist2_L"], rel=1e-8)
+    assert long == pytest.approx(dyn.limit_metrics["dist2_L"], rel=1e-8)
 
 
 def test_ms_rate_is_the_asymptotic_decay_in_interpolation():
@@ -115,7 +115,7 @@ def test_ms_rate_is_the_asymptotic_decay_in_interpolation():
 def test_divergence_gives_no_limit():
     p = generators.interpolation(4, 8, 0.5, seed=1)
     dyn = ExactDynamics(p, Permutation(4, 8), 1.0)
-    assert dyn.ms_rate > 1 and dyn.limit is None and dyn.limit_metrics() is None
+    assert dyn.ms_rate > 1 and dyn.limit is None and dyn.limit_metrics is None
     r = dyn.run(200)
     assert r.diverged_at is not None and all(np.isfinite(v).all() for v in r.metrics.values())
 
@@ -151,3 +151,11 @@ def test_corrected_thm2_tight_at_gamma_one_K_one():
     assert t2["ratio_corrected"] == pytest.approx(1.0, rel=1e-10)
     assert t2["paper"] is None  # (29) admits no β at γ = 1
     assert math.isfinite(t2["limit"])
+
+
+def test_limit_metrics_is_a_property_like_ms_rate():
+    """``ed.limit_metrics["grad2_Linv"]`` (it was a method: TypeError)."""
+    p = generators.heterogeneous(3, 3, 0.5, seed=0)
+    ed = ExactDynamics(p, Permutation(3, 3), 0.02)
+    assert isinstance(ed.limit_metrics["grad2_Linv"], float)
+    assert ed.limit_metrics["dist2_L"] == pytest.approx(ed.metrics(*ed.limit)["dist2_L"], rel=1e-12)

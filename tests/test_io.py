@@ -272,6 +272,17 @@ def test_hostile_input_raises_ist_error(tmp_path, case):
     _assert_one_line_ist_error(ei)
 
 
+@pytest.mark.parametrize("content", [b"", b"garbage, not an archive", b'{"L": [[[1]]]}'])
+def test_a_file_named_npz_without_a_zip_signature_is_not_a_valid_npz(tmp_path, content):
+    """Was reported as "bad.npz is not valid JSON" (or read as JSON): the name says NPZ, the bytes are not."""
+    path = tmp_path / "bad.npz"
+    path.write_bytes(content)
+    with pytest.raises(ProblemFileError, match=r"bad\.npz is not a valid NPZ archive") as ei:
+        read_problem(path)
+    assert "JSON" not in str(ei.value)
+    _assert_one_line_ist_error(ei)
+
+
 def test_specific_error_classes(tmp_path):
     with pytest.raises(ProblemFileError, match="not found"):
         read_problem(tmp_path / "nope.json")

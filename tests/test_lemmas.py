@@ -111,7 +111,7 @@ def test_vocabulary_matches_the_engines_it_names() -> None:
     dyn = ExactDynamics(pr, sk, 0.02, "sgd", 1, p.x0)
     run = dyn.run(4)
     assert VOCABULARY["E_f"].compute(ev, 4) == pytest.approx(run.metrics["f"][4], rel=1e-12)
-    lim = dyn.limit_metrics()
+    lim = dyn.limit_metrics
     assert lim is not None and ev.value("lim_grad2_Linv") == pytest.approx(lim["grad2_Linv"], rel=1e-9)
 
 

@@ -501,3 +501,47 @@ def test_generated_problems_are_valid(n, d, h, seed, cond, interp):
         assert p.is_homogeneous
     elif h > 1e-6 and n > 1 and not interp:  # with b = 0 and cond = 1 every L_i = I
         assert not p.is_homogeneous
+
+
+# --------------------------------------------------------------------------- sizes refused before allocating
+HUGE = {
+    "homogeneous": lambda: generators.homogeneous(4, 200_000),
+    "heterogeneous": lambda: generators.heterogeneous(n=4, d=200_000),
+    "heterogeneous_structured": lambda: generators.heterogeneous_structured(4, 200_000),
+    "interpolation": lambda: generators.interpolation(4, 200_000),
+    "low_rank_diagonal": lambda: generators.low_rank_diagonal(10**6, 10**6),
+    "least_squares": lambda: generators.least_squares(np.broadcast_to(np.zeros(1), (8, 200_000)), np.zeros(8), 4),
+    "random_psd": lambda: generators.random_psd(200_000, np.random.default_rng(0)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HUGE))
+def test_every_generator_refuses_a_huge_size_before_allocating(name, monkeypatch):
+    """``heterogeneous(n=4, d=200000)`` raised numpy's _ArrayMemoryError with a traceback: now one line,
+    :class:`ResourceError`, before any array of that size exists (tracemalloc sees no large allocation)."""
+    import tracemalloc
+
+    from isttheory.errors import ResourceError
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(ResourceError, match=r"needs about [\d.]+ GiB, more than 80% of this machine") as ei:
+            HUGE[name]()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * 2**20, f"{peak / 2**20:.0f} MiB allocated before refusing"
+    assert "\n" not in str(ei.value)
+    assert isinstance(ei.value, MemoryError)  # ResourceError is a MemoryError too
+
+
+def test_the_estimate_follows_the_machine(monkeypatch):
+    """The same size fits a bigger machine: the limit is 80% of physical memory, not a constant."""
+    from isttheory.errors import ResourceError
+
+    need = generators.dense_bytes(2, 64)
+    monkeypatch.setattr(generators, "_available_memory", lambda: need)
+    with pytest.raises(ResourceError):
+        generators.heterogeneous(2, 64)
+    monkeypatch.setattr(generators, "_available_memory", lambda: 2 * need)
+    assert generators.heterogeneous(2, 64).d == 64

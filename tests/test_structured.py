@@ -261,6 +261,37 @@ def test_structured_problem_file_errors(tmp_path):
         read_problem(tmp_path / "neg.npz")
 
 
+def test_a_dense_command_refuses_a_structured_file_from_its_member_names(tmp_path, monkeypatch):
+    """The refusal reads no array and not the whole file (a 1.6 GB file took 10 s and 7.9 GB to refuse)."""
+    import time
+    import zipfile
+    from pathlib import Path
+
+    from isttheory.errors import ProblemFileError
+    from isttheory.io import read_problem
+
+    n, d = 8, 250_000  # D and b: 16 MB each
+    with open(tmp_path / "big.npz", "wb") as fh:
+        np.savez(fh, D=np.ones((n, d)), b=np.zeros((n, d)), V=np.zeros((d, 0)))
+    opened: list[str] = []
+    real_open = zipfile.ZipFile.open
+
+    def spy(self, name, *args, **kwargs):
+        opened.append(getattr(name, "filename", name))
+        return real_open(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", spy)
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail(f"{self} was read whole"))
+    start = time.perf_counter()
+    with pytest.raises(ProblemFileError, match="constants needs a dense problem file") as ei:
+        read_problem(tmp_path / "big.npz", dense_for="constants")
+    assert time.perf_counter() - start < 1.0
+    assert opened == [], f"members read before refusing: {opened}"
+    assert "\n" not in str(ei.value)
+    assert isinstance(read_problem(tmp_path / "big.npz").problem, LowRankDiagonalProblem)  # simulate reads it
+    assert opened  # the spy works: reading the problem opens its members
+
+
 def test_cli_simulates_a_structured_file_and_the_dense_commands_refuse_it(tmp_path):
     from isttheory.io import write_problem
     from tests.cli_harness import ISTTHEORY, run

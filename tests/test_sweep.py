@@ -210,6 +210,48 @@ def test_cells_that_overflow_or_do_not_fit_are_answered_not_raised():
     assert unfit["status"] == "unfit" and "needs about" in unfit["error"]
 
 
+def test_a_huge_instance_is_an_invalid_cell_with_its_line_not_a_memory_error():
+    """A sweep with d = 200000 printed "FAILED cell …: MemoryError" and exited 1."""
+    spec = parse_spec(SMALL)
+    c = spec.cells[0]
+    out = run_cell({**c.params, "n": 4, "d": 200_000}, c.mc_seed, spec.runs, spec.iters, spec.max_d)
+    assert out["status"] == "invalid" and out["error"].startswith("ResourceError: a dense problem with n = 4, "
+                                                                  "d = 200000 needs about")
+    assert "\n" not in out["error"]
+
+
+TINY = """
+[sweep]
+seed = 1
+[grid]
+generator = "heterogeneous"
+n = 2
+d = [4, 200000]
+sketch = "perm"
+gamma = [0.1, 50.0]
+[monte_carlo]
+runs = 3
+iters = 20
+[exact]
+max_d = 0
+"""
+
+
+@pytest.mark.skipif(ISTTHEORY is None, reason="console script not installed")
+def test_sweep_counts_partition_the_cells(tmp_path):
+    """ok, diverged, invalid and failed partition the cells: the diverged cell was also counted as ok
+    ("ok 4 … diverged 1" for 4 cells); the d = 200000 cells are invalid, each with its one line, exit 0."""
+    (tmp_path / "tiny.toml").write_text(TINY)
+    proc = run("sweep", "tiny.toml", "--out", "out", "--workers", "1", "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ok 1, diverged 1, invalid 2, failed 0" in proc.stdout, proc.stdout
+    invalid = [ln for ln in proc.stdout.splitlines() if ln.startswith("invalid cell ")]
+    assert len(invalid) == 2 and all("d = 200000 needs about" in ln for ln in invalid)
+    assert "FAILED" not in proc.stdout and "Traceback" not in proc.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["ok"] + summary["diverged"] + summary["invalid"] + summary["failed"] == summary["cells"] == 4
+
+
 def test_structured_cells_skip_dense_engines():
     params = {"generator": "low_rank_diagonal", "n": 50, "d": 200, "sketch": "perm", "gamma": 0.001,
               "form": "sgd", "local_steps": 1, "seed": 0, "noise": 0.0, "heterogeneity": 0.5}
@@ -297,7 +339,8 @@ def test_two_worker_cluster_sweep_matches_cells_computed_here(cluster, tmp_path)
                                                                             rel=1e-9)
     assert (tmp_path / "neighbourhood.png").stat().st_size > 10_000
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["cells"] == len(spec.cells) and summary["ok"] + summary["invalid"] == len(spec.cells)
+    assert summary["cells"] == len(spec.cells)
+    assert summary["ok"] + summary["diverged"] + summary["invalid"] == len(spec.cells)
     again = run_sweep(spec, tmp_path, scheduler=cluster.scheduler_address)
     assert again.computed == 0 and again.reused == len(spec.cells)
 

@@ -7,10 +7,11 @@ no worker identity), so a cell gives the same numbers wherever and whenever it r
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 from .. import generators
-from ..errors import ISTError, ResourceError
+from ..errors import ISTError, ResourceError, UnreliableMeanWarning
 from ..problem import QuadraticProblem
 from ..simulate import simulate
 from ..sketches import parse_sketch
@@ -51,7 +52,9 @@ def run_cell(params: dict[str, Any], mc_seed: int, runs: int, iters: int, max_d:
 
     ``invalid``: the parameters do not make a valid computation (e.g. Perm-q with ``d`` not a
     multiple of ``n``, or a step size that overflows); ``error`` is the one-line message a user
-    would see. ``unfit``: estimated not to fit in memory (:data:`UNFIT`).
+    would see; this includes an instance whose generator refuses its size before allocating (a dense
+    problem at ``d = 200000``). ``unfit``: the Monte Carlo runs are estimated not to fit in memory
+    (:data:`UNFIT`).
     Constants and exact dynamics are computed for dense problems with ``d ≤ max_d``.
     """
     try:
@@ -63,7 +66,10 @@ def run_cell(params: dict[str, Any], mc_seed: int, runs: int, iters: int, max_d:
 
 
 def _compute(params: dict[str, Any], mc_seed: int, runs: int, iters: int, max_d: int) -> dict[str, Any]:
-    problem = build_problem(params)
+    try:
+        problem = build_problem(params)
+    except ResourceError as exc:  # the instance itself is too large (dense d = 200000): a parameter choice
+        return {"status": "invalid", "error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
     sketch = parse_sketch(params["sketch"], problem)  # type: ignore[arg-type]
     gamma, form, steps = float(params["gamma"]), str(params["form"]), int(params["local_steps"])
     out: dict[str, Any] = {"status": "ok", "constants": None, "exact": None,
@@ -75,10 +81,13 @@ def _compute(params: dict[str, Any], mc_seed: int, runs: int, iters: int, max_d:
         out["exact"] = _exact(problem, sketch, gamma, form, steps)
     else:
         out["skipped"] = f"constants and exact dynamics need a dense problem with d <= {max_d}"
-    res = simulate(problem, sketch, gamma, iters, runs=runs, seed=mc_seed, form=form,  # type: ignore[arg-type]
-                   local_steps=steps, noise=float(params["noise"]), record=[0, iters], threads=1)
+    with warnings.catch_warnings():  # recorded in the cell (unreliable_mean), not printed by a worker
+        warnings.simplefilter("ignore", UnreliableMeanWarning)
+        res = simulate(problem, sketch, gamma, iters, runs=runs, seed=mc_seed, form=form,  # type: ignore[arg-type]
+                       local_steps=steps, noise=float(params["noise"]), record=[0, iters], threads=1)
     mc: dict[str, Any] = {"runs": runs, "iters": iters, "diverged": res.diverged, "diverged_at": res.diverged_at,
-                          "divergence_reason": res.divergence_reason}
+                          "divergence_reason": res.divergence_reason,
+                          "unreliable_mean": res.settings.get("unreliable_mean")}
     for m in MC_METRICS:
         if m in res.metrics and not res.diverged:
             metric = res.metrics[m]
@@ -106,7 +115,7 @@ def _exact(problem: QuadraticProblem, sketch: Any, gamma: float, form: str, step
     from ..dynamics import ExactDynamics
 
     dyn = ExactDynamics(problem, sketch, gamma, form, steps)
-    lim = dyn.limit_metrics()
+    lim = dyn.limit_metrics
     out = {"ms_rate": _num(dyn.ms_rate), "mean_rate": _num(dyn.mean_rate), "converges": lim is not None}
     for m in MC_METRICS:
         out["limit_" + m] = None if lim is None else _num(lim.get(m))

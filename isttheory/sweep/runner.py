@@ -45,12 +45,20 @@ class SweepReport:
     seconds: float = 0.0
 
     def counts(self) -> dict[str, int]:
-        status = [r["result"]["status"] for r in self.records]
-        diverged = sum(1 for r in self.records if r["result"].get("monte_carlo", {}).get("diverged"))
+        """Cell counts. ``ok``, ``diverged``, ``invalid`` and ``failed`` partition the cells: a cell whose
+        Monte Carlo runs diverged is counted as ``diverged`` only, not also as ``ok``."""
+        outcome = [_outcome(r["result"]) for r in self.records]
         return {"cells": self.total, "reused": self.reused, "computed": self.computed,
-                "ok": status.count("ok"), "invalid": status.count("invalid"), "diverged": diverged,
+                "ok": outcome.count("ok"), "invalid": outcome.count("invalid"), "diverged": outcome.count("diverged"),
                 "failed": len(self.failures), "dropped_partial_lines": self.dropped,
                 "duplicate_lines": self.duplicates}
+
+
+def _outcome(result: dict[str, Any]) -> str:
+    """One of ``ok``, ``diverged`` (status ok, Monte Carlo diverged) or ``invalid``."""
+    if result["status"] == "ok" and result.get("monte_carlo", {}).get("diverged"):
+        return "diverged"
+    return str(result["status"])
 
 
 def timed_cell(params: dict[str, Any], mc_seed: int, runs: int, iters: int, max_d: int) -> dict[str, Any]:
