@@ -38,6 +38,7 @@ from . import generators, quantities
 from .bounds import eq24_rhs, thm1_eq15_rhs, thm1_eq16_rhs, thm2_corrected_rhs, thm2_limit
 from .constants import rate, theta_eigen
 from .dynamics import ExactDynamics
+from .errors import CheckError
 from .moments import SketchMoments
 from .problem import QuadraticProblem
 from .simulate import SimulationResult, simulate
@@ -130,7 +131,7 @@ def _it(res: SimulationResult) -> np.ndarray:
     """The per-run iterates of a simulation run with ``keep_iterates``; a divergent run is an error here
     (every check runs at a step size its theorem allows)."""
     if res.iterates is None or res.diverged:
-        raise RuntimeError(f"check simulation diverged or kept no iterates: {res.divergence_reason}")
+        raise CheckError(f"check simulation diverged or kept no iterates: {res.divergence_reason}")
     return np.asarray(res.iterates, dtype=np.float64)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from . import interrupts
 from .errors import ISTError, ParameterError
+from .validation import FORMS
 
 EXIT_USAGE = 2
 EXIT_REFUTED = 1
@@ -75,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--iters", required=True, type=_positive_int, metavar="K")
     s.add_argument("--runs", type=_positive_int, default=1, metavar="R")
     s.add_argument("--seed", type=_nonneg_int, default=0, metavar="N")
-    s.add_argument("--form", choices=("sgd", "ist"), default="sgd",
+    s.add_argument("--form", choices=FORMS, default="sgd",
                    help="sgd: form (2) (default, as analysed); ist: Algorithm 1 / (6)")
     s.add_argument("--local-steps", type=_positive_int, default=1, metavar="T", help="local steps (form ist)")
     s.add_argument("--noise", type=_finite_float, default=0.0, metavar="SIGMA",
@@ -89,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("constants", help="theta* of (14), rates, optimal step, fixed point and bias (SDP + eigen)")
     c.add_argument("problem", metavar="PROBLEM", help="problem file (JSON or NPZ)")
     c.add_argument("--sketch", required=True, metavar="S")
-    c.add_argument("--form", choices=("sgd", "ist"), default="sgd")
+    c.add_argument("--form", choices=FORMS, default="sgd")
     c.add_argument("--gamma", type=_finite_float, metavar="G", help="also report the contraction at this step")
     c.add_argument("--json", action="store_true", help="print machine-readable output only")
 
@@ -98,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--sketch", required=True, metavar="S")
     e.add_argument("--gamma", required=True, type=_finite_float, metavar="G")
     e.add_argument("--iters", required=True, type=_nonneg_int, metavar="K")
-    e.add_argument("--form", choices=("sgd", "ist"), default="sgd")
+    e.add_argument("--form", choices=FORMS, default="sgd")
     e.add_argument("--local-steps", type=_positive_int, default=1, metavar="T")
     e.add_argument("--x0", metavar="X", help="starting point: one number or d comma-separated numbers")
     e.add_argument("--json", action="store_true", help="print machine-readable output only")
@@ -141,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     rg = sub.add_parser("region", help="step sizes that converge in mean square and in mean (from the exact rates)")
     rg.add_argument("problem", metavar="PROBLEM", help="problem file (JSON or NPZ)")
     rg.add_argument("--sketch", required=True, metavar="S")
-    rg.add_argument("--form", choices=("sgd", "ist"), default="sgd",
+    rg.add_argument("--form", choices=FORMS, default="sgd",
                     help="sgd: form (2) (default); ist: Algorithm 1 / (6)")
     rg.add_argument("--local-steps", type=_positive_int, default=1, metavar="T", help="local steps (form ist)")
     rg.add_argument("--json", action="store_true", help="print machine-readable output only")

@@ -34,10 +34,9 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg as sla
-from numpy.typing import NDArray
 from scipy.optimize import minimize_scalar
 
-FloatArray = NDArray[np.float64]
+from .arrays import FloatArray, sym
 
 PSD_TOL = 1e-10
 """Eigenvalues above ``−PSD_TOL·scale`` count as non-negative."""
@@ -101,9 +100,6 @@ class SDPResult:
         return self.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE) and self.agrees is not False
 
 
-def _sym(A: FloatArray) -> FloatArray:
-    A = np.asarray(A, dtype=float)
-    return 0.5 * (A + A.T)
 
 
 def _scale(*mats: FloatArray) -> float:
@@ -150,7 +146,7 @@ def theta_eigen(W: FloatArray, BLB: FloatArray) -> tuple[float | None, FloatArra
     ``θ > 0`` since ``Q ⪰ 0``). ``W`` singular with ``Q`` not vanishing on ``ker W``:
     certificate ``v ∈ ker W`` with ``vᵀQv > 0``. Otherwise the largest generalised
     eigenvalue of ``(Q, W)`` on the range of ``W``."""
-    W, Q = _sym(W), _sym(BLB)
+    W, Q = sym(W), sym(BLB)
     s = _scale(W, Q)
     w, V = np.linalg.eigh(W / s)
     if w[0] < -PSD_TOL * max(1.0, abs(w[-1])):
@@ -159,13 +155,13 @@ def theta_eigen(W: FloatArray, BLB: FloatArray) -> tuple[float | None, FloatArra
     K, R = V[:, ~keep], V[:, keep]
     if K.shape[1]:
         QK = K.T @ (Q / s) @ K
-        qk, U = np.linalg.eigh(_sym(QK))
+        qk, U = np.linalg.eigh(sym(QK))
         if qk[-1] > PSD_TOL * max(1.0, float(np.abs(Q / s).max())):
             return None, K @ U[:, -1], SolveStatus.INFEASIBLE_KERNEL
     if R.shape[1] == 0:
         return 0.0, None, SolveStatus.OPTIMAL
     Wr, Qr = R.T @ (W / s) @ R, R.T @ (Q / s) @ R
-    theta = float(sla.eigh(_sym(Qr), _sym(Wr), eigvals_only=True)[-1])
+    theta = float(sla.eigh(sym(Qr), sym(Wr), eigvals_only=True)[-1])
     return max(theta, 0.0), None, SolveStatus.OPTIMAL
 
 
@@ -173,7 +169,7 @@ def theta_star(W: FloatArray, BLB: FloatArray, options: SolverOptions = DEFAULT_
     """``θ* = min θ`` s.t. ``θW̄ − E[B̄L̄B̄] ⪰ 0`` (14), by SDP and by generalised eigenvalues."""
     import cvxpy as cp
 
-    W, Q = _sym(W), _sym(BLB)
+    W, Q = sym(W), sym(BLB)
     eig, cert, eig_status = theta_eigen(W, Q)
     s = _scale(W, Q)
     theta = cp.Variable()
@@ -196,7 +192,7 @@ def theta_star(W: FloatArray, BLB: FloatArray, options: SolverOptions = DEFAULT_
 
 def rate(W: FloatArray, L_bar: FloatArray) -> float:
     """``λ_min(L̄^{-1/2} W̄ L̄^{-1/2})``, the rate of (16) (generalised eigenvalue of ``(W̄, L̄)``)."""
-    return float(sla.eigh(_sym(W), _sym(L_bar), eigvals_only=True)[0])
+    return float(sla.eigh(sym(W), sym(L_bar), eigvals_only=True)[0])
 
 
 def contraction(gamma: float, L_bar: FloatArray, W: FloatArray, BLB: FloatArray,
@@ -205,9 +201,9 @@ def contraction(gamma: float, L_bar: FloatArray, W: FloatArray, BLB: FloatArray,
 
     SGD form (2), ``A = I − γB̄``: ``A0 = L̄``, ``W = W̄``. Form (6), ``A = P̄ − γB̄``:
     ``A0 = E[P̄L̄P̄]``, ``W = ½(E[P̄L̄B̄] + E[B̄L̄P̄])``. Value: ``λ_max(L̄^{-1/2}(…)L̄^{-1/2})``."""
-    A0 = _sym(L_bar) if A0 is None else _sym(A0)
-    M = A0 - 2 * gamma * _sym(W) + gamma**2 * _sym(BLB)
-    return float(sla.eigh(_sym(M), _sym(L_bar), eigvals_only=True)[-1])
+    A0 = sym(L_bar) if A0 is None else sym(A0)
+    M = A0 - 2 * gamma * sym(W) + gamma**2 * sym(BLB)
+    return float(sla.eigh(sym(M), sym(L_bar), eigvals_only=True)[-1])
 
 
 def optimal_step_eigen(L_bar: FloatArray, W: FloatArray, BLB: FloatArray,
@@ -230,8 +226,8 @@ def optimal_step(L_bar: FloatArray, W: FloatArray, BLB: FloatArray, options: Sol
     ``tL̄ − A0 + 2γW − γ²GᵀG ⪰ 0``, ``GᵀG = E[B̄L̄B̄]``), cross-checked by Brent search."""
     import cvxpy as cp
 
-    L, W, Q = _sym(L_bar), _sym(W), _sym(BLB)
-    A = L if A0 is None else _sym(A0)
+    L, W, Q = sym(L_bar), sym(W), sym(BLB)
+    A = L if A0 is None else sym(A0)
     s = _scale(L, W, Q, A)
     q, V = np.linalg.eigh(Q / s)
     G = (V * np.sqrt(np.clip(q, 0, None))).T  # GᵀG = Q/s

@@ -19,7 +19,6 @@ equation ``X = T(X) + R`` and are ``None`` when the rate is ``≥ 1``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -30,17 +29,12 @@ import scipy.sparse.linalg as spla
 from numpy.typing import ArrayLike, NDArray
 
 from . import quantities
+from .arrays import FloatArray, sym
 from .errors import EnumerationTooLargeError, ParameterError
 from .moments import SketchMoments
 from .problem import QuadraticProblem
 from .sketches.base import DiagonalSketch, Sketch
-
-FloatArray = NDArray[np.float64]
-DIVERGENCE_FACTOR = 1e12
-
-
-def _sym(A: FloatArray) -> FloatArray:
-    return 0.5 * (A + A.T)
+from .validation import MOMENT_DIVERGENCE_FACTOR, check_form, check_step_size
 
 
 @dataclass(frozen=True)
@@ -59,14 +53,10 @@ class ExactDynamics:
 
     def __init__(self, problem: QuadraticProblem, sketch: Sketch, gamma: float, form: str = "sgd",
                  local_steps: int = 1, x0: ArrayLike | None = None) -> None:
-        if not (isinstance(gamma, (int, float, np.floating)) and math.isfinite(gamma) and gamma > 0):
-            raise ParameterError(f"step size gamma must be a finite positive number; got {gamma!r}")
-        if form not in ("sgd", "ist"):
-            raise ParameterError(f"form must be 'sgd' or 'ist'; got {form!r}")
-        if not isinstance(local_steps, (int, np.integer)) or local_steps < 1 or (form == "sgd" and local_steps != 1):
-            raise ParameterError("local steps must be an integer >= 1, and 1 for the SGD form")
+        g = check_step_size(gamma)
+        f, t = check_form(form, local_steps)
         self.problem, self.sketch = problem, sketch
-        self.gamma, self.form, self.local_steps = float(gamma), form, int(local_steps)
+        self.gamma, self.form, self.local_steps = g, f, t
         self.d = problem.d
         self.x0 = np.ones(self.d) if x0 is None else np.asarray(x0, dtype=float)
         self.structured = isinstance(sketch, DiagonalSketch) and local_steps == 1
@@ -124,14 +114,14 @@ class ExactDynamics:
         if self.structured:
             return self.gamma**2 * self.moments.CbCb
         p, _, v = self._outcomes
-        return _sym(np.einsum("k,ki,kj->ij", p, v, v))
+        return sym(np.einsum("k,ki,kj->ij", p, v, v))
 
     def T(self, X: FloatArray) -> FloatArray:
         """``E[A X Aᵀ]`` for symmetric ``X``."""
         if self.structured:
-            return _sym(self.moments.transition(_sym(X), self.gamma, self.form))
+            return sym(self.moments.transition(sym(X), self.gamma, self.form))
         p, A, _ = self._outcomes
-        return _sym(np.einsum("k,kij,jl,kml->im", p, A, X, A))
+        return sym(np.einsum("k,kij,jl,kml->im", p, A, X, A))
 
     def cross(self, m: FloatArray) -> FloatArray:
         """``E[A m vᵀ]``."""
@@ -154,7 +144,7 @@ class ExactDynamics:
     def step(self, m: FloatArray, X: FloatArray) -> tuple[FloatArray, FloatArray]:
         """One exact step of the moment recursion."""
         R = self.cross(m)
-        return self.EA @ m + self.Ev, _sym(self.T(X) + R + R.T + self.Evv)
+        return self.EA @ m + self.Ev, sym(self.T(X) + R + R.T + self.Evv)
 
     # ---------------------------------------------------------------- metrics
     def metrics(self, m: FloatArray, X: FloatArray) -> dict[str, float]:
@@ -171,7 +161,7 @@ class ExactDynamics:
             raise ParameterError(f"iters must be an integer >= 0; got {iters!r}")
         rec = np.arange(iters + 1) if record is None else np.unique(np.asarray(record, dtype=np.int64))
         m, X = self.x0.copy(), np.outer(self.x0, self.x0)
-        scale = DIVERGENCE_FACTOR * max(1.0, float(np.abs(X).max()))
+        scale = MOMENT_DIVERGENCE_FACTOR * max(1.0, float(np.abs(X).max()))
         out: dict[str, list[float]] = {}
         means, ks = [], []
         diverged_at = None
@@ -195,7 +185,7 @@ class ExactDynamics:
     # ---------------------------------------------------------------- rates and limits
     def _operator(self, f: Callable[[FloatArray], FloatArray]) -> spla.LinearOperator:
         d = self.d
-        return spla.LinearOperator((d * d, d * d), matvec=lambda x: f(_sym(x.reshape(d, d))).ravel(), dtype=float)
+        return spla.LinearOperator((d * d, d * d), matvec=lambda x: f(sym(x.reshape(d, d))).ravel(), dtype=float)
 
     @cached_property
     def ms_rate(self) -> float:
@@ -203,7 +193,7 @@ class ExactDynamics:
         d = self.d
         if d * d <= 400:
             basis = np.eye(d * d)
-            dense = np.column_stack([self.T(_sym(basis[:, j].reshape(d, d))).ravel() for j in range(d * d)])
+            dense = np.column_stack([self.T(sym(basis[:, j].reshape(d, d))).ravel() for j in range(d * d)])
             return float(np.abs(np.linalg.eigvals(dense)).max())
         try:
             vals = spla.eigs(self._operator(self.T), k=1, which="LM", tol=1e-10, maxiter=5000,
@@ -236,11 +226,11 @@ class ExactDynamics:
         d = self.d
         m = np.asarray(np.linalg.solve(np.eye(d) - self.EA, self.Ev), dtype=np.float64)
         R = self.cross(m)
-        rhs = _sym(R + R.T + self.Evv)
+        rhs = sym(R + R.T + self.Evv)
         if d * d <= 400:
             basis = np.eye(d * d)
             dense = np.column_stack([(B - self.T(B)).ravel() for B in
-                                     (_sym(basis[:, j].reshape(d, d)) for j in range(d * d))])
+                                     (sym(basis[:, j].reshape(d, d)) for j in range(d * d))])
             X = np.linalg.lstsq(dense, rhs.ravel(), rcond=None)[0].reshape(d, d)
         else:
             op = self._operator(lambda Y: Y - self.T(Y))
@@ -252,7 +242,7 @@ class ExactDynamics:
                     if np.abs(X_new - X).max() <= 1e-14 * max(1.0, float(np.abs(X_new).max())):
                         break
                     X = X_new
-        return m, _sym(np.asarray(X, dtype=np.float64))
+        return m, sym(np.asarray(X, dtype=np.float64))
 
     @cached_property
     def limit_metrics(self) -> dict[str, float] | None:

@@ -86,3 +86,12 @@ class UnreliableMeanWarning(UserWarning):
     """A Monte Carlo mean of :func:`~isttheory.simulate.simulate` is unreliable: the method does not converge
     in mean square (exact ``ms_rate >= 1``), or the runs are so heavy-tailed that one run carries most of
     the mean. Reruns with other seeds give wildly different means (0.5 one time, 150 the next)."""
+
+
+class RegistryError(ISTError, ValueError):
+    """A claim cannot be registered: its id is already taken (a plugin registering twice, or two plugins)."""
+
+
+class CheckError(ISTError, RuntimeError):
+    """A Monte Carlo check of a bound could not run as designed: a simulation at a step size its theorem
+    allows diverged, or kept no iterates."""

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from scipy import stats as sst
 
 from . import generators
+from .arrays import FloatArray
 from .bounds import thm2_corrected_rhs, thm2_paper_rhs
 from .dynamics import ExactDynamics
 from .moments import SketchMoments
@@ -25,8 +26,6 @@ from .problem import QuadraticProblem
 from .simulate import Form, simulate
 from .sketches import PreconditionedPerm
 from .sketches.base import Sketch
-
-FloatArray = NDArray[np.float64]
 
 
 @dataclass

@@ -16,16 +16,14 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg as sla
 import sympy as sp
-from numpy.typing import NDArray
 
+from .arrays import FloatArray
 from .errors import SingularError
 from .moments import SketchMoments
 from .problem import QuadraticProblem
 from .sketches.base import DiagonalSketch
 from .symbolic import moments as M
 from .symbolic.engine import expectation
-
-FloatArray = NDArray[np.float64]
 
 
 def bias_operator(problem: QuadraticProblem, sketch: DiagonalSketch) -> FloatArray:

@@ -21,12 +21,11 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import minimize
 
+from .arrays import FloatArray
 from .errors import ParameterError
 from .generators import load_dataset
 from .simulate import run_seed_sequences
 from .sketches import Permutation
-
-FloatArray = NDArray[np.float64]
 
 
 @dataclass(frozen=True)

@@ -17,20 +17,15 @@ from __future__ import annotations
 from functools import cached_property
 
 import numpy as np
-from numpy.typing import NDArray
 
 from . import quantities
+from .arrays import FloatArray, sym
 from .errors import SingularError
 from .problem import QuadraticProblem
 from .sketches.base import DiagonalSketch, Sketch
 from .symbolic import moments as M
 from .symbolic.engine import CompiledExpectation, Contraction, expectation
-
-FloatArray = NDArray[np.float64]
-
-
-def _sym(A: FloatArray) -> FloatArray:
-    return 0.5 * (A + A.T)
+from .validation import check_form
 
 
 class SketchMoments:
@@ -75,9 +70,9 @@ class SketchMoments:
     def expected_B(self) -> FloatArray:
         """``E[B̄]`` (26)."""
         if self.structured:
-            return _sym(self._structured(M.B, np.asarray(self.problem.L)) / self.n)
+            return sym(self._structured(M.B, np.asarray(self.problem.L)) / self.n)
         p, Bk, *_ = self._support
-        return _sym(np.einsum("k,kij->ij", p, Bk))
+        return sym(np.einsum("k,kij->ij", p, Bk))
 
     @cached_property
     def expected_Cb(self) -> FloatArray:
@@ -93,12 +88,12 @@ class SketchMoments:
         if self.structured:
             return np.diag(self._structured(M.P) / self.n)
         p, _, _, Pk, _ = self._support
-        return _sym(np.einsum("k,kij->ij", p, Pk))
+        return sym(np.einsum("k,kij->ij", p, Pk))
 
     @cached_property
     def W(self) -> FloatArray:
         """``W̄ = ½ E[L̄B̄ + B̄L̄]`` (Theorem 1)."""
-        return _sym(quantities.W_bar(np.asarray(self.problem.L_bar), self.expected_B))
+        return sym(quantities.W_bar(np.asarray(self.problem.L_bar), self.expected_B))
 
     # -- second moments ------------------------------------------------------
     def BMB(self, Mat: FloatArray) -> FloatArray:
@@ -113,16 +108,16 @@ class SketchMoments:
     @cached_property
     def BLB(self) -> FloatArray:
         """``E[B̄ L̄ B̄]``, the left side of (14)."""
-        return _sym(self.BMB(self.problem.L_bar))
+        return sym(self.BMB(self.problem.L_bar))
 
     @cached_property
     def CbCb(self) -> FloatArray:
         """``E[(Cb)‾ (Cb)‾ᵀ]``."""
         if self.structured:
             b = np.asarray(self.problem.b)
-            return _sym(self._structured(M.CBCB, b, b) / self.n**2)
+            return sym(self._structured(M.CBCB, b, b) / self.n**2)
         p, _, ck, *_ = self._support
-        return _sym(np.einsum("k,ki,kj->ij", p, ck, ck))
+        return sym(np.einsum("k,ki,kj->ij", p, ck, ck))
 
     def BmCb(self, m: FloatArray) -> FloatArray:
         """``E[B̄ m (Cb)‾ᵀ]`` for a vector ``m``."""
@@ -167,7 +162,8 @@ class SketchMoments:
         if form == "ist":
             PMB = self.PMB(Mat)
             return self.PMP(Mat) - gamma * (PMB + PMB.T) + gamma**2 * self.BMB(Mat)
-        raise ValueError(f"form must be 'sgd' or 'ist'; got {form!r}")
+        check_form(form)  # raises ParameterError: form is neither
+        raise AssertionError(form)  # pragma: no cover
 
     # -- fixed point and bias (§4, (27)-(28)) ---------------------------------
     @cached_property

@@ -26,6 +26,7 @@ import numpy as np
 import scipy.linalg as sla
 from numpy.typing import ArrayLike, NDArray
 
+from .arrays import FloatArray
 from .errors import (
     NonFiniteError,
     NotPSDError,
@@ -38,7 +39,6 @@ SYMMETRY_RTOL = 1e-10
 PSD_RTOL = 1e-10
 SINGULAR_RTOL = 1e-12
 
-FloatArray = NDArray[np.float64]
 
 
 def weighted_norm2(v: ArrayLike, M: ArrayLike) -> FloatArray:

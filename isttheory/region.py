@@ -65,15 +65,14 @@ from typing import Any
 import numpy as np
 import scipy.optimize as so
 import scipy.sparse.linalg as spla
-from numpy.typing import NDArray
 
+from .arrays import FloatArray
 from .dynamics import ExactDynamics
 from .errors import ParameterError
 from .moments import SketchMoments
 from .problem import QuadraticProblem
 from .sketches.base import Sketch
-
-FloatArray = NDArray[np.float64]
+from .validation import check_form
 
 #: relative accuracy of every reported interval end
 TOLERANCE = 1e-6
@@ -425,12 +424,7 @@ def convergence_region(problem: QuadraticProblem, sketch: Sketch, form: str = "s
     both from :class:`~isttheory.dynamics.ExactDynamics`. Returns the unions of open intervals, ends
     accurate to :data:`TOLERANCE` relative; the method and its caveats are in the module docstring and
     in :attr:`Region.notes`. The rates do not need ``x*``, so ``L̄`` may be singular."""
-    if form not in ("sgd", "ist"):
-        raise ParameterError(f"form must be 'sgd' or 'ist'; got {form!r}")
-    if not isinstance(local_steps, (int, np.integer)) or isinstance(local_steps, bool) or local_steps < 1:
-        raise ParameterError(f"local steps must be an integer >= 1; got {local_steps!r}")
-    if form == "sgd" and local_steps != 1:
-        raise ParameterError("local steps > 1 need form 'ist' (Algorithm 1); the SGD form (2) has one step")
+    check_form(form, local_steps)
     sketch.require_sizes(problem.n, problem.d)
     t0 = time.perf_counter()
     t = int(local_steps)

@@ -34,31 +34,28 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .arrays import FloatArray
 from .errors import IncompatibleSketchError, ISTError, ParameterError, ResourceError, UnreliableMeanWarning
 from .problem import QuadraticProblem
 from .resources import available_memory as _available_memory
 from .sketches.base import DiagonalSketch, IndexDraw, Sketch, TableDraw
 from .structured import LowRankDiagonalProblem
+from .validation import DIVERGENCE_FACTOR, Form, check_form, check_integer, check_step_size
 
 ProblemLike = QuadraticProblem | LowRankDiagonalProblem
 """The simulator needs only index-form access (``client_operator``, ``client_b``, ``client_diagonal``)
 and ``L̄`` products and solves, so a dense problem and a structured one both serve."""
 
-Form = Literal["sgd", "ist"]
-FloatArray = NDArray[np.float64]
 
 METRICS = ("f", "grad2", "grad2_Linv", "dist2_L")
 """Recorded metrics: ``f(x^k)``, ``‖∇f(x^k)‖²``, ``‖∇f(x^k)‖²_{L̄⁻¹}``, ``‖x^k − x*‖²_{L̄}``.
 The last two need ``L̄ ≻ 0`` and are omitted otherwise."""
 
-DIVERGENCE_FACTOR = 1e10
-"""A run has diverged when ``max|x^k| > DIVERGENCE_FACTOR · max(1, ‖x⁰‖_∞, ‖x*‖_∞)``
-or ``x^k`` is not finite."""
 
 CHECK_EVERY = 8
 """Divergence is checked every ``CHECK_EVERY`` iterations, at every recorded one and at ``K``
@@ -123,16 +120,10 @@ def run_seed_sequences(seed: int, run: int) -> tuple[np.random.SeedSequence, np.
 
 def _check_params(gamma: float, iters: int, runs: int, seed: int, form: str, local_steps: int,
                   noise: float, first_run: int) -> None:
-    if not isinstance(gamma, (int, float, np.floating)) or not math.isfinite(gamma) or gamma <= 0:
-        raise ParameterError(f"step size gamma must be a finite positive number; got {gamma!r}")
-    for name, v, lo in (("iters K", iters, 1), ("runs R", runs, 1), ("local steps", local_steps, 1),
-                        ("seed", seed, 0), ("first_run", first_run, 0)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-            raise ParameterError(f"{name} must be an integer >= {lo}; got {v!r}")
-    if form not in ("sgd", "ist"):
-        raise ParameterError(f"form must be 'sgd' or 'ist'; got {form!r}")
-    if form == "sgd" and local_steps != 1:
-        raise ParameterError("local steps apply to Algorithm 1 (--form ist) only")
+    check_step_size(gamma)
+    for name, v, lo in (("iters K", iters, 1), ("runs R", runs, 1), ("seed", seed, 0), ("first_run", first_run, 0)):
+        check_integer(name, v, lo)
+    check_form(form, local_steps)
     if not isinstance(noise, (int, float, np.floating)) or not math.isfinite(noise) or noise < 0:
         raise ParameterError(f"noise must be a finite number >= 0; got {noise!r}")
 

@@ -28,6 +28,7 @@ import numpy as np
 import scipy.linalg as sla
 from numpy.typing import ArrayLike, NDArray
 
+from .arrays import FloatArray
 from .errors import NotPSDError, ShapeError, SingularError
 from .problem import (
     PSD_RTOL,
@@ -39,7 +40,6 @@ from .problem import (
     _readonly,
 )
 
-FloatArray = NDArray[np.float64]
 ClientOperator = Callable[[FloatArray], FloatArray]
 
 

@@ -28,7 +28,7 @@ from isttheory.constants import (
     theta_eigen,
     theta_star,
 )
-from isttheory.dynamics import DIVERGENCE_FACTOR, ExactDynamics
+from isttheory.dynamics import ExactDynamics
 from isttheory.errors import IncompatibleSketchError, LemmaError, ParameterError, SingularError
 from isttheory.lemmas import Lemma
 from isttheory.lemmas.arith import ExactArith, FloatArith
@@ -42,6 +42,7 @@ from isttheory.sketches import Identity, Permutation, PreconditionedPerm
 from isttheory.sketches.clients import PermClients
 from isttheory.sketches.finite import FiniteSketch
 from isttheory.stats import holm, mean_equals, mean_interval, upper_test
+from isttheory.validation import MOMENT_DIVERGENCE_FACTOR as DIVERGENCE_FACTOR
 
 ROOT = Path(__file__).resolve().parent.parent
 

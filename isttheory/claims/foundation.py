@@ -10,6 +10,7 @@ import numpy as np
 from ..simulate import simulate
 from ..sketches import RandQ, Sketch, registered_families
 from ..stats import FAMILY_ALPHA, mean_equals, mean_interval
+from ..validation import FORMS
 from .instances import Instance
 from .registry import Claim, Finding, Settings, Verdict, register
 
@@ -100,7 +101,7 @@ def verify_reconstruction(inst: Instance, settings: Settings) -> Iterator[Findin
         observed = dev <= 1e-12
         a, b = (simulate(inst.problem, sk, 0.05, iters, runs=2, seed=settings.seed, x0=inst.x0, form=form,
                          warn=False)  # paths on the same draws are compared, not means: no reliability warning
-                for form in ("sgd", "ist"))
+                for form in FORMS)
         gap = float(np.abs(a.x_mean - b.x_mean).max() / max(1.0, np.abs(a.x_mean).max()))
         coincide = gap <= 1e-10
         numbers: dict[str, float | int | str | bool | None] = {

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ISTError
+from ..errors import ISTError, RegistryError
 from .instances import Instance
 
 
@@ -127,7 +127,7 @@ _REGISTRY: dict[str, Claim] = {}
 def register(claim: Claim) -> Claim:
     """Add a claim to the registry (ids are unique)."""
     if claim.id in _REGISTRY:
-        raise ValueError(f"claim {claim.id!r} is already registered")
+        raise RegistryError(f"claim {claim.id!r} is already registered")
     _REGISTRY[claim.id] = claim
     return claim
 

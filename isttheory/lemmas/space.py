@@ -24,11 +24,11 @@ import numpy as np
 from .. import generators
 from ..errors import ISTError, LemmaError
 from ..sketches.spec import check_sketch_spec
+from ..validation import FORMS
 from .expr import Node, evaluate, parse_expression
 from .points import Point, factor_of
 
 FAMILIES = ("heterogeneous", "homogeneous", "interpolation", "random")
-FORMS = ("sgd", "ist")
 MAX_SIZE = 12
 """Largest ``n`` or ``d`` a space may name: every quantity is exact, so sizes stay small."""
 MAX_K = 10_000

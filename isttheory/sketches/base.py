@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Union
 import numpy as np
 from numpy.typing import NDArray
 
+from ..arrays import FloatArray
 from ..errors import EnumerationTooLargeError, IncompatibleSketchError, SketchSpecError
 from ..symbolic.inclusion import InclusionModel
 
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from ..problem import QuadraticProblem
     from ..structured import LowRankDiagonalProblem
 
-FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 MAX_SUPPORT = 500_000

@@ -28,6 +28,7 @@ import numpy as np
 from .. import __version__
 from ..errors import SketchSpecError, SweepSpecError
 from ..sketches.spec import check_sketch_spec
+from ..validation import FORMS
 
 EXAMPLE = """\
 [sweep]
@@ -192,7 +193,7 @@ def _grid(g: dict[str, Any], where: str) -> dict[str, list[Any]]:
         if name not in GENERATOR_AXES:
             raise SweepSpecError(f"{where}: unknown generator {name!r} (known: {', '.join(GENERATOR_AXES)})")
     for v in out.get("form", []):
-        if v not in ("sgd", "ist"):
+        if v not in FORMS:
             raise SweepSpecError(f"{where}: grid.form values must be 'sgd' or 'ist'; got {v!r}")
     for key, lo in (("n", 1), ("d", 1), ("q", 1), ("local_steps", 1), ("seed", 0), ("rank", 0),
                     ("shared_rank", 0), ("client_rank", 0)):

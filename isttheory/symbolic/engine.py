@@ -29,14 +29,14 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
+from ..arrays import FloatArray
 from .inclusion import GroupedPartition, InclusionModel
 from .inclusion import d as d_symbol
 from .patterns import Partition, lattice, merge_letters
 
 SLOT_LETTERS = ("I", "J")
-FloatArray = NDArray[np.float64]
 
 
 @dataclass(frozen=True)
