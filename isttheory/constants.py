@@ -234,7 +234,7 @@ def optimal_step(L_bar: FloatArray, W: FloatArray, BLB: FloatArray, options: Sol
     d = L.shape[0]
     t, g = cp.Variable(), cp.Variable(nonneg=True)
     top = t * (L / s) - A / s + 2 * g * (W / s)
-    block = cp.bmat([[0.5 * (top + top.T), g * G.T], [g * G, np.eye(d)]])
+    block = cp.bmat([[0.5 * (top + top.T), g * G.T], [g * G, np.eye(d)]])  # type: ignore[attr-defined]
     prob = cp.Problem(cp.Minimize(t), [0.5 * (block + block.T) >> 0])
     status, solver, tried = _solve(prob, options)
     g_e, rho_e = optimal_step_eigen(L, W, Q, A)

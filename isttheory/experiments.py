@@ -23,9 +23,10 @@ from .bounds import thm2_corrected_rhs, thm2_paper_rhs
 from .dynamics import ExactDynamics
 from .moments import SketchMoments
 from .problem import QuadraticProblem
-from .simulate import Form, simulate
+from .simulate import simulate
 from .sketches import PreconditionedPerm
 from .sketches.base import Sketch
+from .validation import Form
 
 
 @dataclass

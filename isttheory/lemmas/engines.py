@@ -369,8 +369,8 @@ class ExactEngine(Engine):
         else:
             t = self.point.local_steps
             for mats in Cs:
-                Asum: Any = np.full((d, d), self.arith.scalar(0), dtype=object)  # type: ignore[type-var]
-                vsum: Any = np.full(d, self.arith.scalar(0), dtype=object)  # type: ignore[type-var]
+                Asum: Any = np.full((d, d), self.arith.scalar(0), dtype=object)
+                vsum: Any = np.full(d, self.arith.scalar(0), dtype=object)
                 for i in range(n):
                     M = eye - g * (mats[i] @ self.L[i])
                     Cb = mats[i] @ self.b[i]

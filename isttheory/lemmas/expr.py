@@ -231,9 +231,9 @@ class VocabularySymbol(sp.Symbol):
     tex: str
 
     def __new__(cls, name: str, tex: str) -> VocabularySymbol:
-        obj = sp.Symbol.__xnew__(cls, name)  # type: ignore[attr-defined]
+        obj = sp.Symbol.__xnew__(cls, name)
         obj.tex = tex
-        return obj  # type: ignore[no-any-return]
+        return obj
 
     def __getnewargs_ex__(self) -> tuple[tuple[str, str], dict[str, Any]]:
         return (self.name, self.tex), {}

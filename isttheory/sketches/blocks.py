@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ..arrays import FloatArray
 from ..symbolic.inclusion import RandomSizedPartition
-from .base import DiagonalSketch, FloatArray, IndexDraw, Sketch, SpecTarget, Support, _exact_full, all_permutations
+from .base import DiagonalSketch, IndexDraw, Sketch, SpecTarget, Support, _exact_full, all_permutations
 
 
 class PermBlocks(DiagonalSketch):

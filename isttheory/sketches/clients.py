@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ..arrays import FloatArray
 from ..errors import IncompatibleSketchError
 from ..symbolic.inclusion import ClientsOwnOne
 from .base import (
     DiagonalSketch,
-    FloatArray,
     IndexDraw,
     Sketch,
     SpecTarget,

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..arrays import FloatArray
 from ..errors import ProblemFileError, SketchError, SketchSpecError
 from ..problem import PSD_RTOL, SYMMETRY_RTOL
-from .base import FloatArray, Sketch, SpecTarget, Support, TableDraw, target_sizes
+from .base import Sketch, SpecTarget, Support, TableDraw, target_sizes
 
 PROB_ATOL = 1e-12
 

@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ..arrays import FloatArray
 from ..errors import IncompatibleSketchError, SketchSpecError
 from ..symbolic.inclusion import GroupedPartition
 from .base import (
     DiagonalSketch,
-    FloatArray,
     IndexDraw,
     IntArray,
     Sketch,

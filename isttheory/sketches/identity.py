@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ..arrays import FloatArray
 from ..symbolic.inclusion import AllOwned
-from .base import DiagonalSketch, FloatArray, IndexDraw, Support, _exact_full
+from .base import DiagonalSketch, IndexDraw, Support, _exact_full
 
 
 class Identity(DiagonalSketch):

@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ..arrays import FloatArray
 from ..errors import IncompatibleSketchError, SketchSpecError
 from ..symbolic.inclusion import UniformPartition
 from .base import (
     DiagonalSketch,
-    FloatArray,
     IndexDraw,
     Sketch,
     SpecTarget,

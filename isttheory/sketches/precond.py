@@ -18,13 +18,13 @@ from typing import Any, Literal
 import numpy as np
 import sympy as sp
 
+from ..arrays import FloatArray
 from ..errors import IncompatibleSketchError, SketchSpecError
 from ..problem import QuadraticProblem
 from ..structured import LowRankDiagonalProblem
 from ..symbolic.inclusion import UniformPartition
 from .base import (
     DiagonalSketch,
-    FloatArray,
     IndexDraw,
     Sketch,
     SpecTarget,

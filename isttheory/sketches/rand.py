@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ..arrays import FloatArray
 from ..errors import IncompatibleSketchError, SketchSpecError
 from ..symbolic.inclusion import IndependentSubsets
-from .base import DiagonalSketch, FloatArray, IndexDraw, Sketch, SpecTarget, Support, _exact_full, target_sizes
+from .base import DiagonalSketch, IndexDraw, Sketch, SpecTarget, Support, _exact_full, target_sizes
 from .permutation import positive_number
 
 

@@ -31,7 +31,7 @@ def build_problem(params: dict[str, Any]) -> QuadraticProblem | LowRankDiagonalP
         if k in kw:
             kw[k] = int(kw[k])
     fn = getattr(generators, name)
-    return fn(int(params["n"]), int(params["d"]), seed=int(params["seed"]), **kw)  # type: ignore[no-any-return]
+    return fn(int(params["n"]), int(params["d"]), seed=int(params["seed"]), **kw)
 
 
 def _num(x: Any) -> float | None:
@@ -70,7 +70,7 @@ def _compute(params: dict[str, Any], mc_seed: int, runs: int, iters: int, max_d:
         problem = build_problem(params)
     except ResourceError as exc:  # the instance itself is too large (dense d = 200000): a parameter choice
         return {"status": "invalid", "error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
-    sketch = parse_sketch(params["sketch"], problem)  # type: ignore[arg-type]
+    sketch = parse_sketch(params["sketch"], problem)
     gamma, form, steps = float(params["gamma"]), str(params["form"]), int(params["local_steps"])
     out: dict[str, Any] = {"status": "ok", "constants": None, "exact": None,
                            "f_star": _num(problem.f_star) if problem.is_L_bar_positive_definite else None}

@@ -15,7 +15,9 @@ def neighbourhood_figure(records: list[dict[str, Any]], path: Path) -> Path:
     """One line per combination of the other grid parameters (averaged over instance seeds):
     the exact limit where it was computed (solid), the Monte Carlo value at iteration K with a
     ±2 SEM bar (markers). Only cells that ran and did not diverge are drawn."""
-    from ..report.figures import _save, plt
+    import matplotlib.pyplot as plt
+
+    from ..report.figures import _save  # selects the Agg backend before pyplot draws
 
     groups: dict[tuple[tuple[str, Any], ...], dict[float, dict[str, list[float]]]] = defaultdict(
         lambda: defaultdict(lambda: {"exact": [], "mc": [], "sem": []}))
