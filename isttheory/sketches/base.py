@@ -340,6 +340,25 @@ class DiagonalSketch(Sketch):
         return sp.Matrix(EB.tolist()) / self.n
 
 
+class OwnedWithScaleN(DiagonalSketch):
+    """A diagonal sketch in which every coordinate is owned by exactly one client, with scale ``n`` (Perm-q (7)'s
+    scale): the scale table is ``n``, exactly, and ``(1/n) Σ C_i = I`` on every draw (perfect reconstruction).
+    A base for families, not one itself (it defines no ``family``, so it is not registered)."""
+
+    def scale_table(self) -> FloatArray:
+        return np.full((self.n, self.d), float(self.n))
+
+    def exact_scale(self, L: Any = None) -> np.ndarray:
+        """Scale ``n``, as Perm-q (7)."""
+        import sympy as sp
+
+        return _exact_full(self.n, self.d, sp.Integer(self.n))
+
+    @property
+    def perfect_reconstruction(self) -> bool:
+        return True
+
+
 def _sympy_stack(L: Any, n: int, d: int) -> np.ndarray | None:
     """``L`` as an (n, d, d) object array of SymPy entries when it is symbolic (a ``sympy.Matrix``, a list of
     them, or an object array); ``None`` for numeric input."""

@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any
 
 import numpy as np
-import sympy as sp
 
-from ..arrays import FloatArray
 from ..symbolic.inclusion import RandomSizedPartition
-from .base import DiagonalSketch, IndexDraw, Sketch, SpecTarget, Support, _exact_full, all_permutations
+from .base import IndexDraw, OwnedWithScaleN, Sketch, SpecTarget, Support, all_permutations
 
 
-class PermBlocks(DiagonalSketch):
+class PermBlocks(OwnedWithScaleN):
     """Near-equal random blocks with scale ``n`` (any ``n``, ``d``)."""
 
     family = "perm-blocks"
@@ -85,13 +82,5 @@ class PermBlocks(DiagonalSketch):
     def inclusion_model(self) -> RandomSizedPartition:
         return RandomSizedPartition(self.n, self.d)
 
-    def scale_table(self) -> FloatArray:
-        return np.full((self.n, self.d), float(self.n))
 
-    def exact_scale(self, L: Any = None) -> np.ndarray:
-        """Scale ``n``, as Perm-q (7)."""
-        return _exact_full(self.n, self.d, sp.Integer(self.n))
 
-    @property
-    def perfect_reconstruction(self) -> bool:
-        return True

@@ -20,19 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import sympy as sp
 
-from ..arrays import FloatArray
 from ..errors import IncompatibleSketchError, SketchSpecError
 from ..symbolic.inclusion import GroupedPartition
 from .base import (
-    DiagonalSketch,
     IndexDraw,
     IntArray,
+    OwnedWithScaleN,
     Sketch,
     SpecTarget,
     Support,
-    _exact_full,
     all_permutations,
     random_permutations,
     target_sizes,
@@ -97,7 +94,7 @@ def read_groups(path: str | os.PathLike[str]) -> Groups:
     return check_groups(data, where=str(p))
 
 
-class PermGroups(DiagonalSketch):
+class PermGroups(OwnedWithScaleN):
     """Perm-q (7) over groups of coordinates: ``g = q·n`` groups, ``q`` per client, scale ``n``."""
 
     family = "perm-groups"
@@ -172,14 +169,5 @@ class PermGroups(DiagonalSketch):
     def inclusion_model(self) -> GroupedPartition:
         return GroupedPartition(self.n, self.groups, self.d)
 
-    def scale_table(self) -> FloatArray:
-        return np.full((self.n, self.d), float(self.n))
 
-    def exact_scale(self, L: Any = None) -> np.ndarray:
-        """Scale ``n``, as Perm-q (7)."""
-        return _exact_full(self.n, self.d, sp.Integer(self.n))
 
-    @property
-    def perfect_reconstruction(self) -> bool:
-        """Every coordinate is owned by exactly one client with scale ``n``: ``(1/n) Σ C_i = I``."""
-        return True
