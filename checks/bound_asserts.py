@@ -1,6 +1,6 @@
 """Assertions shared by the check modules (imported by them; not collected: no ``check_`` prefix)."""
 
-from isttheory.checks import BoundCheck
+from isttheory.montecarlo import BoundCheck
 from isttheory.stats import FAMILY_ALPHA
 
 

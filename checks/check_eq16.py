@@ -7,7 +7,7 @@ compared with the exact expectation from the dynamics engine.
 
 from bound_asserts import assert_holds, assert_mutation_detected
 
-from isttheory.checks import check_eq16
+from isttheory.montecarlo import check_eq16
 
 
 def test_bound_holds(runs):

@@ -9,8 +9,8 @@ from the dynamics engine, which never forms ``x^∞``.
 import numpy as np
 from bound_asserts import assert_holds, assert_mutation_detected
 
-from isttheory.checks import check_eq28_perm, perm_q_instance
 from isttheory.moments import SketchMoments
+from isttheory.montecarlo import check_eq28_perm, perm_q_instance
 from isttheory.sketches import Permutation
 
 

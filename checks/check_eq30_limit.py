@@ -10,7 +10,7 @@ expectation from the dynamics engine, whose own limit (a Lyapunov solve) matches
 import pytest
 from bound_asserts import assert_holds, assert_mutation_detected
 
-from isttheory.checks import check_eq30_limit
+from isttheory.montecarlo import check_eq30_limit
 
 
 def test_bound_holds(runs):

@@ -5,7 +5,7 @@ true bound is at most 1e-3, and the same for the Monte Carlo estimates against t
 over the 8 seeds below, at most 1.6e-2 (this test then fails).
 """
 
-from isttheory.checks import CHECKS, run_family
+from isttheory.montecarlo import CHECKS, run_family
 
 
 def test_false_alarm_rate_over_seeds(runs):
@@ -26,7 +26,7 @@ def test_checks_run_on_a_given_problem_and_fail_when_their_claim_is_wrong():
     problem with n = d meets all but the constructed pure-bias one) and none is rejected; the (31) mutation
     (fixed point x* instead of b/√n) and the (16) mutation (rate λ_max) are rejected on the same problem."""
     from isttheory import generators
-    from isttheory.checks import check_eq16, check_eq31, run_on_problem, unmet
+    from isttheory.montecarlo import check_eq16, check_eq31, run_on_problem, unmet
 
     p = generators.homogeneous(3, 3, seed=8, interpolation=True)
     checks, skipped = run_on_problem(p, 400, 0)

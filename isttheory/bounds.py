@@ -2,7 +2,7 @@
 
 Each printed bound or identity is written once, as the statement of a lemma file in
 ``isttheory/lemmas/paper/``. This module evaluates a side of such a statement on given numbers (floats,
-for the tools: :mod:`isttheory.tightness`, :mod:`isttheory.checks`, :mod:`isttheory.experiments`, the
+for the tools: :mod:`isttheory.tightness`, :mod:`isttheory.montecarlo`, :mod:`isttheory.experiments`, the
 notebooks) or on SymPy symbols (for the derivations in :mod:`isttheory.derivations`), so a mutation of a
 lemma file breaks every tool that uses the bound, and a derivation proves the very expression the tools
 evaluate. Iteration quantities (``E_f(K)``, …) are given as ``{k: value}`` tables.

@@ -453,8 +453,8 @@ def _write_report(out: str, payload: dict[str, Any], run: Any, settings: Any) ->
     from pathlib import Path
 
     from . import generators
-    from .checks import run_family
     from .experiments import neighbourhood, paper_experiments
+    from .montecarlo import run_family
     from .report import write_results
     from .report.figures import bounds_figure, experiment_figure, neighbourhood_figure
     from .report.latex import fragment

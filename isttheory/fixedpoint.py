@@ -22,7 +22,7 @@ from .errors import SingularError
 from .moments import SketchMoments
 from .problem import QuadraticProblem
 from .sketches.base import DiagonalSketch
-from .symbolic import moments as M
+from .symbolic import contractions
 from .symbolic.engine import expectation
 
 
@@ -55,8 +55,8 @@ def symbolic_fixed_point(sketch: DiagonalSketch, Ls: list[sp.Matrix], bs: list[s
     T = scale if scale is not None else np.vectorize(sp.nsimplify, otypes=[object])(sketch.scale_table())
     A = np.array([np.array(L.tolist(), dtype=object) for L in Ls], dtype=object)
     b = np.array([[e for e in bi] for bi in bs], dtype=object)
-    EB = sp.Matrix(np.asarray(expectation(M.B, sketch.inclusion_model(), [A], T, exact=True)).tolist()) / n
-    Ec = sp.Matrix(list(np.asarray(expectation(M.CB, sketch.inclusion_model(), [b], T, exact=True)))) / n
+    EB = sp.Matrix(np.asarray(expectation(contractions.B, sketch.inclusion_model(), [A], T, exact=True)).tolist()) / n
+    Ec = sp.Matrix(list(np.asarray(expectation(contractions.CB, sketch.inclusion_model(), [b], T, exact=True)))) / n
     EB = EB.applyfunc(sp.simplify)
     Ec = Ec.applyfunc(sp.simplify)
     if EB.is_diagonal():

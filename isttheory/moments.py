@@ -23,7 +23,7 @@ from .arrays import FloatArray, sym
 from .errors import SingularError
 from .problem import QuadraticProblem
 from .sketches.base import DiagonalSketch, Sketch
-from .symbolic import moments as M
+from .symbolic import contractions
 from .symbolic.engine import CompiledExpectation, Contraction, expectation
 from .validation import check_form
 
@@ -70,7 +70,7 @@ class SketchMoments:
     def expected_B(self) -> FloatArray:
         """``E[B̄]`` (26)."""
         if self.structured:
-            return sym(self._structured(M.B, np.asarray(self.problem.L)) / self.n)
+            return sym(self._structured(contractions.B, np.asarray(self.problem.L)) / self.n)
         p, Bk, *_ = self._support
         return sym(np.einsum("k,kij->ij", p, Bk))
 
@@ -78,7 +78,7 @@ class SketchMoments:
     def expected_Cb(self) -> FloatArray:
         """``E[(Cb)‾]`` (26)."""
         if self.structured:
-            return self._structured(M.CB, np.asarray(self.problem.b)) / self.n
+            return self._structured(contractions.CB, np.asarray(self.problem.b)) / self.n
         p, _, ck, *_ = self._support
         return p @ ck
 
@@ -86,7 +86,7 @@ class SketchMoments:
     def expected_P(self) -> FloatArray:
         """``E[P̄] = (1/n) Σ E[C_i]`` (the merge (6))."""
         if self.structured:
-            return np.diag(self._structured(M.P) / self.n)
+            return np.diag(self._structured(contractions.P) / self.n)
         p, _, _, Pk, _ = self._support
         return sym(np.einsum("k,kij->ij", p, Pk))
 
@@ -101,7 +101,7 @@ class SketchMoments:
         Mat = np.asarray(Mat, dtype=float)
         if self.structured:
             L = np.asarray(self.problem.L)
-            return self._map(M.BMB, L, None, L)(Mat) / self.n**2
+            return self._map(contractions.BMB, L, None, L)(Mat) / self.n**2
         p, Bk, *_ = self._support
         return np.einsum("k,kij,jl,klm->im", p, Bk, Mat, Bk)
 
@@ -115,7 +115,7 @@ class SketchMoments:
         """``E[(Cb)‾ (Cb)‾ᵀ]``."""
         if self.structured:
             b = np.asarray(self.problem.b)
-            return sym(self._structured(M.CBCB, b, b) / self.n**2)
+            return sym(self._structured(contractions.CBCB, b, b) / self.n**2)
         p, _, ck, *_ = self._support
         return sym(np.einsum("k,ki,kj->ij", p, ck, ck))
 
@@ -123,28 +123,29 @@ class SketchMoments:
         """``E[B̄ m (Cb)‾ᵀ]`` for a vector ``m``."""
         m = np.asarray(m, dtype=float)
         if self.structured:
-            return self._map(M.BMCB, np.asarray(self.problem.L), None, np.asarray(self.problem.b))(m) / self.n**2
+            L, b = np.asarray(self.problem.L), np.asarray(self.problem.b)
+            return self._map(contractions.BMCB, L, None, b)(m) / self.n**2
         p, Bk, ck, *_ = self._support
         return np.einsum("k,kij,j,kl->il", p, Bk, m, ck)
 
     def PMP(self, Mat: FloatArray) -> FloatArray:
         """``E[P̄ M P̄]``."""
         if self.structured:
-            return self._map(M.PMP, None)(Mat) / self.n**2
+            return self._map(contractions.PMP, None)(Mat) / self.n**2
         p, _, _, Pk, _ = self._support
         return np.einsum("k,kij,jl,klm->im", p, Pk, Mat, Pk)
 
     def PMB(self, Mat: FloatArray) -> FloatArray:
         """``E[P̄ M B̄]``."""
         if self.structured:
-            return self._map(M.PMB, None, np.asarray(self.problem.L))(Mat) / self.n**2
+            return self._map(contractions.PMB, None, np.asarray(self.problem.L))(Mat) / self.n**2
         p, Bk, _, Pk, _ = self._support
         return np.einsum("k,kij,jl,klm->im", p, Pk, Mat, Bk)
 
     def PmCb(self, m: FloatArray) -> FloatArray:
         """``E[P̄ m (Cb)‾ᵀ]``."""
         if self.structured:
-            return self._map(M.PMCB, None, np.asarray(self.problem.b))(m) / self.n**2
+            return self._map(contractions.PMCB, None, np.asarray(self.problem.b))(m) / self.n**2
         p, _, ck, Pk, _ = self._support
         return np.einsum("k,kij,j,kl->il", p, Pk, m, ck)
 

@@ -33,7 +33,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Math, display
 
-from isttheory import checks, generators
+from isttheory import generators, montecarlo
 from isttheory.constants import contraction, rate, theta_star
 from isttheory.derivations import precond_heterogeneous, precond_homogeneous
 from isttheory.dynamics import ExactDynamics
@@ -104,7 +104,7 @@ assert abs(lam_h - n) < 1e-9
 # **(21)** relates the norm of (15) to the Euclidean one: `‖∇f̃‖²_{L̃⁻¹W̃L̃⁻¹} = n‖∇f̃‖²_{L̃⁻¹} ≥
 # (n/λ_max(L̃))‖∇f̃‖²`. **(22)** then follows from (15) at `γ = 1/θ = 1/n`. But the iteration is deterministic,
 # `x̃^{k+1} = (1 − γn)x̃^k`, so at `γ = 1/n` it reaches `x* = 0` in one step and (22) is very loose there. We
-# check the trajectories for `γ = c/n`, and (22) itself with `checks.check_eq22` (Monte Carlo beside the exact
+# check the trajectories for `γ = c/n`, and (22) itself with `montecarlo.check_eq22` (Monte Carlo beside the exact
 # expectation).
 
 # %%
@@ -127,7 +127,7 @@ ax.legend(fontsize=8)
 fig.tight_layout()
 plt.show()
 
-c22 = checks.check_eq22(runs=200, seed=0)
+c22 = montecarlo.check_eq22(runs=200, seed=0)
 print(f"(22): avg ‖∇f̃‖² − 2λ_max(L̃)(f̃⁰ − f̃^K)/K = {c22.estimate:.4f} (exact {c22.exact:.4f}) ≤ 0; "
       f"bound/exact = {c22.tightness:.2f}")
 assert not c22.rejected and c22.exact <= 0 and c22.estimate <= 0
@@ -196,7 +196,7 @@ plt.show()
 # **One-step convergence in interpolation.** Simulate one step at `γ = 1` from a random `x⁰`, 200 runs, keeping
 # every run's iterate: all are at `x* = 0` (to round-off). The exact expected dynamics agree (their
 # `E‖x¹‖²_{L̄}` is a difference of second moments, zero to about `1e-15`), and
-# `checks.check_eq25` is the registered Monte Carlo check.
+# `montecarlo.check_eq25` is the registered Monte Carlo check.
 
 # %%
 x0 = np.random.default_rng(3).standard_normal(n)
@@ -206,10 +206,10 @@ assert np.abs(one.iterates[1]).max() < 1e-12
 exact1 = ExactDynamics(het, sk, 1.0, x0=x0).run(1)
 print("exact: E‖x¹‖²_L̄ =", exact1.metrics["dist2_L"][1], " E[x¹] =", exact1.mean[1])
 assert exact1.metrics["dist2_L"][1] < 1e-12 * exact1.metrics["dist2_L"][0]  # zero up to round-off
-c25 = checks.check_eq25(runs=100, seed=0)
+c25 = montecarlo.check_eq25(runs=100, seed=0)
 assert not c25.rejected and abs(c25.exact) < 1e-12  # exactly 0 up to round-off of O(1) moments
 
-c24 = checks.check_eq24(runs=100, seed=0)
+c24 = montecarlo.check_eq24(runs=100, seed=0)
 print(f"(24): avg ‖∇f‖² − 2λ_max(L̄)(f⁰ − f^K)/K = {c24.estimate:.4f} (exact {c24.exact:.4f}) ≤ 0")
 assert not c24.rejected and c24.exact <= 0
 

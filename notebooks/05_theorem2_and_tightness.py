@@ -49,10 +49,10 @@ import sympy as sp
 from IPython.display import Markdown, Math, display
 
 from isttheory import bounds, constants, experiments, generators, tightness
-from isttheory.checks import check_eq30
 from isttheory.derivations import theorem2
 from isttheory.errata import ERRATA
 from isttheory.moments import SketchMoments
+from isttheory.montecarlo import check_eq30
 from isttheory.report.table import format_table
 from isttheory.sketches import PreconditionedPerm
 from isttheory.stats import FAMILY_ALPHA

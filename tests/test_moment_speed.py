@@ -18,8 +18,7 @@ from isttheory import generators
 from isttheory.dynamics import ExactDynamics
 from isttheory.moments import SketchMoments
 from isttheory.sketches import parse_sketch
-from isttheory.symbolic import engine
-from isttheory.symbolic import moments as MM
+from isttheory.symbolic import contractions, engine
 from isttheory.symbolic.engine import CompiledExpectation, Contraction, weight_values
 from isttheory.symbolic.patterns import merge_letters
 
@@ -91,7 +90,7 @@ OPERANDS = {"C": "", "CAC": "A", "B": "A", "CB": "b", "BMB": "AMA", "CBCB": "bb"
 
 @pytest.mark.parametrize("key", sorted(FAMILIES))
 def test_compiled_equals_reference_for_every_contraction_and_free_operand(key):
-    """Every contraction of :mod:`isttheory.symbolic.moments`, with each operand in turn free (and
+    """Every contraction of :mod:`isttheory.symbolic.contractions`, with each operand in turn free (and
     none), against the reference; a random non-uniform scale table as well as the family's own,
     so that a scale applied to the wrong client or coordinate is caught in every family."""
     p, sk = _instance(key)
@@ -100,7 +99,7 @@ def test_compiled_equals_reference_for_every_contraction_and_free_operand(key):
     ops = _random_operands(rng, sk.n, sk.d)
     for T in (sk.scale_table(), rng.uniform(0.5, 2.0, (sk.n, sk.d))):
         for name, letters in OPERANDS.items():
-            c = getattr(MM, name)
+            c = getattr(contractions, name)
             operands = [ops[ch] for ch in letters]
             ref = _reference(c, model, operands, T)
             _close(engine.expectation(c, model, operands, T), ref, f"{key} {name} expectation")
@@ -121,23 +120,23 @@ def test_fast_moment_maps_and_transition_equal_reference(key, form):
     L, b = np.asarray(p.L), np.asarray(p.b)
     rng = np.random.default_rng(3)
     Mat, m = rng.standard_normal((sk.d, sk.d)), rng.standard_normal(sk.d)
-    BMB = _reference(MM.BMB, model, [L, Mat, L], T) / n**2
-    PMP = _reference(MM.PMP, model, [Mat], T) / n**2
-    PMB = _reference(MM.PMB, model, [Mat, L], T) / n**2
+    BMB = _reference(contractions.BMB, model, [L, Mat, L], T) / n**2
+    PMP = _reference(contractions.PMP, model, [Mat], T) / n**2
+    PMB = _reference(contractions.PMB, model, [Mat, L], T) / n**2
     _close(mo.BMB(Mat), BMB, "BMB")
     _close(mo.PMP(Mat), PMP, "PMP")
     _close(mo.PMB(Mat), PMB, "PMB")
-    _close(mo.BmCb(m), _reference(MM.BMCB, model, [L, m, b], T) / n**2, "BmCb")
-    _close(mo.PmCb(m), _reference(MM.PMCB, model, [m, b], T) / n**2, "PmCb")
+    _close(mo.BmCb(m), _reference(contractions.BMCB, model, [L, m, b], T) / n**2, "BmCb")
+    _close(mo.PmCb(m), _reference(contractions.PMCB, model, [m, b], T) / n**2, "PmCb")
     S = Mat + Mat.T
-    BMB_S = _reference(MM.BMB, model, [L, S, L], T) / n**2
+    BMB_S = _reference(contractions.BMB, model, [L, S, L], T) / n**2
     gamma = 0.3
     if form == "sgd":
-        EB = _reference(MM.B, model, [L], T) / n
+        EB = _reference(contractions.B, model, [L], T) / n
         ref = S - gamma * (EB @ S + S @ EB) + gamma**2 * BMB_S
     else:
-        PMB_S = _reference(MM.PMB, model, [S, L], T) / n**2
-        ref = _reference(MM.PMP, model, [S], T) / n**2 - gamma * (PMB_S + PMB_S.T) + gamma**2 * BMB_S
+        PMB_S = _reference(contractions.PMB, model, [S, L], T) / n**2
+        ref = _reference(contractions.PMP, model, [S], T) / n**2 - gamma * (PMB_S + PMB_S.T) + gamma**2 * BMB_S
     _close(mo.transition(S, gamma, form), ref, f"transition {form}")
 
 
@@ -151,9 +150,9 @@ def test_reference_detects_a_dropped_scale(key):
     rng = np.random.default_rng(11)
     ops = _random_operands(rng, sk.n, sk.d)
     T = rng.uniform(0.5, 2.0, (sk.n, sk.d))
-    ref = _reference(MM.BMB, model, [ops["A"], ops["M"], ops["A"]], T)
+    ref = _reference(contractions.BMB, model, [ops["A"], ops["M"], ops["A"]], T)
     for wrong in (np.ones_like(T), T[::-1]):
-        bad = CompiledExpectation(MM.BMB, model, [ops["A"], None, ops["A"]], wrong)(ops["M"])
+        bad = CompiledExpectation(contractions.BMB, model, [ops["A"], None, ops["A"]], wrong)(ops["M"])
         assert np.abs(bad - ref).max() > 1e-6 * np.abs(ref).max()
 
 
@@ -165,10 +164,10 @@ def test_without_precontraction_or_budget_the_numbers_are_the_same(key, monkeypa
     rng = np.random.default_rng(5)
     ops = _random_operands(rng, sk.n, sk.d)
     L = np.asarray(p.L)
-    ref = _reference(MM.BMB, model, [L, ops["M"], L], T)
-    _close(CompiledExpectation(MM.BMB, model, [L, None, L], T, precontract=False)(ops["M"]), ref, "off")
+    ref = _reference(contractions.BMB, model, [L, ops["M"], L], T)
+    _close(CompiledExpectation(contractions.BMB, model, [L, None, L], T, precontract=False)(ops["M"]), ref, "off")
     monkeypatch.setattr(engine, "PRECONTRACT_MAX_ELEMENTS", 0)
-    _close(CompiledExpectation(MM.BMB, model, [L, None, L], T)(ops["M"]), ref, "no budget")
+    _close(CompiledExpectation(contractions.BMB, model, [L, None, L], T)(ops["M"]), ref, "no budget")
 
 
 def test_exact_dynamics_structured_matches_enumeration():

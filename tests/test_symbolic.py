@@ -15,7 +15,7 @@ import sympy as sp
 from isttheory import generators
 from isttheory.moments import SketchMoments
 from isttheory.sketches import Identity, PermBlocks, PermClients, Permutation, PreconditionedPerm, RandQ
-from isttheory.symbolic import moments as MM
+from isttheory.symbolic import contractions
 from isttheory.symbolic.engine import expectation, pattern_weights
 from isttheory.symbolic.inclusion import UniformPartition, d, q
 from isttheory.symbolic.patterns import lattice, mobius, refines, set_partitions
@@ -118,7 +118,7 @@ def test_engine_matches_enumeration_numerically(case):
     A = A + A.transpose(0, 2, 1)
     Mat, b, m = rng.standard_normal((dd, dd)), rng.standard_normal((n, dd)), rng.standard_normal(dd)
     ref = _reference(sk, A, Mat, b, m)
-    for name, c in MM.__dict__.items():
+    for name, c in contractions.__dict__.items():
         if name in OPERANDS:
             got = expectation(c, sk.inclusion_model(), OPERANDS[name](A, Mat, b, m), sk.scale_table())
             np.testing.assert_allclose(got, ref[name], rtol=0, atol=1e-12 * max(1, np.abs(ref[name]).max()),
@@ -188,7 +188,8 @@ def test_engine_matches_enumeration_symbolically(case):
     A, Mat, b, m = _symbolic_operands(sk.n, sk.d)
     T = np.array([[sp.nsimplify(x) for x in row] for row in sk.scale_table()], dtype=object)
     for name in names:
-        got = expectation(getattr(MM, name), sk.inclusion_model(), OPERANDS[name](A, Mat, b, m), T, exact=True)
+        operands = OPERANDS[name](A, Mat, b, m)
+        got = expectation(getattr(contractions, name), sk.inclusion_model(), operands, T, exact=True)
         ref = _symbolic_enumeration(sk, name, A, Mat, b, m)
         diff = np.vectorize(lambda e: sp.expand(e))(np.asarray(got, dtype=object) - ref)
         assert all(e == 0 for e in np.ravel(diff)), (case, name)
@@ -196,7 +197,7 @@ def test_engine_matches_enumeration_symbolically(case):
 
 def test_closed_form_of_expected_CAC_is_the_textbook_one():
     """E[C_i A C_i] = s²[ q(q−1)/(d(d−1)) A + (q/d − q(q−1)/(d(d−1))) Diag(A) ] for Perm-q."""
-    terms = dict(pattern_weights(UniformPartition(2, 4), MM.CAC, same=True))
+    terms = dict(pattern_weights(UniformPartition(2, 4), contractions.CAC, same=True))
     assert sp.simplify(terms[((0,), (1,))] - q * (q - 1) / (d * (d - 1))) == 0
     assert sp.simplify(terms[((0, 1),)] - (q / d - q * (q - 1) / (d * (d - 1)))) == 0
 

@@ -1,4 +1,4 @@
-"""The Monte Carlo bound checks of :mod:`isttheory.checks` as one registry claim (Holm across them).
+"""The Monte Carlo bound checks of :mod:`isttheory.montecarlo` as one registry claim (Holm across them).
 
 Verdicts: VERIFIED when the bound is not rejected; CORRECTED for (30), whose corrected form
 (ERRATA: thm2-constants, thm2-norm) is what is checked; REFUTED when Holm rejects it. When Holm rejects
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..checks import run_family, run_on_problem
+from ..montecarlo import run_family, run_on_problem
 from .instances import Instance
 from .registry import Claim, Finding, Settings, Verdict, register
 

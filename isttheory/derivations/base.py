@@ -472,13 +472,14 @@ def symbolic_expectation(contraction: Contraction, sketch: DiagonalSketch, opera
 
 def symbolic_B_moments(sketch: DiagonalSketch, Ls: list[sp.Matrix]) -> tuple[sp.Matrix, sp.Matrix, sp.Matrix]:
     """``(L̄, E[B̄], E[B̄L̄B̄])`` for symbolic ``L_i`` through the closed-form engine."""
-    from ..symbolic import moments as MM
+    from ..symbolic import contractions
 
     n = len(Ls)
     Lb = sum(Ls, sp.zeros(*Ls[0].shape)) / n
     A = stack(Ls)
-    EB = sp.Matrix(symbolic_expectation(MM.B, sketch, [A]).tolist()) / n
-    BLB = sp.Matrix(symbolic_expectation(MM.BMB, sketch, [A, np.array(Lb.tolist(), dtype=object), A]).tolist()) / n**2
+    EB = sp.Matrix(symbolic_expectation(contractions.B, sketch, [A]).tolist()) / n
+    Lb_obj = np.array(Lb.tolist(), dtype=object)
+    BLB = sp.Matrix(symbolic_expectation(contractions.BMB, sketch, [A, Lb_obj, A]).tolist()) / n**2
     return Lb, EB, BLB
 
 

@@ -43,7 +43,7 @@ from ..moments import SketchMoments
 from ..problem import QuadraticProblem
 from ..sketches import Identity, Permutation, RandQ
 from ..sketches.base import Sketch
-from ..symbolic import moments as MM
+from ..symbolic import contractions
 from ..symbolic.inclusion import d, n, q
 from .base import GENERAL, Derivation, at, stack, symbolic_expectation, vector
 from .def1 import INCL_PERM, INCL_RAND, OMEGA_PERM, OMEGA_RAND, SCALE_PERM, SCALE_RAND, exact_outcomes, vector_moments
@@ -81,7 +81,7 @@ def _variance_residuals() -> tuple[tuple[Residual, ...], tuple[VarianceCase, ...
     for label, (sk, w, sizes) in cases.items():
         g = vector("g", sk.d)
         var = sum((p * ((Cs[0] * g - g).T * (Cs[0] * g - g))[0] for p, Cs in exact_outcomes(sk)), sp.Integer(0))
-        ECC = sp.Matrix(symbolic_expectation(MM.CAC, sk, [stack([sp.eye(sk.d)] * sk.n)])[0].tolist())
+        ECC = sp.Matrix(symbolic_expectation(contractions.CAC, sk, [stack([sp.eye(sk.d)] * sk.n)])[0].tolist())
         out.append((f"{label}: enumerated E‖Cg − g‖² = gᵀ(E[CᵀC] − I)g and the engine's E[CᵀC] − I = ωI, ω = {w}",
                     "(34)", sp.Matrix([sp.expand(var - (g.T * (ECC - sp.eye(sk.d)) * g)[0])]).col_join(
                         (ECC - sp.eye(sk.d) - w * sp.eye(sk.d)).reshape(sk.d**2, 1))))

@@ -34,7 +34,7 @@ import sympy as sp
 from ..generators import heterogeneous
 from ..moments import SketchMoments
 from ..sketches import Permutation, RandQ
-from ..symbolic import moments as MM
+from ..symbolic import contractions
 from ..symbolic.inclusion import UniformPartition, d, n, q
 from .base import GENERAL, Derivation, at, stack, symbolic_expectation, symmetric_matrix, vector
 from .def1 import exact_outcomes
@@ -149,7 +149,7 @@ def derive(cube_moment: sp.Expr = CUBE_MOMENT, diag_coef: sp.Expr = DIAG_COEF,
     for n0, d0 in ((2, 2), (3, 3), (2, 4)):
         Lm = symmetric_matrix("L", d0)
         Dg = sp.diag(*[Lm[j, j] for j in range(d0)])
-        E = symbolic_expectation(MM.CAC, Permutation(n0, d0), [stack([Lm] * n0)])
+        E = symbolic_expectation(contractions.CAC, Permutation(n0, d0), [stack([Lm] * n0)])
         vals = {n: n0, q: d0 // n0}
         claimed = diag_coef.subs(vals) * Dg + offdiag_coef.subs(vals) * (Lm - Dg)
         D.symbolic(f"Perm-{d0 // n0}, n = {n0}: engine E[C_i L C_i] = closed form, every client", "(5)",

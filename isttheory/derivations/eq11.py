@@ -31,7 +31,7 @@ import sympy as sp
 
 from ..generators import random_psd
 from ..sketches import Permutation, RandQ
-from ..symbolic import moments as MM
+from ..symbolic import contractions
 from ..symbolic.inclusion import UniformPartition, d, n, q
 from .base import GENERAL, Derivation, at, stack, symbolic_expectation, symmetric_matrix, vector
 from .def1 import exact_outcomes
@@ -68,7 +68,7 @@ def _sketch_parts() -> dict[str, tuple[sp.Expr, sp.Expr, sp.Matrix, sp.Matrix]]:
         for p, Cs in exact_outcomes(sk):
             gv = gradf.subs(dict(zip(yy, Cs[0] * x, strict=True)), simultaneous=True)
             lhs += p * (gv.T * gv)[0]
-        E = sp.Matrix(symbolic_expectation(MM.CAC, sk, [stack([A * A] * sk.n)])[0].tolist())
+        E = sp.Matrix(symbolic_expectation(contractions.CAC, sk, [stack([A * A] * sk.n)])[0].tolist())
         out[label] = (sp.expand(lhs), sp.expand((x.T * E * x)[0]), x, A)
     return out
 

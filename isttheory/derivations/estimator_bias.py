@@ -48,8 +48,7 @@ from ..generators import heterogeneous
 from ..moments import SketchMoments
 from ..sketches import Permutation, PreconditionedPerm
 from ..sketches.precond import scale_23
-from ..symbolic import inclusion
-from ..symbolic import moments as MM
+from ..symbolic import contractions, inclusion
 from .base import GENERAL, Derivation, at, stack, symbolic_expectation, vector
 
 #: the number of clients as a symbol (claim constants are written in it; ``inclusion.n`` is the same symbol)
@@ -106,9 +105,9 @@ def engine_moments(Ls: list[sp.Matrix], bs: list[sp.Matrix], scale: sp.Expr = SQ
     sk = Permutation(n, d)  # the inclusion model of Perm-1 (uniform partition); scales come from T
     T = precond_table(Ls, scale)
     b_arr = np.array([[bs[i][j] for j in range(d)] for i in range(n)], dtype=object)
-    EB = sp.Matrix(symbolic_expectation(MM.B, sk, [stack(Ls)], scale=T).tolist()) / n
-    ECb = sp.Matrix(symbolic_expectation(MM.CB, sk, [b_arr], scale=T).tolist()) / n
-    per = symbolic_expectation(MM.CAC, sk, [stack(Ls)], scale=T)
+    EB = sp.Matrix(symbolic_expectation(contractions.B, sk, [stack(Ls)], scale=T).tolist()) / n
+    ECb = sp.Matrix(symbolic_expectation(contractions.CB, sk, [b_arr], scale=T).tolist()) / n
+    per = symbolic_expectation(contractions.CAC, sk, [stack(Ls)], scale=T)
     return EB, ECb, [sp.Matrix(per[i].tolist()) for i in range(n)]
 
 

@@ -62,7 +62,7 @@ from ..moments import SketchMoments
 from ..problem import QuadraticProblem
 from ..simulate import simulate
 from ..sketches import Permutation
-from ..symbolic import moments as MM
+from ..symbolic import contractions
 from .base import GENERAL, Derivation, at, stack, symbolic_expectation, vector
 from .estimator_bias import N, perm1_inclusion
 from .symbolic_sums import sum_normal_form
@@ -348,8 +348,9 @@ def derive(scale: sp.Expr = SQRT_N, eigenvalue: sp.Expr = SQRT_N, sigma2: sp.Exp
                    f"scale s = {s}", reach=at(n=n, d=d), role="evidence")
         sk = Permutation(n, d)
         T = np.full((n, d), s, dtype=object)
-        EB = sp.Matrix(symbolic_expectation(MM.B, sk, [stack([L3] * n)], scale=T).tolist()) / n
-        ECb = sp.Matrix(symbolic_expectation(MM.CB, sk, [np.array([list(b3)] * n, dtype=object)], scale=T).tolist()) / n
+        EB = sp.Matrix(symbolic_expectation(contractions.B, sk, [stack([L3] * n)], scale=T).tolist()) / n
+        b_stack = np.array([list(b3)] * n, dtype=object)
+        ECb = sp.Matrix(symbolic_expectation(contractions.CB, sk, [b_stack], scale=T).tolist()) / n
         D.symbolic(f"cross-check, engine (n = d = {n}): E[B̄] = I and E[(Cb)‾] = cb_coef·b̃", "(31)",
                    sp.Matrix.vstack((EB - sp.eye(d)).reshape(d * d, 1), ECb - cb_n * b3), f"scale s = {s}",
                    reach=at(n=n, d=d), role="evidence")

@@ -39,7 +39,7 @@ import sympy as sp
 from ..generators import heterogeneous
 from ..moments import SketchMoments
 from ..sketches import PreconditionedPerm
-from ..symbolic import moments as MM
+from ..symbolic import contractions
 from ..symbolic.inclusion import UniformPartition, d, n, q
 from .base import GENERAL, Derivation, at, stack, symbolic_expectation, symmetric_matrix
 from .def1 import OMEGA_PERM, OMEGA_RAND
@@ -66,10 +66,10 @@ def _precond_symbolic(nn: int, scale: sp.Expr) -> tuple[sp.Matrix, sp.Matrix, sp
         Ls.append(L.subs({L[j, j]: sp.Symbol(f"L{i}_{j}{j}", positive=True) for j in range(nn)}))
     T = np.array([[scale.subs({n: nn, ell: Ls[i][j, j]}) for j in range(nn)] for i in range(nn)], dtype=object)
     carrier = PreconditionedPerm(nn, nn, np.ones((nn, nn)))  # supplies the inclusion model; scales are T
-    EB = sp.Matrix(symbolic_expectation(MM.B, carrier, [stack(Ls)], scale=T).tolist()) / nn
+    EB = sp.Matrix(symbolic_expectation(contractions.B, carrier, [stack(Ls)], scale=T).tolist()) / nn
     Lbar = sum(Ls, sp.zeros(nn, nn)) / nn
     W = (Lbar * EB + EB * Lbar) / 2
-    BLB = sp.Matrix(symbolic_expectation(MM.BMB, carrier, [stack(Ls), np.array(Lbar.tolist(), dtype=object),
+    BLB = sp.Matrix(symbolic_expectation(contractions.BMB, carrier, [stack(Ls), np.array(Lbar.tolist(), dtype=object),
                                                             stack(Ls)], scale=T).tolist()) / nn**2
     return EB.applyfunc(sp.simplify), BLB.applyfunc(sp.simplify), W.applyfunc(sp.simplify), Lbar
 

@@ -73,7 +73,7 @@ from ..generators import homogeneous, interpolation
 from ..moments import SketchMoments
 from ..problem import QuadraticProblem
 from ..sketches import Permutation
-from ..symbolic import moments as MM
+from ..symbolic import contractions
 from ..symbolic.inclusion import UniformPartition
 from ..symbolic.inclusion import d as d_inc
 from ..symbolic.inclusion import q as q_inc
@@ -205,8 +205,8 @@ def _symbolic() -> _Symbolic:
     Ls = [symmetric_matrix(f"L{i}", d) for i in range(n)]
     sk = Permutation(n, d)
     Lb = sum(Ls, sp.zeros(d, d)) / n
-    EB = sp.Matrix(symbolic_expectation(MM.B, sk, [stack(Ls)]).tolist()) / n
-    BLB = sp.Matrix(symbolic_expectation(MM.BMB, sk, [stack(Ls), np.array(Lb.tolist(), dtype=object),
+    EB = sp.Matrix(symbolic_expectation(contractions.B, sk, [stack(Ls)]).tolist()) / n
+    BLB = sp.Matrix(symbolic_expectation(contractions.BMB, sk, [stack(Ls), np.array(Lb.tolist(), dtype=object),
                                                       stack(Ls)]).tolist()) / n**2
     Dbar = sp.Matrix([sum(Ls[i][j, j] for i in range(n)) / n for j in range(d)])
     perms = list(itertools.permutations(range(d)))
@@ -226,8 +226,8 @@ def _symbolic() -> _Symbolic:
     L = symmetric_matrix("L", d)
     Dh = sp.diag(*[L[j, j] for j in range(d)])
     Lh = [L] * n
-    EBh = sp.Matrix(symbolic_expectation(MM.B, sk, [stack(Lh)]).tolist()) / n
-    BLBh = sp.Matrix(symbolic_expectation(MM.BMB, sk, [stack(Lh), np.array(L.tolist(), dtype=object),
+    EBh = sp.Matrix(symbolic_expectation(contractions.B, sk, [stack(Lh)]).tolist()) / n
+    BLBh = sp.Matrix(symbolic_expectation(contractions.BMB, sk, [stack(Lh), np.array(L.tolist(), dtype=object),
                                                        stack(Lh)]).tolist()) / n**2
     return {"Ls": Ls, "Lb": Lb, "EB": EB, "BLB": BLB, "Dbar": Dbar, "Evv": Evv, "draws": draws, "S": S,
             "cert": n**2 * (cert + DL * Lb * DL), "EBh": EBh, "Dh": Dh, "Lh": L, "BLBh": BLBh}
@@ -243,7 +243,7 @@ def _first_moment(k: int) -> tuple[list[sp.Matrix], sp.Matrix]:
         S = _symbolic()
         return S["Ls"], S["EB"]
     Ls = [symmetric_matrix(f"L{i}", k) for i in range(k)]
-    return Ls, sp.Matrix(symbolic_expectation(MM.B, Permutation(k, k), [stack(Ls)]).tolist()) / k
+    return Ls, sp.Matrix(symbolic_expectation(contractions.B, Permutation(k, k), [stack(Ls)]).tolist()) / k
 
 
 # ---------------------------------------------------------------------------------------- numeric helpers

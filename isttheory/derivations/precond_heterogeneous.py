@@ -61,7 +61,7 @@ from ..problem import QuadraticProblem
 from ..simulate import simulate
 from ..sketches import Permutation, PreconditionedPerm
 from ..sketches.precond import Variant, scale_23
-from ..symbolic import moments as MM
+from ..symbolic import contractions
 from .base import GENERAL, Derivation, at, stack, symbolic_expectation, vector
 from .estimator_bias import perm1_inclusion
 
@@ -100,11 +100,11 @@ def _symbolic(scale: sp.Expr, n: int) -> _Symbolic:
     T = np.array([[s / sp.sqrt(n) * scale_23(n, Ls[i][j, j], sp.sqrt) for j in range(d)] for i in range(n)],
                  dtype=object)
     sk = Permutation(n, d)
-    CAC = symbolic_expectation(MM.CAC, sk, [stack(Ls)], scale=T)
+    CAC = symbolic_expectation(contractions.CAC, sk, [stack(Ls)], scale=T)
     cac = [sp.Matrix(CAC[i].tolist()) - sp.eye(d) for i in range(n)]
-    EB = sp.Matrix(symbolic_expectation(MM.B, sk, [stack(Ls)], scale=T).tolist()) / n
-    BLB = sp.Matrix(symbolic_expectation(MM.BMB, sk, [stack(Ls), np.array(Lb.tolist(), dtype=object), stack(Ls)],
-                                         scale=T).tolist()) / n**2
+    EB = sp.Matrix(symbolic_expectation(contractions.B, sk, [stack(Ls)], scale=T).tolist()) / n
+    Lb_obj = np.array(Lb.tolist(), dtype=object)
+    BLB = sp.Matrix(symbolic_expectation(contractions.BMB, sk, [stack(Ls), Lb_obj, stack(Ls)], scale=T).tolist()) / n**2
     x = vector("x", d)
     draws = []
     for perm in itertools.permutations(range(d)):
@@ -265,7 +265,7 @@ def derive(variant: Literal["diagonal", "printed"] = "diagonal", scale: sp.Expr 
                      sp.Eq(sp.simplify(e11), 1), f"E[C̃LC̃]_11 = 1 + {excess}", reach=GENERAL)
     # the engine agrees with the hand formula at n = d = 2 (two clients with the family's L_i)
     Tpr = np.array([[sp.sqrt(2) * R[j, j] for j in range(2)]] * 2, dtype=object)
-    cac2 = sp.Matrix(symbolic_expectation(MM.CAC, Permutation(2, 2), [stack([M, M])], scale=Tpr)[0].tolist())
+    cac2 = sp.Matrix(symbolic_expectation(contractions.CAC, Permutation(2, 2), [stack([M, M])], scale=Tpr)[0].tolist())
     D.symbolic("cross-check, engine (n = d = 2): the printed scale's E[C̃_iL_iC̃_i]_11 = 1 + r²(r² + q² + 2pq)/(q²((p "
                "+ q)² + r²))", "(23)", sp.simplify(cac2[0, 0] - 1 - excess), reach=at(n=2, d=2), role="evidence")
     D.counterexample("printed scale: lemma precond-scale-printed (E[B̄] = I) fails, exact certificate", "(23)",

@@ -52,7 +52,7 @@ from ..moments import SketchMoments
 from ..problem import QuadraticProblem
 from ..simulate import simulate
 from ..sketches import Permutation
-from ..symbolic import moments as MM
+from ..symbolic import contractions
 from .base import GENERAL, Derivation, at, stack, symbolic_expectation, vector
 from .estimator_bias import perm1_inclusion
 
@@ -114,8 +114,8 @@ def _symbolic(n: int, perm_scale: sp.Expr, precond_power: sp.Expr) -> _Symbolic:
     sk = Permutation(n, d)
     Ls = [Lt] * n
     T = np.full((n, d), s, dtype=object)
-    EB = sp.Matrix(symbolic_expectation(MM.B, sk, [stack(Ls)], scale=T).tolist()) / n
-    BLB = sp.Matrix(symbolic_expectation(MM.BMB, sk, [stack(Ls), np.array(Lt.tolist(), dtype=object),
+    EB = sp.Matrix(symbolic_expectation(contractions.B, sk, [stack(Ls)], scale=T).tolist()) / n
+    BLB = sp.Matrix(symbolic_expectation(contractions.BMB, sk, [stack(Ls), np.array(Lt.tolist(), dtype=object),
                                                       stack(Ls)], scale=T).tolist()) / n**2
     return {"f": sp.simplify(f_orig - f_pre), "diag": sp.simplify(sp.diag(*Lt.diagonal()) - sp.eye(d)),
             "grad": grad_link.applyfunc(sp.simplify), "draws": sp.Matrix.vstack(*draws), "EB": EB, "BLB": BLB,

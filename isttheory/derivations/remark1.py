@@ -31,7 +31,7 @@ import numpy as np
 import sympy as sp
 
 from ..sketches import Permutation
-from ..symbolic import moments as MM
+from ..symbolic import contractions
 from .base import GENERAL, Derivation, stack, symbolic_expectation
 
 a, b, c = sp.symbols("a b c", positive=True)
@@ -65,7 +65,7 @@ def derive(scale: sp.Expr | int = 2, threshold: sp.Expr | None = None, eb_scale:
     L = sp.Matrix([[a, c], [c, b]])
     Dg = sp.diag(a, b)
     sk = Permutation(n, 2)
-    EB = sp.Matrix(symbolic_expectation(MM.B, sk, [stack([L, L])]).tolist()) / n
+    EB = sp.Matrix(symbolic_expectation(contractions.B, sk, [stack([L, L])]).tolist()) / n
     D.symbolic("E[B̄] = eb_scale · Diag(L) for homogeneous Perm-1 (engine, symbolic a, b, c)", "(17)",
                EB - eb_scale * Dg, f"eb_scale = {eb_scale}", reach=GENERAL)
     W = (L * EB + EB * L) / 2
@@ -100,7 +100,8 @@ def derive(scale: sp.Expr | int = 2, threshold: sp.Expr | None = None, eb_scale:
                     sp.Lt(sp.factor(vWv.subs(c, root + t)), 0), f"vᵀW̄v = {sp.factor(vWv.subs(c, root + t))}",
                     reach=GENERAL, role="refutation")
     Ls = stack([L, L])  # homogeneous: L̄ = L
-    BLB = sp.Matrix(symbolic_expectation(MM.BMB, sk, [Ls, np.array(L.tolist(), dtype=object), Ls]).tolist()) / n**2
+    L_obj = np.array(L.tolist(), dtype=object)
+    BLB = sp.Matrix(symbolic_expectation(contractions.BMB, sk, [Ls, L_obj, Ls]).tolist()) / n**2
     D.symbolic("E[B̄L̄B̄] = blb_scale · DLD (engine; B̄ = nD on every draw)", "(14)", BLB - blb_scale * Dg * L * Dg,
                f"blb_scale = {blb_scale}", reach=GENERAL)
     u1, u2 = sp.symbols("u1 u2", real=True)

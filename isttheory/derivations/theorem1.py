@@ -52,7 +52,7 @@ from ..generators import interpolation
 from ..moments import SketchMoments
 from ..sketches import Identity, Permutation
 from ..sketches.base import Sketch
-from ..symbolic import moments as MM
+from ..symbolic import contractions
 from .base import GENERAL, Derivation, at, stack, symbolic_expectation, symmetric_matrix, vector
 from .matrix_algebra import dim, quadratic_forms
 
@@ -76,8 +76,8 @@ def _expected_one_step_perm1(n: int) -> sp.Expr:
     Lb = sum(Ls, sp.zeros(d, d)) / n
     x = vector("x", d)
     sk = Permutation(n, d)
-    EB = sp.Matrix(symbolic_expectation(MM.B, sk, [stack(Ls)]).tolist()) / n
-    BLB = sp.Matrix(symbolic_expectation(MM.BMB, sk, [stack(Ls), np.array(Lb.tolist(), dtype=object),
+    EB = sp.Matrix(symbolic_expectation(contractions.B, sk, [stack(Ls)]).tolist()) / n
+    BLB = sp.Matrix(symbolic_expectation(contractions.BMB, sk, [stack(Ls), np.array(Lb.tolist(), dtype=object),
                                                       stack(Ls)]).tolist()) / n**2
     W = (Lb * EB + EB * Lb) / 2
     perms = list(itertools.permutations(range(d)))

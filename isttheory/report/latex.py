@@ -16,7 +16,7 @@ import sympy as sp
 from ..derivations import discover
 from ..errata import ERRATA
 from ..sketches import Permutation, RandQ
-from ..symbolic import moments as M
+from ..symbolic import contractions
 from ..symbolic.engine import pattern_weights
 from ..symbolic.inclusion import UniformPartition, d, n, q, s
 from ..verify import VerifyRun
@@ -39,7 +39,7 @@ def closed_forms() -> dict[str, str]:
     for u, v in ((1, 1), (2, 1), (2, 2)):
         out[macro_name("p cross", str(u), str(v))] = sp.latex(UniformPartition.p_cross_expr(u, v, 0))
     # E[C_i A C_i] for uniform q-subsets with scale s: weights of the two patterns
-    w = dict(pattern_weights(UniformPartition(2, 4), M.CAC, same=True))
+    w = dict(pattern_weights(UniformPartition(2, 4), contractions.CAC, same=True))
     off, diag = w[((0,), (1,))], w[((0, 1),)]
 
     def cac(scale: sp.Expr) -> str:

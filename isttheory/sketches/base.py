@@ -306,19 +306,19 @@ class DiagonalSketch(Sketch):
 
     def expected_C(self) -> FloatArray:
         """``E[C_i] = Diag(T_i ∘ P(j ∈ S_i))`` from the inclusion model (closed form)."""
-        from ..symbolic import moments
+        from ..symbolic import contractions
         from ..symbolic.engine import expectation
 
-        c = expectation(moments.C, self.inclusion_model(), [], self.scale_table())
+        c = expectation(contractions.C, self.inclusion_model(), [], self.scale_table())
         return c[:, :, None] * np.eye(self.d)
 
     def expected_CAC(self, A: FloatArray) -> FloatArray:
         """``E[C_i A_i C_i]`` from the inclusion model (closed form; ``A`` (n, d, d) or (d, d))."""
-        from ..symbolic import moments
+        from ..symbolic import contractions
         from ..symbolic.engine import expectation
 
         A = np.broadcast_to(np.asarray(A, dtype=float), (self.n, self.d, self.d))
-        return expectation(moments.CAC, self.inclusion_model(), [A], self.scale_table())
+        return expectation(contractions.CAC, self.inclusion_model(), [A], self.scale_table())
 
     def expected_B(self, L: Any) -> Any:
         """``E[B̄] = (1/n) Σ_i E[C_i L_i C_i]`` (26): floats for float ``L`` (n, d, d) or (d, d); for SymPy
@@ -330,13 +330,13 @@ class DiagonalSketch(Sketch):
             return super().expected_B(L)
         import sympy as sp
 
-        from ..symbolic import moments
+        from ..symbolic import contractions
         from ..symbolic.engine import expectation
 
         T = self.exact_scale(stack)
         if T is None or not all(isinstance(v, sp.Basic) for v in T.flat):
             raise IncompatibleSketchError(f"{self.spec}: no exact SymPy scale table for a symbolic E[B]")
-        EB = np.asarray(expectation(moments.B, self.inclusion_model(), [stack], T, exact=True), dtype=object)
+        EB = np.asarray(expectation(contractions.B, self.inclusion_model(), [stack], T, exact=True), dtype=object)
         return sp.Matrix(EB.tolist()) / self.n
 
 
