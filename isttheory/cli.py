@@ -251,6 +251,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from .claims.catalogue import verdict_label
     from .report import format_table
     from .report.table import finding_cell, unexpected_line
+    from .report.verify_report import write_verify_report
     from .simulate import _progress
     from .verify import run_verify
 
@@ -274,7 +275,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     if only is not None:  # the paper claims that --only did not run have no findings: leave them out
         payload["paper_claims"] = [r for r in payload["paper_claims"] if r["findings"]]
     payload["seconds"] = round(time.perf_counter() - start, 3)
-    written = _write_report(args.out, payload, run, settings) if args.out else []
+    written = write_verify_report(args.out, payload, run, settings) if args.out else []
     if args.json:
         print(json.dumps(payload, allow_nan=False))
     else:
@@ -445,44 +446,6 @@ def _load_plugin(path: str) -> None:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
         raise ProblemFileError(f"plugin {path} has a syntax error at line {exc.lineno}: {exc.msg}") from None
-
-
-def _write_report(out: str, payload: dict[str, Any], run: Any, settings: Any) -> list[Any]:
-    """Figures (the paper's experiments, Theorem 2's neighbourhood, the bound checks), constants.tex,
-    results.json, report.md and report.html, each written atomically."""
-    from pathlib import Path
-
-    from . import generators
-    from .experiments import neighbourhood, paper_experiments
-    from .montecarlo import run_family
-    from .report import write_results
-    from .report.figures import bounds_figure, experiment_figure, neighbourhood_figure
-    from .report.latex import fragment
-
-    d = Path(out)
-    d.mkdir(parents=True, exist_ok=True)
-    figures = []
-    for i, exp in enumerate(paper_experiments(settings.fast, settings.seed)):
-        name = f"experiment_{i + 1}.png"
-        experiment_figure(exp, d / name)
-        figures.append((f"Relative error against iterations: {exp.title}", name))
-    neighbourhood_figure(neighbourhood(generators.heterogeneous(8, 8, 0.7, seed=2)), d / "neighbourhood.png")
-    figures.append(("Theorem 2: exact neighbourhood against the step size, with the printed and corrected bounds",
-                    "neighbourhood.png"))
-    bounds_figure(run_family(400 if settings.fast else 4000, settings.seed), d / "bound_checks.png")
-    figures.append(("Monte Carlo checks of every bound, with exact values", "bound_checks.png"))
-    from .logistic import logistic_problem, run_ist_vs_gd
-    from .report.figures import logistic_figure
-
-    iters, runs = (200, 10) if settings.fast else (1000, 50)
-    results = {split: {g: run_ist_vs_gd(logistic_problem(split=split), g, iters, runs, settings.seed)
-                       for g in (0.1, 0.3)} for split in ("iid", "sorted")}
-    logistic_figure(results, d / "logistic.png")
-    figures.append(("Beyond quadratics: IST (Algorithm 1, Perm-q) vs distributed GD on logistic regression with "
-                    "iid and label-sorted clients. GD converges; IST stalls at about 9% of the initial gap, a bias "
-                    "that does not shrink with γ (as in the corrected Theorem 2) and is the same for both splits",
-                    "logistic.png"))
-    return [d / n for _, n in figures] + write_results(d, payload, figures, fragment(run))
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:

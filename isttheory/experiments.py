@@ -20,6 +20,7 @@ from scipy import stats as sst
 from . import generators
 from .arrays import FloatArray
 from .bounds import thm2_corrected_rhs, thm2_paper_rhs
+from .budget import budget
 from .dynamics import ExactDynamics
 from .moments import SketchMoments
 from .problem import QuadraticProblem
@@ -94,7 +95,8 @@ def neighbourhood(problem: QuadraticProblem, gammas: FloatArray | None = None) -
 
 def paper_experiments(fast: bool = True, seed: int = 0) -> list[Experiment]:
     """Homogeneous and heterogeneous problems, interpolation and not, several step sizes (n = d = 8)."""
-    runs, iters = (200, 60) if fast else (2000, 200)
+    b = budget(fast)
+    runs, iters = b.experiment_runs, b.experiment_iters
     out = []
     for name, prob in (("homogeneous", generators.homogeneous(8, 8, seed=1)),
                        ("heterogeneous", generators.heterogeneous(8, 8, 0.7, seed=2)),

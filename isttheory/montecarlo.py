@@ -36,6 +36,7 @@ from scipy import stats as sst
 
 from . import generators, quantities
 from .bounds import eq24_rhs, thm1_eq15_rhs, thm1_eq16_rhs, thm2_corrected_rhs, thm2_limit
+from .budget import FAST
 from .constants import rate, theta_eigen
 from .dynamics import ExactDynamics
 from .errors import CheckError
@@ -442,7 +443,7 @@ def unmet(eq: str, p: QuadraticProblem) -> str | None:
     return next((r for r in reasons[eq] if r), None)
 
 
-def run_on_problem(problem: QuadraticProblem, runs: int = 400, seed: int = 0, alpha: float = FAMILY_ALPHA
+def run_on_problem(problem: QuadraticProblem, runs: int = FAST.bound_runs, seed: int = 0, alpha: float = FAMILY_ALPHA
                    ) -> tuple[list[BoundCheck], dict[str, str]]:
     """Every check whose hypotheses ``problem`` meets, run on it (Holm across those), and for the others the
     hypothesis it does not meet (``verify --problem``)."""
@@ -457,7 +458,7 @@ def run_on_problem(problem: QuadraticProblem, runs: int = 400, seed: int = 0, al
     return results, skipped
 
 
-def run_family(runs: int = 400, seed: int = 0, alpha: float = FAMILY_ALPHA,
+def run_family(runs: int = FAST.bound_runs, seed: int = 0, alpha: float = FAMILY_ALPHA,
                overrides: dict[str, dict[str, Any]] | None = None) -> list[BoundCheck]:
     """Every check with Holm's correction across the family; ``overrides`` pass constants (mutations)."""
     overrides = overrides or {}

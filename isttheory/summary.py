@@ -115,15 +115,15 @@ def exact_summary(problem: QuadraticProblem, sketch: Sketch, gamma: float, iters
     unmet2 = tightness.theorem2_unmet(problem, sketch, gamma, form, local_steps, iters)
     t1 = tightness.theorem1(problem, sketch, gamma, iters, x0, dyn.moments) if finite and unmet1 is None else None
     t2 = tightness.theorem2(problem, sketch, gamma, iters, x0) if finite and unmet2 is None else None
-    out["bound_thm1"] = None if t1 is None else t1["bound16"]
-    out["bound_thm2"] = None if t2 is None else t2["paper"]
-    out["bound_thm2_corrected"] = None if t2 is None else t2["corrected"]
+    out["bound_thm1"] = None if t1 is None else t1.bound16
+    out["bound_thm2"] = None if t2 is None else t2.paper
+    out["bound_thm2_corrected"] = None if t2 is None else t2.corrected
     reasons = {"bound_thm1": unmet1, "bound_thm2_corrected": unmet2,
                "bound_thm2": unmet2 if unmet2 is not None else
                tightness.theorem2_unmet(problem, sketch, gamma, form, local_steps, iters, printed=True)}
     out["bound_notes"] = {name: reasons[name] or _overflow_note(res.diverged_at)
                           for name in BOUNDS if out[name] is None}
-    out["tightness"] = {"thm1": t1, "thm2": t2,
-                        "mean_recursion": tightness.mean_recursion(problem, sketch, gamma, iters, x0)
-                        if res.diverged_at is None else None}
+    mr = tightness.mean_recursion(problem, sketch, gamma, iters, x0) if res.diverged_at is None else None
+    out["tightness"] = {name: None if t is None else t.to_dict()
+                        for name, t in (("thm1", t1), ("thm2", t2), ("mean_recursion", mr))}
     return out

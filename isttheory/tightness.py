@@ -16,7 +16,7 @@ Each theorem's hypotheses live in one function that says, in one line, which one
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -32,6 +32,95 @@ from .sketches.base import Sketch
 
 def _ratio(bound: float, exact: float) -> float | None:
     return None if exact <= 0 or not math.isfinite(bound) else bound / exact
+
+
+@dataclass(frozen=True)
+class Theorem1Tightness:
+    """(15)–(16) beside the exact values, for one (problem, sketch, γ, K). Ratios are bound ÷ exact
+    (``None`` where the exact value is 0 or the bound infinite); 1.0 is tight."""
+
+    theta: float
+    """θ*, the least θ with θW̄ ⪰ E[B̄L̄B̄] (14)."""
+    rate: float
+    """λ_min(L̄^{-1/2} W̄ L̄^{-1/2}) of (16) (not a contraction factor: that is 1 − γ·rate)."""
+    factor_paper: float
+    """1 − γ·rate, the per-step factor of (16)."""
+    factor_tight: float
+    """ρ(γ), the tight one-step contraction of ‖x − x*‖²_L̄ in expectation."""
+    ms_rate: float
+    """The exact mean-square rate (spectral radius of the second-moment recursion)."""
+    bound16: float
+    """The right side of (16) at K."""
+    exact_dist2_L: float
+    """The exact E‖x^K − x*‖²_L̄."""
+    ratio16: float | None
+    lhs15: float
+    """The exact left side of (15), (1/K) Σ_{k<K} E‖∇f(x^k)‖²_{L̄⁻¹W̄L̄⁻¹}."""
+    rhs15: float
+    """The right side of (15)."""
+    ratio15: float | None
+    factor_ratio: float | None
+    """factor_paper ÷ factor_tight."""
+
+    def to_dict(self) -> dict[str, float | None]:
+        """The fields by name (the ``tightness.thm1`` object of ``isttheory exact --json``)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Theorem2Tightness:
+    """(30), printed and corrected, beside the exact left side and limit, for one (problem, sketch, γ, K).
+    The printed bound and its ratios are ``None`` at γ = 1, where (29) admits no β."""
+
+    H: float
+    """‖h‖²_L̄ (the corrected norm of (30))."""
+    h_norm2_L2: float
+    """‖h‖²_{L̄²} (the norm as printed)."""
+    sigma2: float
+    """σ² at x* (30)."""
+    lhs: float
+    """The exact (1/K) Σ_{k<K} E‖∇f(x^k)‖²_{L̄⁻¹}."""
+    f0_minus_fK: float
+    """f(x⁰) − E f(x^K) (exact)."""
+    corrected: float
+    """The corrected bound (ERRATA thm2-constants, thm2-norm)."""
+    ratio_corrected: float | None
+    limit: float | None
+    """The exact limit of E‖∇f(x^k)‖²_{L̄⁻¹} (``None`` when the recursion has none)."""
+    neighbourhood_corrected: float
+    """The corrected bound without its transient."""
+    beta: float | None
+    """The best β that (29) admits."""
+    paper: float | None
+    """(30) as printed, with ‖h‖² in the corrected L̄ norm."""
+    paper_printed_norm: float | None
+    """(30) as printed, with ‖h‖²_{L̄²}."""
+    ratio_paper: float | None
+    ratio_paper_printed_norm: float | None
+    neighbourhood_paper: float | None
+    """(30) without its transient."""
+    ratio_neighbourhood_corrected: float | None
+    """neighbourhood_corrected ÷ limit (``None`` when the limit is 0 or absent)."""
+    ratio_neighbourhood_paper: float | None
+
+    def to_dict(self) -> dict[str, float | None]:
+        """The fields by name (the ``tightness.thm2`` object of ``isttheory exact --json``)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class MeanRecursionCheck:
+    """(28)'s closed-form mean beside the exact mean recursion at K."""
+
+    closed_form: list[float]
+    exact: list[float]
+    max_abs_diff: float
+    ratio: float | None
+    """‖closed form‖ ÷ ‖exact‖."""
+
+    def to_dict(self) -> dict[str, float | list[float] | None]:
+        """The fields by name (the ``tightness.mean_recursion`` object of ``isttheory exact --json``)."""
+        return asdict(self)
 
 
 def _method_unmet(theorem: str, form: str, local_steps: int, iters: int | None) -> str | None:
@@ -71,7 +160,7 @@ def theorem1_unmet(problem: QuadraticProblem, sketch: Sketch, gamma: float, form
 
 
 def theorem1(problem: QuadraticProblem, sketch: Sketch, gamma: float, K: int,
-             x0: ArrayLike | None = None, moments: SketchMoments | None = None) -> dict[str, Any] | None:
+             x0: ArrayLike | None = None, moments: SketchMoments | None = None) -> Theorem1Tightness | None:
     """Tightness of (15)–(16) for the SGD form; ``None`` where Theorem 1 does not apply
     (:func:`theorem1_unmet` says why), or when the moments overflow. ``moments`` reuses
     the problem's :class:`SketchMoments`."""
@@ -92,10 +181,10 @@ def theorem1(problem: QuadraticProblem, sketch: Sketch, gamma: float, K: int,
     lhs15 = float(np.mean([np.sum(mo.W * X) for _, X in traj[:K]]))  # E‖∇f‖²_{L̄⁻¹W̄L̄⁻¹} = E xᵀW̄x
     rhs15 = thm1_eq15_rhs(gamma, K, 0.5 * dist[0] - 0.5 * dist[K])  # f = ½‖x‖²_L̄ in the interpolation case
     rho = contraction(gamma, L, mo.W, mo.BLB)
-    return {"theta": theta, "rate": lam, "factor_paper": factor, "factor_tight": rho, "ms_rate": dyn.ms_rate,
-            "bound16": bound16, "exact_dist2_L": dist[K], "ratio16": _ratio(bound16, dist[K]),
-            "lhs15": lhs15, "rhs15": rhs15, "ratio15": _ratio(rhs15, lhs15),
-            "factor_ratio": _ratio(factor, rho)}
+    return Theorem1Tightness(theta=theta, rate=lam, factor_paper=factor, factor_tight=rho, ms_rate=dyn.ms_rate,
+                             bound16=bound16, exact_dist2_L=dist[K], ratio16=_ratio(bound16, dist[K]),
+                             lhs15=lhs15, rhs15=rhs15, ratio15=_ratio(rhs15, lhs15),
+                             factor_ratio=_ratio(factor, rho))
 
 
 def sketch23_unmet(problem: QuadraticProblem, sketch: Sketch) -> str | None:
@@ -143,7 +232,7 @@ def applies_theorem2(problem: QuadraticProblem, sketch: Sketch, gamma: float) ->
 
 
 def theorem2(problem: QuadraticProblem, sketch: Sketch, gamma: float, K: int,
-             x0: ArrayLike | None = None) -> dict[str, Any] | None:
+             x0: ArrayLike | None = None) -> Theorem2Tightness | None:
     """Tightness of (30), printed and corrected; ``None`` where Theorem 2 does not apply
     (:func:`theorem2_unmet` says why), or when the moments overflow. The printed bound and its
     ratios are ``None`` at ``γ = 1``, where (29) admits no ``β``."""
@@ -161,32 +250,33 @@ def theorem2(problem: QuadraticProblem, sketch: Sketch, gamma: float, K: int,
         return None
     lhs = float(np.mean([m_["grad2_Linv"] for m_ in mets[:K]]))
     delta = mets[0]["f"] - mets[K]["f"]
-    out: dict[str, Any] = {"H": H, "h_norm2_L2": H2, "sigma2": S, "lhs": lhs, "f0_minus_fK": delta}
-    out["corrected"] = thm2_corrected_rhs(gamma, K, delta, H, S)
-    out["ratio_corrected"] = _ratio(out["corrected"], lhs)
+    corrected = thm2_corrected_rhs(gamma, K, delta, H, S)
     lim = dyn.limit_metrics
-    out["limit"] = None if lim is None else lim["grad2_Linv"]
-    out["neighbourhood_corrected"] = thm2_corrected_rhs(gamma, K, 0.0, H, S)
+    limit = None if lim is None else lim["grad2_Linv"]
+    neighbourhood_corrected = thm2_corrected_rhs(gamma, K, 0.0, H, S)
+    beta = paper = paper_printed_norm = neighbourhood_paper = None  # (29) admits no β > 0 at γ = 1
     if _printed_thm2_unmet(gamma) is None:
         beta = thm2_beta(gamma)
-        out["beta"] = beta
-        out["paper"] = thm2_paper_rhs(gamma, K, delta, H, S)
-        out["paper_printed_norm"] = thm2_printed_rhs(gamma, K, delta, H2, S)
-        out["ratio_paper"] = _ratio(out["paper"], lhs)
-        out["ratio_paper_printed_norm"] = _ratio(out["paper_printed_norm"], lhs)
-        out["neighbourhood_paper"] = thm2_paper_rhs(gamma, K, 0.0, H, S)  # (30) without its transient
-    else:  # (29) admits no β > 0 at γ = 1
-        out.update(beta=None, paper=None, paper_printed_norm=None, ratio_paper=None,
-                   ratio_paper_printed_norm=None, neighbourhood_paper=None)
-    if out["limit"]:
-        out["ratio_neighbourhood_corrected"] = _ratio(out["neighbourhood_corrected"], out["limit"])
-        out["ratio_neighbourhood_paper"] = (None if out["neighbourhood_paper"] is None
-                                            else _ratio(out["neighbourhood_paper"], out["limit"]))
-    return out
+        paper = thm2_paper_rhs(gamma, K, delta, H, S)
+        paper_printed_norm = thm2_printed_rhs(gamma, K, delta, H2, S)
+        neighbourhood_paper = thm2_paper_rhs(gamma, K, 0.0, H, S)  # (30) without its transient
+
+    def of_limit(bound: float | None) -> float | None:
+        return None if bound is None or not limit else _ratio(bound, limit)
+
+    return Theorem2Tightness(
+        H=H, h_norm2_L2=H2, sigma2=S, lhs=lhs, f0_minus_fK=delta, corrected=corrected,
+        ratio_corrected=_ratio(corrected, lhs), limit=limit, neighbourhood_corrected=neighbourhood_corrected,
+        beta=beta, paper=paper, paper_printed_norm=paper_printed_norm,
+        ratio_paper=None if paper is None else _ratio(paper, lhs),
+        ratio_paper_printed_norm=None if paper_printed_norm is None else _ratio(paper_printed_norm, lhs),
+        neighbourhood_paper=neighbourhood_paper,
+        ratio_neighbourhood_corrected=of_limit(neighbourhood_corrected),
+        ratio_neighbourhood_paper=of_limit(neighbourhood_paper))
 
 
 def mean_recursion(problem: QuadraticProblem, sketch: Sketch, gamma: float, K: int,
-                   x0: ArrayLike | None = None) -> dict[str, Any] | None:
+                   x0: ArrayLike | None = None) -> MeanRecursionCheck | None:
     """(28): ``E[x^K] = (1−γ)^K x⁰ + (1 − (1−γ)^K) x^∞`` against the exact mean recursion;
     ``None`` unless the sketch is (23) for this problem (:func:`sketch23_unmet`)."""
     if sketch23_unmet(problem, sketch) is not None:
@@ -199,5 +289,5 @@ def mean_recursion(problem: QuadraticProblem, sketch: Sketch, gamma: float, K: i
     x_inf = (np.asarray(problem.b) / np.sqrt(problem.D)).sum(axis=0) / (n * math.sqrt(n))
     closed = (1 - gamma) ** K * dyn.x0 + (1 - (1 - gamma) ** K) * x_inf
     err = float(np.abs(closed - m).max())
-    return {"closed_form": closed.tolist(), "exact": m.tolist(), "max_abs_diff": err,
-            "ratio": _ratio(float(np.linalg.norm(closed)), float(np.linalg.norm(m)))}
+    return MeanRecursionCheck(closed_form=closed.tolist(), exact=m.tolist(), max_abs_diff=err,
+                              ratio=_ratio(float(np.linalg.norm(closed)), float(np.linalg.norm(m))))

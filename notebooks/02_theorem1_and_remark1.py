@@ -128,10 +128,10 @@ assert np.isclose(exact[0], d0) and np.all(exact <= bound16 * (1 + 1e-12))
 assert np.all(np.abs(mc.mean[1:6] - exact[1:6]) <= 5 * mc.sem[1:6])  # MC agrees with the exact values
 
 t = tightness.theorem1(prob, sk, gamma, K)
-print(f"(15): lhs {t['lhs15']:.4f} ≤ rhs {t['rhs15']:.4f} (ratio {t['ratio15']:.3f});"
-      f" (16) at K: exact {t['exact_dist2_L']:.3e} ≤ bound {t['bound16']:.3e}")
-assert t["lhs15"] <= t["rhs15"] and t["exact_dist2_L"] <= t["bound16"]
-assert np.isclose(t["theta"], th) and np.isclose(t["rate"], lam)
+print(f"(15): lhs {t.lhs15:.4f} ≤ rhs {t.rhs15:.4f} (ratio {t.ratio15:.3f});"
+      f" (16) at K: exact {t.exact_dist2_L:.3e} ≤ bound {t.bound16:.3e}")
+assert t.lhs15 <= t.rhs15 and t.exact_dist2_L <= t.bound16
+assert np.isclose(t.theta, th) and np.isclose(t.rate, lam)
 
 fig, ax = plt.subplots(figsize=(5, 3.2))
 ax.semilogy(ks, bound16, "k--", label=r"bound (16): $(1-\gamma\lambda_{\min})^k\|x^0\|^2_{\bar L}$")

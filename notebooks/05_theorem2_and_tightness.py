@@ -183,27 +183,27 @@ for g in (0.1, 0.5, 0.9, 1.0):
     for K in (1, 10, 100):
         r = tightness.theorem2(problem, sketch, g, K)
         results[g, K] = r
-        table.append((g, K, r["lhs"], r["corrected"], r["paper"], r["ratio_corrected"], r["ratio_paper"],
-                      r["ratio_paper_printed_norm"]))
+        table.append((g, K, r.lhs, r.corrected, r.paper, r.ratio_corrected, r.ratio_paper,
+                      r.ratio_paper_printed_norm))
 print(format_table(["γ", "K", "exact LHS", "corrected RHS", "paper RHS", "ratio_corrected", "ratio_paper",
                     "ratio_paper_printed_norm"], table))
 
 # %%
 for (g, _K), r in results.items():
-    assert r["ratio_corrected"] >= 1 - 1e-12               # the corrected bound holds …
+    assert r.ratio_corrected >= 1 - 1e-12               # the corrected bound holds …
     if g < 1:
-        assert r["ratio_paper"] >= r["ratio_corrected"]    # … and is never looser than the printed one
+        assert r.ratio_paper >= r.ratio_corrected    # … and is never looser than the printed one
     else:
-        assert r["paper"] is None and r["beta"] is None     # (29) admits no β at γ = 1
-        assert abs(r["ratio_corrected"] - 1) < 1e-9        # at γ = 1 the corrected bound is attained (every K)
-    assert np.isclose(r["limit"], H + g * sigma2 / (2 - g))
-assert results[0.5, 100]["ratio_paper"] > results[0.5, 100]["ratio_corrected"] + 0.3
+        assert r.paper is None and r.beta is None     # (29) admits no β at γ = 1
+        assert abs(r.ratio_corrected - 1) < 1e-9        # at γ = 1 the corrected bound is attained (every K)
+    assert np.isclose(r.limit, H + g * sigma2 / (2 - g))
+assert results[0.5, 100].ratio_paper > results[0.5, 100].ratio_corrected + 0.3
 
 fig, axes = plt.subplots(1, 3, figsize=(11, 3.2), sharey=True)
 for ax, K in zip(axes, (1, 10, 100), strict=False):
     for key, style in (("ratio_corrected", "o-"), ("ratio_paper", "s--"), ("ratio_paper_printed_norm", "^:")):
-        gs = [g for g in (0.1, 0.5, 0.9, 1.0) if results[g, K][key] is not None]
-        ax.plot(gs, [results[g, K][key] for g in gs], style, label=key)
+        gs = [g for g in (0.1, 0.5, 0.9, 1.0) if getattr(results[g, K], key) is not None]
+        ax.plot(gs, [getattr(results[g, K], key) for g in gs], style, label=key)
     ax.axhline(1, color="k", lw=0.8)
     ax.set_title(f"K = {K}")
     ax.set_xlabel(r"$\gamma$")
@@ -228,9 +228,9 @@ ce_sketch = PreconditionedPerm.from_problem(ce)
 rows = []
 for K in (1, 10, 100, 2000):
     r = tightness.theorem2(ce, ce_sketch, 0.5, K, x0=np.zeros(ce.d))
-    rows.append((K, r["lhs"], r["paper_printed_norm"], r["paper"], r["corrected"], r["ratio_paper_printed_norm"]))
-    assert r["lhs"] > r["paper_printed_norm"]              # printed (30) with ‖h‖²_{L̄²} is violated
-    assert r["corrected"] >= r["lhs"] and r["paper"] >= r["lhs"]   # the L̄-norm versions hold
+    rows.append((K, r.lhs, r.paper_printed_norm, r.paper, r.corrected, r.ratio_paper_printed_norm))
+    assert r.lhs > r.paper_printed_norm              # printed (30) with ‖h‖²_{L̄²} is violated
+    assert r.corrected >= r.lhs and r.paper >= r.lhs   # the L̄-norm versions hold
 print(format_table(["K", "exact LHS", "printed RHS (L̄²)", "paper RHS (L̄)", "corrected RHS", "ratio (L̄²)"], rows))
 violation = rows[-1][1] / rows[-1][2]
 display(Math(rf"\text{{at }}K=2000:\quad \frac{{\text{{exact LHS}}}}{{\text{{printed RHS}}}} = {violation:.3f}"))
@@ -239,7 +239,7 @@ assert 2.5 < violation < 3.5                               # "violated by a fact
 # %% [markdown]
 # ## 6. Monte Carlo check of (30) beside the exact value
 #
-# `checks.check_eq30` simulates $R=400$ independent runs from $x^0=x^*$ (so the neighbourhood, not the
+# `montecarlo.check_eq30` simulates $R=400$ independent runs from $x^0=x^*$ (so the neighbourhood, not the
 # transient, is tested), $K=40$, $\gamma=0.5$, on the same instance, and tests
 # $\mathbb E[Y]\le H+\gamma\sigma^2$ for the per-run statistic
 # $Y=\frac1K\sum_{k<K}\|\nabla f(x^k)\|^2_{\bar L^{-1}} - 2(f(x^0)-f(x^K))/(\gamma K)$ by a one-sided

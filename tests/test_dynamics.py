@@ -135,22 +135,22 @@ def test_d64_is_fast():
 def test_tightness_ratios_are_at_least_one():
     pi = generators.interpolation(4, 8, 0.5, seed=1)
     t1 = theorem1(pi, Permutation(4, 8), 0.01, 50)
-    assert t1["ratio16"] >= 1 and t1["ratio15"] >= 1 and t1["factor_ratio"] >= 1 - 1e-12
+    assert t1.ratio16 >= 1 and t1.ratio15 >= 1 and t1.factor_ratio >= 1 - 1e-12
     p = generators.heterogeneous(4, 4, 0.8, seed=0)
     t2 = theorem2(p, PreconditionedPerm.from_problem(p), 0.5, 100)
-    assert t2["ratio_corrected"] >= 1 and t2["ratio_paper"] >= t2["ratio_corrected"]
-    assert t2["ratio_neighbourhood_corrected"] >= 1
+    assert t2.ratio_corrected >= 1 and t2.ratio_paper >= t2.ratio_corrected
+    assert t2.ratio_neighbourhood_corrected >= 1
     assert theorem2(p, Permutation(4, 4), 0.5, 10) is None  # hypotheses of Theorem 2 not met
     mr = mean_recursion(p, PreconditionedPerm.from_problem(p), 0.3, 20)
-    assert mr["max_abs_diff"] < 1e-12 and mr["ratio"] == pytest.approx(1.0)
+    assert mr.max_abs_diff < 1e-12 and mr.ratio == pytest.approx(1.0)
 
 
 def test_corrected_thm2_tight_at_gamma_one_K_one():
     p = generators.heterogeneous(4, 4, 0.8, seed=0)
     t2 = theorem2(p, PreconditionedPerm.from_problem(p), 1.0, 1)
-    assert t2["ratio_corrected"] == pytest.approx(1.0, rel=1e-10)
-    assert t2["paper"] is None  # (29) admits no β at γ = 1
-    assert math.isfinite(t2["limit"])
+    assert t2.ratio_corrected == pytest.approx(1.0, rel=1e-10)
+    assert t2.paper is None  # (29) admits no β at γ = 1
+    assert math.isfinite(t2.limit)
 
 
 def test_limit_metrics_is_a_property_like_ms_rate():

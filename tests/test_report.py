@@ -11,13 +11,51 @@ import subprocess
 import pytest
 
 from isttheory import cli
+from isttheory.budget import FAST
+
+CALLS: dict[str, int] = {}
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
+    """One ``verify --out`` run, counting how often each Monte Carlo bound check runs."""
+    from isttheory import montecarlo
+
+    def counted(eq, fn):
+        def wrapper(*args, **kwargs):
+            CALLS[eq] = CALLS.get(eq, 0) + 1
+            return fn(*args, **kwargs)
+        return wrapper
+
     out = tmp_path_factory.mktemp("report")
-    assert cli.main(["verify", "--quiet", "--out", str(out)]) == 0
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(montecarlo, "CHECKS", {eq: counted(eq, fn) for eq, fn in montecarlo.CHECKS.items()})
+        assert cli.main(["verify", "--quiet", "--out", str(out)]) == 0
     return out
+
+
+def test_the_monte_carlo_family_runs_once(report):
+    """The figure is drawn from the checks the mc-bounds claim judged (Finding.detail), not from a second run."""
+    from isttheory import montecarlo
+
+    assert CALLS == {eq: 1 for eq in montecarlo.CHECKS}
+
+
+def test_the_figure_uses_the_judged_checks_and_falls_back_only_without_them():
+    from isttheory.claims import Instance, Settings, default_instances
+    from isttheory.claims.registry import Finding, Verdict, get
+    from isttheory.montecarlo import BoundCheck
+    from isttheory.report.verify_report import judged_bound_checks
+    from isttheory.verify import VerifyRun
+
+    inst: Instance = default_instances()[0]
+    claim = get("mc-bounds")
+    chk = BoundCheck.__new__(BoundCheck)
+    judged = Finding(Verdict.VERIFIED, detail=chk)
+    other = Finding(Verdict.VERIFIED, detail={"not": "a bound check"})
+    run = VerifyRun(Settings(), [inst], [(claim, other), (claim, judged)])
+    assert judged_bound_checks(run) == [chk]
+    assert judged_bound_checks(VerifyRun(Settings(), [inst], [(claim, other)])) == []
 
 
 def test_every_file_is_written(report):
@@ -42,6 +80,7 @@ def test_results_json_schema_and_bounds(report):
     assert {f["variant"] for f in bounds} == {"(15)", "(16)", "(22)", "(24)", "(25)", "(28)", "(30)", "(31)"}
     for f in bounds:
         assert f["verdict"] in ("VERIFIED", "CORRECTED") and "exact" in f["numbers"]
+        assert f["numbers"]["runs"] == FAST.bound_runs  # the budget of the default (fast) setting
 
 
 def test_markdown_and_html_reference_every_figure(report):

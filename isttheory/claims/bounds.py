@@ -15,13 +15,11 @@ from ..montecarlo import run_family, run_on_problem
 from .instances import Instance
 from .registry import Claim, Finding, Settings, Verdict, register
 
-FAST_RUNS, FULL_RUNS = 400, 4000
-
 
 def verify_bounds(inst: Instance, settings: Settings) -> Iterator[Finding]:
     """The family on its own instances, or with ``verify --problem`` on that problem: each check whose
     hypotheses it meets runs there (Holm across them), the others say which hypothesis it does not meet."""
-    runs = FAST_RUNS if settings.fast else FULL_RUNS
+    runs = settings.budget.bound_runs
     if settings.problem is not None:
         checks, skipped = run_on_problem(settings.problem.problem, runs, settings.seed)
         for eq, reason in skipped.items():
@@ -40,13 +38,13 @@ def verify_bounds(inst: Instance, settings: Settings) -> Iterator[Finding]:
             yield Finding(Verdict.INCONCLUSIVE, numbers, method,
                           f"Monte Carlo and the exact dynamics disagree (p = {c.exact_p_value:.2g}, Holm): a bug in "
                           f"the simulator or the exact engine, so the bound is not judged; {c.statistic}",
-                          variant=c.equation, instance=where, errored=True)
+                          variant=c.equation, instance=where, errored=True, detail=c)
             continue
         if c.rejected:
             verdict = Verdict.REFUTED
         else:
             verdict = Verdict.CORRECTED if c.equation == "(30)" else Verdict.VERIFIED
-        yield Finding(verdict, numbers, method, c.statistic, variant=c.equation, instance=where)
+        yield Finding(verdict, numbers, method, c.statistic, variant=c.equation, instance=where, detail=c)
 
 
 register(Claim(id="mc-bounds", equations=("(15)", "(16)", "(22)", "(24)", "(25)", "(28)", "(30)", "(31)"),

@@ -33,7 +33,7 @@ def _sketches(inst: Instance, unbiased_only: bool) -> Iterator[tuple[Sketch, boo
 def verify_unbiased(inst: Instance, settings: Settings) -> Iterator[Finding]:
     """Def. 1 (3): ``E[C_i] = I``, by exact enumeration where the support is small,
     by the closed form, and by a Monte Carlo z-test (Bonferroni, family α = 1e-3)."""
-    N = 2000 if settings.fast else 20000
+    N = settings.budget.unbiased_samples
     for sk, _ in _sketches(inst, unbiased_only=True):
         I = np.eye(sk.d)
         closed_dev = float(np.abs(sk.expected_C() - I).max())
@@ -64,7 +64,7 @@ def verify_rand_omega(inst: Instance, settings: Settings) -> Iterator[Finding]:
     Monte Carlo Student-t interval of ``E‖C x − x‖²/‖x‖²`` (level 1 − 1e-3)."""
     p = inst.problem
     rng = np.random.default_rng(settings.seed)
-    N = 4000 if settings.fast else 40000
+    N = settings.budget.omega_samples
     for q in sorted({1, max(1, p.d // 2), p.d}):
         sk = RandQ(p.n, p.d, q)
         stated = sk.omega_stated
@@ -94,7 +94,7 @@ def verify_rand_omega(inst: Instance, settings: Settings) -> Iterator[Finding]:
 def verify_reconstruction(inst: Instance, settings: Settings) -> Iterator[Finding]:
     """``(1/n) Σ C_i = I`` almost surely, as the paper states for each sketch; and
     the forms (2) and (6) coincide on the same draws exactly when it holds."""
-    iters = 5 if settings.fast else 20
+    iters = settings.budget.reconstruction_iters
     for sk, stated in _sketches(inst, unbiased_only=False):
         draw = sk.sample(np.random.default_rng(settings.seed), 200)
         dev = float(np.abs(draw.dense(sk.d).mean(axis=1) - np.eye(sk.d)).max())

@@ -18,12 +18,10 @@ from ..lemmas.search import check_on_problem
 from .instances import Instance
 from .registry import Claim, Finding, Settings, Verdict, register
 
-FAST_INSTANCES, FULL_INSTANCES = 40, 400
-
 
 def _verifier(lemma: Lemma):  # type: ignore[no-untyped-def]
     def verify(inst: Instance, settings: Settings) -> Iterator[Finding]:
-        cap = FAST_INSTANCES if settings.fast else FULL_INSTANCES
+        cap = settings.budget.lemma_instances
         if settings.problem is not None:
             pr = settings.problem.problem
             res = check_on_problem(lemma, np.asarray(pr.L), np.asarray(pr.b), settings.problem.x0, settings.seed,

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..budget import Budget, budget
 from ..errors import ISTError, RegistryError
 from .instances import Instance
 
@@ -54,6 +55,11 @@ class Settings:
     problem: Instance | None = None
     """``verify --problem``: instance-dependent checks run on this problem (or say why they cannot)."""
 
+    @property
+    def budget(self) -> Budget:
+        """The run and sample counts of this setting (:mod:`isttheory.budget`): ``FAST`` or ``FULL``."""
+        return budget(self.fast)
+
 
 @dataclass
 class Finding:
@@ -68,6 +74,10 @@ class Finding:
     instance: str = ""
     seconds: float = 0.0
     errored: bool = False
+    detail: object = None
+    """The typed result behind ``numbers`` (a :class:`~isttheory.montecarlo.BoundCheck` for ``mc-bounds``),
+    for tools that need more than the flattened numbers: ``verify --out`` draws ``bound_checks.png`` from
+    it instead of running the Monte Carlo family again. Not serialised: ``numbers`` is the record."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"claim": self.claim_id, "instance": self.instance, "variant": self.variant,
