@@ -98,7 +98,8 @@ class ExactDynamics:
             base = np.eye(self.d) if self.form == "sgd" else self.moments.expected_P
             return base - self.gamma * self.moments.expected_B
         p, A, _ = self._outcomes
-        return np.einsum("k,kij->ij", p, A)
+        out: FloatArray = np.einsum("k,kij->ij", p, A)
+        return out
 
     @cached_property
     def Ev(self) -> FloatArray:
@@ -130,7 +131,8 @@ class ExactDynamics:
             first = np.outer(m, self.moments.expected_Cb) if self.form == "sgd" else self.moments.PmCb(m)
             return g * first - g**2 * self.moments.BmCb(m)
         p, A, v = self._outcomes
-        return np.einsum("k,kij,j,kl->il", p, A, m, v)
+        out: FloatArray = np.einsum("k,kij,j,kl->il", p, A, m, v)
+        return out
 
     def trajectory(self, iters: int) -> list[tuple[FloatArray, FloatArray]]:
         """``[(m_k, X_k)]`` for ``k = 0 … iters`` from ``x⁰``."""

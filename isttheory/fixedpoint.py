@@ -42,7 +42,8 @@ def bias_operator(problem: QuadraticProblem, sketch: DiagonalSketch) -> FloatArr
 def unbiased_subspace(problem: QuadraticProblem, sketch: DiagonalSketch, rtol: float = 1e-10) -> FloatArray:
     """Orthonormal basis (nd × r) of the right-hand sides ``b`` with ``h = 0``."""
     Phi = bias_operator(problem, sketch)
-    return sla.null_space(Phi, rcond=rtol)
+    basis: FloatArray = sla.null_space(Phi, rcond=rtol)
+    return basis
 
 
 def symbolic_fixed_point(sketch: DiagonalSketch, Ls: list[sp.Matrix], bs: list[sp.Matrix],

@@ -59,7 +59,7 @@ def random_psd(d: int, rng: np.random.Generator, cond: float = 10.0) -> NDArray[
     q, r = np.linalg.qr(rng.standard_normal((d, d)))
     q = q * np.sign(np.diag(r))
     ev = np.geomspace(1.0, cond, d) if d > 1 else np.ones(1)
-    M = (q * ev) @ q.T
+    M: NDArray[np.float64] = (q * ev) @ q.T
     return 0.5 * (M + M.T)
 
 

@@ -47,7 +47,8 @@ class LogisticProblem:
     def f(self, x: FloatArray) -> FloatArray:
         """``f(x) = (1/n) Σ f_i(x)`` for ``x`` of shape (..., d)."""
         vals = [np.logaddexp(0, -(x @ a.T) * y).mean(axis=-1) for a, y in zip(self.A, self.y, strict=True)]
-        return np.mean(vals, axis=0) + 0.5 * self.lam * np.sum(x * x, axis=-1)
+        out: FloatArray = np.mean(vals, axis=0) + 0.5 * self.lam * np.sum(x * x, axis=-1)
+        return out
 
     def grad(self, x: FloatArray) -> FloatArray:
         g = np.zeros_like(x)

@@ -103,7 +103,8 @@ class SketchMoments:
             L = np.asarray(self.problem.L)
             return self._map(contractions.BMB, L, None, L)(Mat) / self.n**2
         p, Bk, *_ = self._support
-        return np.einsum("k,kij,jl,klm->im", p, Bk, Mat, Bk)
+        out: FloatArray = np.einsum("k,kij,jl,klm->im", p, Bk, Mat, Bk)
+        return out
 
     @cached_property
     def BLB(self) -> FloatArray:
@@ -126,28 +127,32 @@ class SketchMoments:
             L, b = np.asarray(self.problem.L), np.asarray(self.problem.b)
             return self._map(contractions.BMCB, L, None, b)(m) / self.n**2
         p, Bk, ck, *_ = self._support
-        return np.einsum("k,kij,j,kl->il", p, Bk, m, ck)
+        out: FloatArray = np.einsum("k,kij,j,kl->il", p, Bk, m, ck)
+        return out
 
     def PMP(self, Mat: FloatArray) -> FloatArray:
         """``E[P̄ M P̄]``."""
         if self.structured:
             return self._map(contractions.PMP, None)(Mat) / self.n**2
         p, _, _, Pk, _ = self._support
-        return np.einsum("k,kij,jl,klm->im", p, Pk, Mat, Pk)
+        out: FloatArray = np.einsum("k,kij,jl,klm->im", p, Pk, Mat, Pk)
+        return out
 
     def PMB(self, Mat: FloatArray) -> FloatArray:
         """``E[P̄ M B̄]``."""
         if self.structured:
             return self._map(contractions.PMB, None, np.asarray(self.problem.L))(Mat) / self.n**2
         p, Bk, _, Pk, _ = self._support
-        return np.einsum("k,kij,jl,klm->im", p, Pk, Mat, Bk)
+        out: FloatArray = np.einsum("k,kij,jl,klm->im", p, Pk, Mat, Bk)
+        return out
 
     def PmCb(self, m: FloatArray) -> FloatArray:
         """``E[P̄ m (Cb)‾ᵀ]``."""
         if self.structured:
             return self._map(contractions.PMCB, None, np.asarray(self.problem.b))(m) / self.n**2
         p, _, ck, Pk, _ = self._support
-        return np.einsum("k,kij,j,kl->il", p, Pk, m, ck)
+        out: FloatArray = np.einsum("k,kij,j,kl->il", p, Pk, m, ck)
+        return out
 
     # -- the second-moment map (structured E[(I − γB̄) ⊗ (I − γB̄)]) ---------------
     def transition(self, Mat: FloatArray, gamma: float, form: str = "sgd") -> FloatArray:

@@ -44,7 +44,8 @@ SINGULAR_RTOL = 1e-12
 def weighted_norm2(v: ArrayLike, M: ArrayLike) -> FloatArray:
     """``‖v‖²_M = vᵀ M v`` (Setting), batched over the leading axes of ``v``."""
     v = np.asarray(v, dtype=float)
-    return np.einsum("...i,ij,...j->...", v, np.asarray(M, dtype=float), v)
+    out: FloatArray = np.einsum("...i,ij,...j->...", v, np.asarray(M, dtype=float), v)
+    return out
 
 
 def _readonly(a: NDArray[Any]) -> NDArray[Any]:
@@ -107,7 +108,8 @@ class QuadraticMethods:
     def f(self: _QuadraticData, x: ArrayLike) -> FloatArray:
         """``f(x) = ½ xᵀ L̄ x − b̄ᵀ x`` (12), batched over leading axes."""
         x = np.asarray(x, dtype=float)
-        return 0.5 * np.einsum("...i,...i->...", x, self.L_bar_apply(x)) - x @ self.b_bar
+        out: FloatArray = 0.5 * np.einsum("...i,...i->...", x, self.L_bar_apply(x)) - x @ self.b_bar
+        return out
 
     def grad(self: _QuadraticData, x: ArrayLike) -> FloatArray:
         """``∇f(x) = L̄ x − b̄``, batched over leading axes."""
@@ -229,10 +231,12 @@ class QuadraticProblem(QuadraticMethods):
     @cached_property
     def _cho_L_bar(self) -> tuple[FloatArray, bool]:
         self.require_positive_definite("L_bar^{-1}")
-        return sla.cho_factor(self.L_bar)
+        cho: tuple[FloatArray, bool] = sla.cho_factor(self.L_bar)
+        return cho
 
     def _solve_columns(self, v: FloatArray) -> FloatArray:
-        return sla.cho_solve(self._cho_L_bar, v)
+        out: FloatArray = sla.cho_solve(self._cho_L_bar, v)
+        return out
 
     @cached_property
     def x_star(self) -> FloatArray:
@@ -245,12 +249,14 @@ class QuadraticProblem(QuadraticMethods):
         """``f_i(x)`` for every client: shape (..., n)."""
         x = np.asarray(x, dtype=float)
         Lx = np.einsum("nij,...j->...ni", self.L, x)
-        return 0.5 * np.einsum("...ni,...i->...n", Lx, x) - np.einsum("ni,...i->...n", self.b, x)
+        out: FloatArray = 0.5 * np.einsum("...ni,...i->...n", Lx, x) - np.einsum("ni,...i->...n", self.b, x)
+        return out
 
     def grad_clients(self, x: ArrayLike) -> FloatArray:
         """``∇f_i(x) = L_i x − b_i`` for every client: shape (..., n, d)."""
         x = np.asarray(x, dtype=float)
-        return np.einsum("nij,...j->...ni", self.L, x) - self.b
+        out: FloatArray = np.einsum("nij,...j->...ni", self.L, x) - self.b
+        return out
 
     # --- index-form access for the simulator (no d×d sketch matrices) ------
     def client_blocks(self, coords: NDArray[np.intp]) -> FloatArray:

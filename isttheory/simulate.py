@@ -518,7 +518,8 @@ def index_step(problem: ProblemLike, x: FloatArray, coords: NDArray[np.int64],
         out = np.zeros_like(x) if not covers else np.empty_like(x)
         out.reshape(-1)[flat] = z / n
         return out
-    return np.bincount(flat.ravel(), z.ravel(), minlength=R * d).reshape(R, d) / n
+    averaged: FloatArray = np.bincount(flat.ravel(), z.ravel(), minlength=R * d).reshape(R, d) / n
+    return averaged
 
 
 def dense_step(problem: QuadraticProblem, x: FloatArray, C: FloatArray, gamma: float, form: str,
@@ -530,14 +531,16 @@ def dense_step(problem: QuadraticProblem, x: FloatArray, C: FloatArray, gamma: f
         grad = np.einsum("nij,rnj->rni", problem.L, w) - problem.b
         if noise is not None:
             grad += noise[:, 0]
-        return x - gamma * np.einsum("rnij,rnj->ri", C, grad) / n
+        out: FloatArray = x - gamma * np.einsum("rnij,rnj->ri", C, grad) / n
+        return out
     z = w
     for s in range(steps):
         grad = np.einsum("nij,rnj->rni", problem.L, z) - problem.b
         if noise is not None:
             grad += noise[:, s]
         z = z - gamma * np.einsum("rnij,rnj->rni", C, grad)
-    return z.mean(axis=1)
+    mean: FloatArray = z.mean(axis=1)
+    return mean
 
 
 THREADED_MIN_WORK = 2**16

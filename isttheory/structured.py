@@ -126,7 +126,8 @@ class LowRankDiagonalProblem(QuadraticMethods):
         x = np.asarray(x, dtype=float)
         delta = self.delta_bar
         W = self.W
-        return delta * x + (x @ W) @ W.T
+        out: FloatArray = delta * x + (x @ W) @ W.T
+        return out
 
     @cached_property
     def L_bar(self) -> FloatArray:
@@ -167,7 +168,8 @@ class LowRankDiagonalProblem(QuadraticMethods):
 
         def woodbury(v: FloatArray) -> FloatArray:
             y = v / delta[:, None]
-            return y - Wd @ sla.cho_solve(cap, W.T @ y)
+            out: FloatArray = y - Wd @ sla.cho_solve(cap, W.T @ y)
+            return out
 
         return woodbury
 
@@ -197,7 +199,9 @@ class LowRankDiagonalProblem(QuadraticMethods):
         rest = self.client_diagonal(coords) - np.einsum("...mr,...mr->...m", factors, factors)
 
         def apply(u: FloatArray) -> FloatArray:
-            return rest * u + np.einsum("...mr,...r->...m", factors, np.einsum("...mr,...m->...r", factors, u))
+            out: FloatArray = rest * u + np.einsum("...mr,...r->...m", factors,
+                                                   np.einsum("...mr,...m->...r", factors, u))
+            return out
 
         return apply
 

@@ -101,7 +101,7 @@ class FloatArith:
         if a < 0 and b != round(b):
             raise Undefined(f"a negative number ({a:.3g}) to a non-integer power")
         try:
-            return a**b
+            return float(a**b)  # float ** float is typed Any (it may be complex); not here, a >= 0 or b integral
         except OverflowError:
             return math.inf
         except ZeroDivisionError:

@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import sympy as sp
 
@@ -163,7 +163,10 @@ def parse_comparison(text: str, what: str = "statement") -> Comparison:
     return _guarded(lambda: Comparison(_convert(tree.left, src), op, _convert(tree.comparators[0], src), src), what)
 
 
-def _guarded(build: Callable[[], Any], what: str) -> Any:
+_T = TypeVar("_T")
+
+
+def _guarded(build: Callable[[], _T], what: str) -> _T:
     try:
         return build()
     except RecursionError:
@@ -231,7 +234,7 @@ class VocabularySymbol(sp.Symbol):
     tex: str
 
     def __new__(cls, name: str, tex: str) -> VocabularySymbol:
-        obj = sp.Symbol.__xnew__(cls, name)
+        obj: VocabularySymbol = sp.Symbol.__xnew__(cls, name)  # SymPy is untyped: __xnew__(cls) builds a cls
         obj.tex = tex
         return obj
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import FloatArray
 from ..problem import QuadraticProblem
 from .arith import ExactArith
 
@@ -54,7 +55,7 @@ class Point:
         if self.given_L is not None:
             return np.asarray(self.given_L, dtype=np.float64)
         A = np.asarray(self.factors, dtype=np.float64)
-        L = np.einsum("nir,njr->nij", A, A)
+        L: FloatArray = np.einsum("nir,njr->nij", A, A)
         L += np.asarray(self.ridge, dtype=np.float64)[:, None, None] * np.eye(self.d)
         return 0.5 * (L + np.swapaxes(L, 1, 2))
 

@@ -120,7 +120,8 @@ class Evaluator:
 
     # --------------------------------------------------------------- shared pieces
     def eig_L(self) -> list[Any]:
-        return self.memo("_eig_L", lambda: self.arith.eigvalsh(self.engine.L_bar))
+        eig: list[Any] = self.memo("_eig_L", lambda: self.arith.eigvalsh(self.engine.L_bar))
+        return eig
 
     def x_star(self) -> Any:
         def compute() -> Any:

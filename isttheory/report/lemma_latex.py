@@ -111,7 +111,7 @@ def _decimal(v: Any) -> str:
         return r"\mathrm{NaN}"
     if x == 0:
         return "0"
-    text = mpmath.nstr(x, SIGNIFICANT, min_fixed=-4, max_fixed=7).removesuffix(".0")
+    text: str = mpmath.nstr(x, SIGNIFICANT, min_fixed=-4, max_fixed=7).removesuffix(".0")
     if "e" in text:
         mant, exp = text.split("e")
         return rf"{mant} \times 10^{{{int(exp)}}}"

@@ -262,11 +262,13 @@ class Sketch(ABC):
     # -- derived claims ----------------------------------------------------
     def expected_B(self, L: FloatArray) -> FloatArray:
         """``E[B̄] = (1/n) Σ_i E[C_i L_i C_i]`` (26)."""
-        return self.expected_CAC(L).mean(axis=0)
+        out: FloatArray = self.expected_CAC(L).mean(axis=0)
+        return out
 
     def expected_Cb(self, b: FloatArray) -> FloatArray:
         """``E[(Cb)‾] = (1/n) Σ_i E[C_i] b_i`` (26)."""
-        return np.einsum("nij,nj->i", self.expected_C(), b) / self.n
+        out: FloatArray = np.einsum("nij,nj->i", self.expected_C(), b) / self.n
+        return out
 
     @property
     def unbiased(self) -> bool:
@@ -309,7 +311,7 @@ class DiagonalSketch(Sketch):
         from ..symbolic import contractions
         from ..symbolic.engine import expectation
 
-        c = expectation(contractions.C, self.inclusion_model(), [], self.scale_table())
+        c: FloatArray = expectation(contractions.C, self.inclusion_model(), [], self.scale_table())
         return c[:, :, None] * np.eye(self.d)
 
     def expected_CAC(self, A: FloatArray) -> FloatArray:
@@ -318,7 +320,8 @@ class DiagonalSketch(Sketch):
         from ..symbolic.engine import expectation
 
         A = np.broadcast_to(np.asarray(A, dtype=float), (self.n, self.d, self.d))
-        return expectation(contractions.CAC, self.inclusion_model(), [A], self.scale_table())
+        out: FloatArray = expectation(contractions.CAC, self.inclusion_model(), [A], self.scale_table())
+        return out
 
     def expected_B(self, L: Any) -> Any:
         """``E[B̄] = (1/n) Σ_i E[C_i L_i C_i]`` (26): floats for float ``L`` (n, d, d) or (d, d); for SymPy
@@ -370,7 +373,8 @@ def _sympy_stack(L: Any, n: int, d: int) -> np.ndarray | None:
         mats = list(L)
     elif isinstance(L, np.ndarray) and L.dtype == object:
         arr = np.broadcast_to(L, (n, d, d)) if L.ndim in (2, 3) else L
-        return np.vectorize(sp.sympify, otypes=[object])(arr)
+        stack: np.ndarray = np.vectorize(sp.sympify, otypes=[object])(arr)
+        return stack
     else:
         return None
     if len(mats) != n or any(m.shape != (d, d) for m in mats):

@@ -94,11 +94,13 @@ class FiniteSketch(Sketch):
         return Support(self.probs, TableDraw(np.arange(self.probs.size, dtype=np.int64), self.table))
 
     def expected_C(self) -> FloatArray:
-        return np.einsum("k,knij->nij", self.probs, self.table)
+        out: FloatArray = np.einsum("k,knij->nij", self.probs, self.table)
+        return out
 
     def expected_CAC(self, A: FloatArray) -> FloatArray:
         A = np.broadcast_to(A, (self.n, self.d, self.d))
-        return np.einsum("k,knij,njl,knlm->nim", self.probs, self.table, A, self.table)
+        out: FloatArray = np.einsum("k,knij,njl,knlm->nim", self.probs, self.table, A, self.table)
+        return out
 
     @property
     def perfect_reconstruction(self) -> bool:

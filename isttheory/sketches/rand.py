@@ -69,7 +69,7 @@ class RandQ(DiagonalSketch):
         return IndexDraw(np.ascontiguousarray(coords, dtype=np.int64), np.full((1, 1, 1), self.scale), d=self.d)
 
     def support_size(self) -> int:
-        return math.comb(self.d, self.q) ** self.n
+        return int(math.comb(self.d, self.q) ** self.n)  # int ** int is typed Any (a negative power is a float)
 
     def _support(self) -> Support:
         subsets = np.array(list(itertools.combinations(range(self.d), self.q)), dtype=np.int64)

@@ -31,7 +31,9 @@ def build_problem(params: dict[str, Any]) -> QuadraticProblem | LowRankDiagonalP
         if k in kw:
             kw[k] = int(kw[k])
     fn = getattr(generators, name)
-    return fn(int(params["n"]), int(params["d"]), seed=int(params["seed"]), **kw)
+    problem: QuadraticProblem | LowRankDiagonalProblem = fn(int(params["n"]), int(params["d"]),
+                                                            seed=int(params["seed"]), **kw)
+    return problem
 
 
 def _num(x: Any) -> float | None:
