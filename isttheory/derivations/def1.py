@@ -120,6 +120,19 @@ def vector_moments(p: sp.Expr, s: sp.Expr, size: sp.Expr) -> tuple[sp.Matrix, sp
     return mean.col_join(sp.Matrix([sq])), sp.simplify(v)
 
 
+def _entry_moments(D: Derivation, p: sp.Expr, s: sp.Expr, size: sp.Expr, vector_eq: str,
+                   names: tuple[str, str, str]) -> sp.Expr:
+    """The three general steps Rand-q and Perm-q share, for an entry ``c_j`` that is ``s`` with probability
+    ``p`` and 0 otherwise: ``E[c_j] = 1``; ``E[(c_j − 1)²] = E[c_j²] − 1``; and (3) on every ``x ∈ ℝ^size``
+    (:func:`vector_moments`). ``names`` are the three steps' names; returns the sharp ``ω`` (``v``)."""
+    unbiased, second, vector = names
+    D.symbolic(unbiased, "(3)", p * s - 1, reach=GENERAL)
+    D.symbolic(second, "(3)", p * (s - 1) ** 2 + (1 - p) - (p * s**2 - 1), reach=GENERAL)
+    vec, v = vector_moments(p, s, size)
+    D.symbolic(vector, vector_eq, vec, f"v = {v}", reach=GENERAL)
+    return v
+
+
 def derive(omega_rand: sp.Expr = OMEGA_RAND, omega_perm: sp.Expr = OMEGA_PERM, incl_rand: sp.Expr = INCL_RAND,
            incl_perm: sp.Expr = INCL_PERM, scale_rand: sp.Expr = SCALE_RAND, scale_perm: sp.Expr = SCALE_PERM
            ) -> Derivation:
@@ -141,13 +154,11 @@ def derive(omega_rand: sp.Expr = OMEGA_RAND, omega_perm: sp.Expr = OMEGA_PERM, i
     p = IndependentSubsets(1, 2, 1).p_same(1)  # engine's P(j ∈ S), a SymPy closed form in d, q
     D.symbolic("Rand-q: the engine's inclusion probability is q/d", "(4)", p - incl_rand, f"engine: {p}",
                reach=GENERAL, role="evidence")
-    p, s = incl_rand, scale_rand
-    D.symbolic("Rand-q: E[c_j] = P(j ∈ S)·(d/q) = 1 (unbiased, every coordinate)", "(3)", p * s - 1, reach=GENERAL)
-    D.symbolic("Rand-q: E[(c_j − 1)²] = p(d/q − 1)² + (1 − p) = E[c_j²] − 1", "(3)",
-               p * (s - 1) ** 2 + (1 - p) - (p * s**2 - 1), reach=GENERAL)
-    vec, v_rand = vector_moments(p, s, d)
-    D.symbolic("Rand-q: for every d and x ∈ ℝ^d, E[Cx] = x and E‖Cx − x‖² = Σ_j E[(c_j − 1)²]x_j² = v‖x‖²", "(3)",
-               vec, f"v = {v_rand}", reach=GENERAL)
+    v_rand = _entry_moments(
+        D, incl_rand, scale_rand, d, "(3)",
+        ("Rand-q: E[c_j] = P(j ∈ S)·(d/q) = 1 (unbiased, every coordinate)",
+         "Rand-q: E[(c_j − 1)²] = p(d/q − 1)² + (1 − p) = E[c_j²] − 1",
+         "Rand-q: for every d and x ∈ ℝ^d, E[Cx] = x and E‖Cx − x‖² = Σ_j E[(c_j − 1)²]x_j² = v‖x‖²"))
     D.bound("Rand-q: (3) E‖Cx − x‖² ≤ ω‖x‖² with ω = omega_rand; the sharp ω is v (compared as q·ω, d = q + r)",
             "(3)", sp.expand(q * omega_rand.subs(d, q + r)), sp.expand(q * v_rand.subs(d, q + r)), reach=GENERAL)
 
@@ -170,13 +181,11 @@ def derive(omega_rand: sp.Expr = OMEGA_RAND, omega_perm: sp.Expr = OMEGA_PERM, i
                "(7)", sp.simplify((q / d).subs(d, q * n)) - incl_perm, reach=GENERAL)
     D.symbolic("Perm-q: the engine's inclusion probability is 1/n", "(7)", pp - incl_perm, f"engine: {pp}",
                reach=GENERAL, role="evidence")
-    p, s = incl_perm, scale_perm
-    D.symbolic("Perm-q: E[c_j] = (1/n)·n = 1 (unbiased per client)", "(3)", p * s - 1, reach=GENERAL)
-    D.symbolic("Perm-q: E[(c_j − 1)²] = (1/n)(n − 1)² + (1 − 1/n) = E[c_j²] − 1", "(3)",
-               p * (s - 1) ** 2 + (1 - p) - (p * s**2 - 1), reach=GENERAL)
-    vec, v_perm = vector_moments(p, s, q * n)
-    D.symbolic("Perm-q: for every n, q, client i and x ∈ ℝ^{qn}, E[C_i x] = x and E‖C_i x − x‖² = v‖x‖²", "(7)",
-               vec, f"v = {v_perm}", reach=GENERAL)
+    v_perm = _entry_moments(
+        D, incl_perm, scale_perm, q * n, "(7)",
+        ("Perm-q: E[c_j] = (1/n)·n = 1 (unbiased per client)",
+         "Perm-q: E[(c_j − 1)²] = (1/n)(n − 1)² + (1 − 1/n) = E[c_j²] − 1",
+         "Perm-q: for every n, q, client i and x ∈ ℝ^{qn}, E[C_i x] = x and E‖C_i x − x‖² = v‖x‖²"))
     D.bound("Perm-q: (3) E‖C_i x − x‖² ≤ ω‖x‖² with ω = omega_perm; the sharp ω is v", "(7)",
             omega_perm, v_perm, reach=GENERAL)
 
