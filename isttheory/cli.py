@@ -249,10 +249,10 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     from .claims import Instance, Settings, claims, default_instances
     from .claims.catalogue import verdict_label
+    from .progress import progress_bar
     from .report import format_table
     from .report.table import finding_cell, unexpected_line
     from .report.verify_report import write_verify_report
-    from .simulate import _progress
     from .verify import run_verify
 
     for path in args.plugin:
@@ -268,7 +268,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     chosen = [c for c in claims() if only is None or c.id in only]
     per_instance = sum(c.scope != "global" for c in chosen)
-    bar = _progress(len(instances) * per_instance + len(chosen) - per_instance, not (args.quiet or args.json))
+    bar = progress_bar(len(instances) * per_instance + len(chosen) - per_instance, not (args.quiet or args.json))
     run = run_verify(instances, settings, bar, only)
     bar.close()
     payload = run.to_payload()

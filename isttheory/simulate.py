@@ -26,12 +26,9 @@ chunking over iterations does not change results either.
 from __future__ import annotations
 
 import math
-import os
 import sys
 import types
 import warnings
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -42,7 +39,9 @@ from numpy.typing import ArrayLike, NDArray
 from .arrays import FloatArray
 from .errors import IncompatibleSketchError, ISTError, ParameterError, ResourceError, UnreliableMeanWarning
 from .problem import QuadraticProblem
+from .progress import progress_bar
 from .resources import available_memory as _available_memory
+from .runpool import RunPool, default_threads
 from .sketches.base import DiagonalSketch, IndexDraw, Sketch, TableDraw
 from .structured import LowRankDiagonalProblem
 from .validation import DIVERGENCE_FACTOR, Form, check_form, check_integer, check_step_size
@@ -292,14 +291,14 @@ def simulate(problem: ProblemLike, sketch: Sketch, gamma: float, iters: int, run
 
     scales = _fused_scales(sketch, probe, noise)
     table = None if scales is None else affine_table(problem, scales, gamma, form, local_steps)
-    pool = RunPool(runs, _default_threads(runs * d) if threads is None else threads)
+    pool = RunPool(runs, default_threads(runs * d) if threads is None else threads)
     x = np.tile(x0v, (runs, 1))
     rec_pos = {int(k): j for j, k in enumerate(rec)}
     recorded = 0
     last_vals: list[dict[str, FloatArray] | None] = [None]
     diverged_at: int | None = None
     reason: str | None = None
-    bar = _progress(iters, progress)
+    bar = progress_bar(iters, progress)
 
     def record_at(k: int) -> bool:
         """Record metrics at iteration k; False (and divergence) if they overflow."""
@@ -541,62 +540,6 @@ def dense_step(problem: QuadraticProblem, x: FloatArray, C: FloatArray, gamma: f
         z = z - gamma * np.einsum("rnij,rnj->rni", C, grad)
     mean: FloatArray = z.mean(axis=1)
     return mean
-
-
-THREADED_MIN_WORK = 2**16
-"""Runs × d below which one thread is used by default (thread hand-off costs ~50 µs per iteration)."""
-
-
-def _default_threads(work: int) -> int:
-    if work < THREADED_MIN_WORK:
-        return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - non-Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(8, cores))
-
-
-class RunPool:
-    """Splits runs into contiguous slices, one per thread. NumPy's gathers and arithmetic release
-    the GIL, so a Perm-1 batch scales with cores; with one thread everything runs inline."""
-
-    def __init__(self, runs: int, threads: int) -> None:
-        if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
-            raise ParameterError(f"threads must be an integer >= 1; got {threads!r}")
-        k = int(min(threads, runs))
-        bounds = np.linspace(0, runs, k + 1).round().astype(int)
-        self.slices = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-        self._ex = ThreadPoolExecutor(k) if k > 1 else None
-
-    def each(self, fn: Callable[[slice], None]) -> None:
-        """Call ``fn(runs)`` for every slice of runs (in parallel when threaded)."""
-        if self._ex is None:
-            fn(self.slices[0])
-        else:
-            for f in [self._ex.submit(fn, sl) for sl in self.slices]:
-                f.result()
-
-    def map(self, fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
-        """``[fn(item) for item in items]`` (in parallel when threaded), in order."""
-        return list(self._ex.map(fn, items)) if self._ex is not None else [fn(it) for it in items]
-
-    def close(self) -> None:
-        if self._ex is not None:
-            self._ex.shutdown()
-
-
-class _NoBar:
-    def update(self, k: int) -> None: ...
-    def close(self) -> None: ...
-
-
-def _progress(total: int, enabled: bool) -> Any:
-    if not enabled or not sys.stderr.isatty():
-        return _NoBar()
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="it", file=sys.stderr, leave=False)
 
 
 class _CallableModule(types.ModuleType):

@@ -15,7 +15,8 @@ Strategies (each validates its arguments when called, before any example is draw
 
 * :func:`problems` — :class:`~isttheory.problem.QuadraticProblem` instances of the lemma search's families
   (``heterogeneous``, ``homogeneous``, ``interpolation``, ``random``: :data:`isttheory.lemmas.space.FAMILIES`);
-* :func:`sketches` — sketches valid for a given ``(n, d)``, named by their CLI spec (``perm``, ``rand:Q``, ...);
+* :func:`sketches` — sketches of every registered family valid for a given ``(n, d)``, named by family or CLI
+  spec (``perm``, ``rand:Q``, ``perm-groups``, ...);
 * :func:`step_sizes` — step sizes ``γ``, absolute or relative to ``1/λ_max(L̄)``;
 * :func:`lemma_instances` — points of a lemma's ``[space]``, for :func:`isttheory.lemmas.evaluate_point`;
 * :func:`dyadics` — the small dyadic numbers the others draw entries from.
@@ -43,6 +44,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -60,20 +63,18 @@ from .lemmas.lemma import Lemma
 from .lemmas.points import Point
 from .lemmas.space import FAMILIES, Choice, Range, Space
 from .problem import QuadraticProblem
-from .sketches.base import Sketch
+from .sketches import FiniteSketch, PermGroups
+from .sketches.base import Sketch, registered_families
 from .sketches.spec import check_sketch_spec, parse_sketch
 
-__all__ = ["FAMILIES", "SKETCH_FAMILIES", "dyadics", "lemma_instances", "problems", "sketches", "step_sizes"]
+__all__ = ["FAMILIES", "FINITE_OUTCOMES", "dyadics", "lemma_instances", "problems", "sketch_families", "sketches",
+           "step_sizes"]
 
 Size: TypeAlias = int | range | tuple[int, int] | list[int] | SearchStrategy[int]
 """A size: an ``int``, a ``range``, an inclusive ``(lo, hi)`` tuple, a list of choices, or a strategy."""
 DSize: TypeAlias = Size | Callable[[int], Size]
 """A dimension: a :data:`Size`, or a function of ``n`` returning one (``lambda n: [n, 2 * n]``)."""
 Scale: TypeAlias = float | tuple[float, float] | SearchStrategy[float]
-
-SKETCH_FAMILIES = ("identity", "perm", "scaled-perm", "rand", "perm-blocks", "perm-clients")
-"""The families :func:`sketches` draws by default (those that need neither a problem nor a file); with
-``problem=`` given, ``precond-perm`` too. ``rand`` without ``:Q`` draws ``Q`` in ``1..d``."""
 
 SMALL_RIDGE = 2.0**-6
 """The ``random`` family's small ridge (the lemma space uses ``1e-2``; a power of two keeps entries dyadic)."""
@@ -327,18 +328,134 @@ def problems(n: Size = (1, 4), d: DSize = (1, 4), family: str | Sequence[str] = 
 
 
 # ------------------------------------------------------------------------------------------ sketches
+def sketch_families() -> tuple[str, ...]:
+    """The families :func:`sketches` draws by default: every registered family
+    (:func:`isttheory.sketches.registered_families`, read at each call, so a family is drawn as soon as it is
+    registered), in registration order. Those not valid for the sizes are left out of a draw (``precond-perm``
+    without ``problem=``, for one)."""
+    return tuple(registered_families())
+
+
+FINITE_OUTCOMES = 3
+"""The most outcomes of a drawn ``finite`` sketch."""
+
+_FINITE_DIAGONAL = (1.0, 0.0, 2.0, 0.5)
+"""The diagonal entries of a drawn ``finite`` sketch's ``C_i``, simplest first (so ``C_i = I``)."""
+
+
+@dataclass(frozen=True)
+class _Numbers:
+    """What a drawn sketch is built from. Every family of one strategy draws all of it (the parts some listed
+    family uses) and uses what it needs, so no family is simpler for drawing less (see :func:`_family_data`)."""
+
+    q: int
+    """``1..d``: ``Q`` of ``rand``, the number of groups per client of ``perm-groups``, an example's index."""
+    order: tuple[int, ...] = ()
+    """A permutation of ``0..d−1`` (``perm-groups``); shrinks to the identity."""
+    labels: tuple[int, ...] = ()
+    """``d`` labels in ``0..d−1``: the group of each coordinate past the first ``g`` (``perm-groups``)."""
+    outcomes: int = 1
+    """How many of the :data:`FINITE_OUTCOMES` outcomes a ``finite`` sketch has."""
+    weights: tuple[int, ...] = ()
+    """Unnormalised probabilities ``1..4`` of the outcomes (``finite``); shrink to equal ones."""
+    diagonals: tuple[float, ...] = ()
+    """The diagonals of every outcome's ``C_i``, ``FINITE_OUTCOMES·n·d`` entries (``finite``); shrink to 1."""
+
+    @classmethod
+    def simplest(cls, n: int, d: int) -> _Numbers:
+        """What every part shrinks to: the instance used to check a family is valid for ``(n, d)``."""
+        return cls(1, tuple(range(d)), (0,) * d, 1, (1,) * FINITE_OUTCOMES, (1.0,) * (FINITE_OUTCOMES * n * d))
+
+
+_Maker: TypeAlias = Callable[["_Numbers"], Sketch]
+"""Builds one family's sketch from the drawn numbers."""
+
+
+def _target(n: int, d: int, problem: QuadraticProblem | None) -> dict[str, Any]:
+    return {"problem": problem} if problem is not None else {"n": n, "d": d}
+
+
+def _groups(n: int, d: int, nums: _Numbers) -> list[list[int]]:
+    """A partition of ``0..d−1`` into ``g = q·n`` groups, ``q = 1 + (nums.q − 1) mod ⌊d/n⌋``: coordinate
+    ``order[k]`` opens group ``k < g``, every later one joins group ``labels[j] mod g``. Shrinks to ``q = 1``,
+    ``[[0, n, n+1, …, d−1], [1], …, [n−1]]``."""
+    per = d // n
+    if per == 0:
+        raise IncompatibleSketchError(f"perm-groups needs at least one group per client, so n <= d; got n = {n}, "
+                                      f"d = {d}")
+    g = n * (1 + (nums.q - 1) % per)
+    groups = [[nums.order[k]] for k in range(g)]
+    for j in range(g, d):
+        groups[nums.labels[j] % g].append(nums.order[j])
+    return [sorted(grp) for grp in groups]
+
+
+def _draw_rand(n: int, d: int, problem: QuadraticProblem | None, nums: _Numbers) -> Sketch:
+    return parse_sketch(f"rand:{nums.q}", **_target(n, d, problem))
+
+
+def _draw_perm_groups(n: int, d: int, problem: QuadraticProblem | None, nums: _Numbers) -> Sketch:
+    return PermGroups(n, d, _groups(n, d, nums))
+
+
+def _draw_finite(n: int, d: int, problem: QuadraticProblem | None, nums: _Numbers) -> Sketch:
+    k = nums.outcomes
+    w = np.array(nums.weights[:k], dtype=np.float64)
+    diag = np.array(nums.diagonals[: k * n * d], dtype=np.float64).reshape(k, n, d)
+    table = np.zeros((k, n, d, d))
+    table[..., np.arange(d), np.arange(d)] = diag
+    return FiniteSketch(w / w.sum(), table)
+
+
+_DRAWN_PARAMETERS: dict[str, Callable[[int, int, QuadraticProblem | None, _Numbers], Sketch]] = {
+    "rand": _draw_rand, "perm-groups": _draw_perm_groups, "finite": _draw_finite}
+"""How a bare family name whose spec needs a parameter is drawn: ``rand`` draws ``Q``, ``perm-groups`` its
+groups (:func:`_groups`), ``finite`` a distribution of diagonal ``C_i``. Any other family needing a parameter is
+drawn from its :meth:`~isttheory.sketches.base.Sketch.examples`."""
+
+
+def _example(family: str, index: int, problem: QuadraticProblem | None = None, n: int = 0, d: int = 0) -> Sketch:
+    """Example ``index`` (mod their number) of ``family`` for the problem or the sizes."""
+    cls = registered_families()[family]
+    found = cls.examples(problem if problem is not None else (n, d))
+    if not found:
+        raise IncompatibleSketchError(f"{family} needs a parameter and has no example for n = {n}, d = {d}")
+    return found[index % len(found)][0]
+
+
+def _maker(spec: str, n: int, d: int, problem: QuadraticProblem | None) -> _Maker:
+    """How the strategy builds ``spec`` from drawn numbers. Unknown names and bad parameters raise
+    :class:`~isttheory.errors.SketchSpecError` here."""
+    name, sep, _ = spec.strip().partition(":")
+    families = registered_families()
+    if name in families and not sep:
+        if name in _DRAWN_PARAMETERS:
+            return partial(_DRAWN_PARAMETERS[name], n, d, problem)
+        try:
+            families[name].check_param(None, spec)
+        except SketchSpecError:  # a parameter the strategy cannot draw: the family's own examples
+            return lambda nums: _example(name, nums.q - 1, **_target(n, d, problem))
+    check_sketch_spec(spec)
+    return lambda nums: parse_sketch(spec, **_target(n, d, problem))
+
+
 def sketches(n: int, d: int, families: str | Sequence[str] | None = None, *,
              problem: QuadraticProblem | None = None) -> SearchStrategy[Sketch]:
-    """Sketches for ``n`` clients in dimension ``d``, built by :func:`isttheory.sketches.parse_sketch`.
+    """Sketches for ``n`` clients in dimension ``d`` of the registered families
+    (:func:`isttheory.sketches.registered_families`).
 
-    ``families`` are CLI spec strings (``isttheory`` ``--sketch``): ``identity``, ``perm``, ``scaled-perm``
-    or ``scaled-perm:S``, ``rand:Q``, ``perm-blocks``, ``perm-clients``, ``precond-perm`` (and
-    ``:printed``, both need ``problem=``), ``finite:PATH``; a bare ``rand`` draws ``Q`` in ``1..d``
-    (shrinking to 1). Default: :data:`SKETCH_FAMILIES`, plus ``precond-perm`` when ``problem`` is given.
+    ``families`` are family names or CLI spec strings (``isttheory`` ``--sketch``). A spec with a parameter
+    (``rand:3``, ``scaled-perm:S``, ``precond-perm:printed``, ``perm-groups:FILE``, ``finite:PATH``) is built by
+    :func:`isttheory.sketches.parse_sketch`. A bare name is drawn: ``rand`` draws ``Q`` in ``1..d`` (shrinking to
+    1); ``perm-groups`` a partition of ``0..d−1`` into ``q·n`` groups (no file: :func:`_groups`; it needs
+    ``n ≤ d``); ``finite`` up to :data:`FINITE_OUTCOMES` outcomes of diagonal ``C_i`` with entries in
+    ``{0, 1/2, 1, 2}`` (shrinking to one outcome, ``C_i = I``); ``precond-perm`` needs ``problem=``; any other
+    family is its parameterless spec, or, if it needs a parameter, one of its
+    :meth:`~isttheory.sketches.base.Sketch.examples`. Default: :func:`sketch_families`, every registered family.
 
     Only the families valid for ``(n, d)`` are drawn (Perm-q needs ``d = q·n``, ``perm-clients``
     ``n = q·d``, ``precond-perm`` ``n = d`` and positive diagonals, ``rand:Q`` ``Q ≤ d``); the strategy
-    shrinks to the first valid family listed.
+    shrinks to the first valid family listed (every family draws the same numbers).
 
     >>> from hypothesis import find
     >>> find(sketches(2, 4, ["perm-clients", "rand", "perm"]), lambda s: True)
@@ -356,7 +473,7 @@ def sketches(n: int, d: int, families: str | Sequence[str] | None = None, *,
         if (problem.n, problem.d) != (n, d):
             raise ParameterError(f"problem has n = {problem.n}, d = {problem.d}; the sketches are for n = {n}, d = {d}")
     if families is None:
-        names = SKETCH_FAMILIES + (("precond-perm",) if problem is not None else ())
+        names = sketch_families()
     elif isinstance(families, str):
         names = (families,)
     elif isinstance(families, (list, tuple)) and families:
@@ -364,29 +481,42 @@ def sketches(n: int, d: int, families: str | Sequence[str] | None = None, *,
     else:
         raise SketchSpecError(f"families must be a sketch spec or a non-empty list of them; got {families!r}")
 
-    def build(spec: str) -> Sketch:
-        return parse_sketch(spec, problem) if problem is not None else parse_sketch(spec, n, d)
-
-    valid: list[str] = []
+    valid: list[tuple[str, _Maker]] = []
     why: list[str] = []
+    simplest = _Numbers.simplest(n, d)
     for spec in names:
-        name, _ = ("rand", None) if spec == "rand" else check_sketch_spec(spec)  # unknown names raise here
-        if name == "precond-perm" and problem is None:
+        if not isinstance(spec, str):
+            raise SketchSpecError(f"a sketch spec is a string; got {spec!r}")
+        make = _maker(spec, n, d, problem)  # unknown names raise here
+        if families is not None and spec.partition(":")[0] == "precond-perm" and problem is None:
             raise IncompatibleSketchError(f"{spec} is built from a problem's diagonals: pass problem=")
         try:
-            build("rand:1" if spec == "rand" else spec)
+            make(simplest)
         except SketchError as exc:  # the family does not admit these sizes (or a finite file is for others)
             why.append(f"{spec}: {exc}")
             continue
-        valid.append(spec)
+        valid.append((spec, make))
     if not valid:
         raise IncompatibleSketchError(f"no sketch family listed is valid for n = {n}, d = {d} ({'; '.join(why)})")
+    drawn = {spec.strip() for spec, _ in valid}
+    groups, finite = "perm-groups" in drawn, "finite" in drawn
+    cells = FINITE_OUTCOMES * n * d
 
     @st.composite
     def draw_sketch(draw: st.DrawFn) -> Sketch:
-        spec = draw(st.sampled_from(valid))
-        q = draw(st.integers(1, d))  # drawn for every family: the same number of choices, so the first listed
-        return build(f"rand:{q}" if spec == "rand" else spec)  # family is the simplest
+        make = draw(st.sampled_from([m for _, m in valid]))
+        q = draw(st.integers(1, d))
+        nums = _Numbers(q)
+        if groups:
+            nums = replace(nums, order=tuple(draw(st.permutations(range(d)))),
+                           labels=tuple(draw(st.lists(st.integers(0, d - 1), min_size=d, max_size=d))))
+        if finite:
+            nums = replace(nums, outcomes=draw(st.integers(1, FINITE_OUTCOMES)),
+                           weights=tuple(draw(st.lists(st.integers(1, 4), min_size=FINITE_OUTCOMES,
+                                                       max_size=FINITE_OUTCOMES))),
+                           diagonals=tuple(draw(st.lists(st.sampled_from(_FINITE_DIAGONAL), min_size=cells,
+                                                         max_size=cells))))
+        return make(nums)
 
     return draw_sketch()
 

@@ -9,6 +9,7 @@ from typing import Any
 from .claims import Finding, Instance, Settings, Verdict, claims
 from .claims.catalogue import roll_up
 from .claims.registry import Claim
+from .progress import ProgressBar
 
 
 @dataclass
@@ -41,10 +42,10 @@ class VerifyRun:
         }
 
 
-def run_verify(instances: list[Instance], settings: Settings, progress: Any = None,
+def run_verify(instances: list[Instance], settings: Settings, progress: ProgressBar | None = None,
                only: set[str] | None = None) -> VerifyRun:
-    """Run every applicable claim (or those whose ids are in ``only``) on every instance (``progress`` gets
-    ``update(1)`` per pair)."""
+    """Run every applicable claim (or those whose ids are in ``only``) on every instance (``progress``, a
+    :func:`~isttheory.progress.progress_bar`, gets ``update(1)`` per pair)."""
     out: list[tuple[Claim, Finding]] = []
     chosen = [c for c in claims() if only is None or c.id in only]
     for claim in chosen:

@@ -298,3 +298,40 @@ def test_cli_prints_the_warning_as_one_line(tmp_path):
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("isttheory: warning: the method does not converge in mean "
                                                        "square at gamma = 0.13"), proc.stderr
+
+
+# ------------------------------------------------------------------------------------------ its pool and its bar
+
+def test_run_pool_slices_cover_the_runs_in_order_and_map_keeps_order():
+    from isttheory.runpool import RunPool
+
+    for runs, threads in ((7, 3), (2, 8), (5, 1)):
+        pool = RunPool(runs, threads)
+        try:
+            assert len(pool.slices) == min(runs, threads)
+            assert [r for sl in pool.slices for r in range(*sl.indices(runs))] == list(range(runs))
+            assert pool.map(lambda x: x * x, list(range(9))) == [x * x for x in range(9)]
+            seen: list[slice] = []
+            pool.each(seen.append)
+            assert sorted(seen, key=lambda sl: sl.start) == pool.slices
+        finally:
+            pool.close()
+    with pytest.raises(ParameterError, match="threads"):
+        RunPool(3, 0)
+
+
+def test_default_threads_is_one_for_small_batches():
+    from isttheory.runpool import MAX_DEFAULT_THREADS, THREADED_MIN_WORK, default_threads
+
+    assert default_threads(THREADED_MIN_WORK - 1) == 1
+    assert 1 <= default_threads(THREADED_MIN_WORK) <= MAX_DEFAULT_THREADS
+
+
+def test_progress_bar_is_silent_unless_asked_on_a_terminal():
+    from isttheory.progress import SilentBar, progress_bar
+
+    assert isinstance(progress_bar(10, False), SilentBar)
+    bar = progress_bar(10, True)  # pytest captures stderr: not a terminal
+    assert isinstance(bar, SilentBar)
+    bar.update(3)
+    bar.close()

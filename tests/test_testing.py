@@ -23,13 +23,15 @@ from isttheory.lemmas.search import certify
 from isttheory.lemmas.space import FAMILIES
 from isttheory.problem import QuadraticProblem
 from isttheory.simulate import simulate
-from isttheory.sketches import parse_sketch
+from isttheory.sketches import FiniteSketch, Identity, IndexDraw, PermGroups, parse_sketch, registered_families
+from isttheory.sketches import base as sketch_base
 from isttheory.testing import (
-    SKETCH_FAMILIES,
+    FINITE_OUTCOMES,
     SMALL_RIDGE,
     dyadics,
     lemma_instances,
     problems,
+    sketch_families,
     sketches,
     step_sizes,
 )
@@ -161,27 +163,113 @@ def test_dyadics_shrink_to_integers_then_zero():
 def test_sketches_are_valid_for_their_shape(data, n, d):
     sk = data.draw(sketches(n, d))
     assert (sk.n, sk.d) == (n, d)
-    assert sk.family in SKETCH_FAMILIES
+    assert sk.family in sketch_families()
     if sk.family == "perm":
         assert d % n == 0
     if sk.family == "perm-clients":
         assert n % d == 0
     if sk.family == "rand":
         assert 1 <= sk.q <= d
-    rebuilt = parse_sketch(sk.spec, n, d)
-    assert rebuilt.spec == sk.spec
+    if sk.family in ("perm-groups", "finite"):  # drawn, not read from a file: the spec does not rebuild them
+        assert sk.source is None and sk.spec == sk.family and repr(sk).startswith(type(sk).__name__ + "(")
+    else:
+        assert parse_sketch(sk.spec, n, d).spec == sk.spec
     draw = sk.sample(np.random.default_rng(0), 3)
-    assert draw.coords.min() >= 0 and draw.coords.max() < d
+    if isinstance(draw, IndexDraw):
+        assert draw.coords.min() >= 0 and draw.coords.max() < d
+    else:
+        assert draw.table.shape[1:] == (n, d, d)
 
 
 def test_sketches_draw_only_valid_families_and_all_of_them():
     valid = {"perm": (2, 4), "perm-clients": (4, 2), "identity": (3, 5), "rand": (3, 5), "perm-blocks": (3, 5),
-             "scaled-perm": (2, 2)}
+             "scaled-perm": (2, 2), "perm-groups": (3, 5), "finite": (3, 5)}
     for family, (n, d) in valid.items():
         sk = find(sketches(n, d), lambda s, f=family: s.spec.partition(":")[0] == f, settings=FIND)
         assert (sk.n, sk.d) == (n, d)
     with pytest.raises(NoSuchExample):
         find(sketches(3, 5), lambda s: s.family in ("perm", "perm-clients"), settings=FIND)
+    with pytest.raises(NoSuchExample):  # g = q·n groups of at least one coordinate: n <= d
+        find(sketches(4, 2), lambda s: s.family == "perm-groups", settings=FIND)
+
+
+def _families_drawn(strategy, examples=300):
+    """The families of the sketches ``strategy`` draws in ``examples`` examples."""
+    seen = set()
+
+    @settings(max_examples=examples, phases=(Phase.generate,), **FAST)
+    @given(sk=strategy)
+    def collect(sk):
+        seen.add(sk.family)
+
+    collect()
+    return seen
+
+
+def test_the_default_sketches_draw_every_registered_family():
+    """The strategy reads the registry: a family registered without a way to draw it fails here (as
+    ``tests/test_sketches.py`` fails for a family without a case in its table)."""
+    assert sketch_families() == tuple(registered_families())
+    p = QuadraticProblem(np.array([np.diag([1.0, 4.0]), np.diag([2.0, 1.0])]), np.zeros((2, 2)))
+    assert _families_drawn(sketches(2, 2, problem=p)) == set(registered_families())
+    assert _families_drawn(sketches(2, 2)) == set(registered_families()) - {"precond-perm"}  # needs problem=
+
+
+def test_a_family_registered_later_is_drawn_by_default(monkeypatch):
+    monkeypatch.setattr(sketch_base, "_REGISTRY", dict(sketch_base._REGISTRY))  # forgotten after the test
+
+    class Plain(Identity):
+        family = "test-plain"
+
+    class Parametrised(Identity):  # a parameter the strategy cannot draw: the family's own examples
+        family = "test-param"
+
+        @classmethod
+        def check_param(cls, param, spec):
+            if param is None:
+                raise SketchSpecError("test-param needs a parameter")
+
+        @classmethod
+        def examples(cls, target):
+            return [(cls(*target), True, True)]
+
+    assert {"test-plain", "test-param"} <= set(sketch_families())
+    assert {"test-plain", "test-param"} <= _families_drawn(sketches(2, 2))
+    assert type(find(sketches(2, 2, ["test-param"]), lambda s: True, settings=FIND)) is Parametrised
+    assert type(find(sketches(2, 2, ["test-plain"]), lambda s: True, settings=FIND)) is Plain
+
+
+@settings(max_examples=60, **FAST)
+@given(data=st.data(), n=st.integers(1, 4), d=st.integers(1, 8))
+def test_perm_groups_are_drawn_as_partitions_without_a_file(data, n, d):
+    if n > d:
+        with pytest.raises(IncompatibleSketchError, match="perm-groups"):
+            sketches(n, d, ["perm-groups"])
+        return
+    sk = data.draw(sketches(n, d, ["perm-groups"]))
+    assert isinstance(sk, PermGroups) and sk.source is None
+    assert sorted(j for grp in sk.groups for j in grp) == list(range(d))  # a partition of 0..d-1
+    assert sk.g % sk.n == 0 and sk.g <= d
+    assert eval(repr(sk), {"PermGroups": PermGroups}).groups == sk.groups  # the falsifying example rebuilds it
+    np.testing.assert_allclose(sk.expected_C(), np.broadcast_to(np.eye(d), (n, d, d)), atol=1e-12)
+
+
+def test_perm_groups_shrink_to_one_group_per_client():
+    sk = find(sketches(2, 5, ["perm-groups"]), lambda s: True, settings=FIND)
+    assert sk.groups == ((0, 2, 3, 4), (1,))
+    assert find(sketches(2, 5, ["perm-groups"]), lambda s: s.q > 1, settings=FIND).groups == ((0, 4), (1,), (2,), (3,))
+    pairs = find(sketches(2, 6, ["perm-groups"]), lambda s: s.width == 2 and s.g == 4, settings=FIND)
+    assert pairs.groups == ((0, 4), (1, 5), (2,), (3,))
+
+
+def test_finite_sketches_are_drawn_without_a_file_and_shrink_to_the_identity():
+    sk = find(sketches(2, 3, ["finite"]), lambda s: True, settings=FIND)
+    assert isinstance(sk, FiniteSketch) and sk.source is None
+    np.testing.assert_array_equal(sk.table, np.broadcast_to(np.eye(3), (1, 2, 3, 3)))
+    many = find(sketches(2, 3, ["finite"]), lambda s: s.support_size() == FINITE_OUTCOMES, settings=FIND)
+    np.testing.assert_allclose(many.probs, np.full(FINITE_OUTCOMES, 1 / FINITE_OUTCOMES))
+    biased = find(sketches(2, 3, ["finite"]), lambda s: not s.unbiased, settings=FIND)
+    assert biased.support_size() == 1 and biased.table.sum() == 5  # C_1 = I, C_2 = diag(1, 1, 0)
 
 
 def test_sketches_shrink_to_the_first_valid_family_listed():

@@ -80,6 +80,13 @@ class FiniteSketch(Sketch):
     def spec(self) -> str:
         return f"finite:{self.source}" if self.source else "finite"
 
+    def __repr__(self) -> str:
+        """The spec when the distribution came from a file, else the constructor call (the spec does not
+        rebuild it)."""
+        if self.source:
+            return super().__repr__()
+        return f"FiniteSketch(probs={self.probs.tolist()}, table={self.table.tolist()})"
+
     def sample(self, rng: np.random.Generator, size: int) -> TableDraw:
         # inverse-CDF on one uniform per draw: sequential in rng
         u = rng.random(size)

@@ -145,6 +145,12 @@ class PermGroups(OwnedWithScaleN):
     def spec(self) -> str:
         return f"perm-groups:{self.source}" if self.source else "perm-groups"
 
+    def __repr__(self) -> str:
+        """The spec when the groups came from a file, else the constructor call (the spec does not rebuild it)."""
+        if self.source:
+            return super().__repr__()
+        return f"PermGroups(n={self.n}, d={self.d}, groups={[list(grp) for grp in self.groups]})"
+
     def _draws(self, sigma: IntArray) -> IndexDraw:
         """Deal the group permutations ``sigma`` (K, g): client ``i`` gets the groups in block ``i``."""
         k = sigma.shape[0]
