@@ -2,7 +2,9 @@
 
 import pytest
 
-RUNS = 400
+from isttheory.budget import FAST
+
+RUNS = FAST.bound_runs  # the runs of `isttheory verify` (isttheory/budget.py)
 
 
 @pytest.fixture

@@ -535,24 +535,17 @@ def write_report(data: dict[str, Any]) -> str:
     killed_new = [(n, m) for n in sorted(mods, key=_order) for m in mods[n]["mutants"]
                   if m["outcome"] == "killed" and m.get("killed_by") and m["killed_by"].startswith(NEW_TESTS)]
     lines += ["## Survivors of the existing tests killed by new tests", ""]
-    if killed_new:
-        lines += ["| module | where | operator | mutation | killed by |", "| --- | --- | --- | --- | --- |"]
-        for n, m in killed_new:
-            lines.append(f"| {n} | `{m['file']}:{m['line']}` | {m['operator']} | `{_md(m['mutation'])}` "
-                         f"| `{m['killed_by']}` |")
-    else:
-        lines.append("None in this run.")
+    lines += _md_table(["module", "where", "operator", "mutation", "killed by"],
+                       [[n, f"`{m['file']}:{m['line']}`", m["operator"], f"`{_md(m['mutation'])}`",
+                         f"`{m['killed_by']}`"] for n, m in killed_new], "None in this run.")
     manual = [(n, m) for n in sorted(mods, key=_order) for m in mods[n].get("manual", [])]
     lines += ["", "## Survivors of the earlier manual campaign, replayed", "",
               "Applied as textual mutants to a fresh copy on each run of their module (`MANUAL` in",
               "`mutation/run.py`), outside the sample:", ""]
-    if manual:
-        lines += ["| module | where | mutant | outcome | killed by |", "| --- | --- | --- | --- | --- |"]
-        for n, m in manual:
-            lines.append(f"| {n} | `{m['file']}:{m.get('line', '?')}` | {_md(m['meaning'])}: `{_md(m['mutation'])}` "
-                         f"| {m['outcome']} | `{m.get('killed_by') or '—'}` |")
-    else:
-        lines.append("Not run in this report's modules.")
+    lines += _md_table(["module", "where", "mutant", "outcome", "killed by"],
+                       [[n, f"`{m['file']}:{m.get('line', '?')}`", f"{_md(m['meaning'])}: `{_md(m['mutation'])}`",
+                         m["outcome"], f"`{m.get('killed_by') or '—'}`"] for n, m in manual],
+                       "Not run in this report's modules.")
     lines += ["", "## Remaining survivors", ""]
     surv = [(n, m) for n in sorted(mods, key=_order) for m in mods[n]["mutants"] if m["outcome"] == "survived"]
     if not surv:
@@ -588,6 +581,14 @@ def _limits(mods: dict[str, Any], default: Any) -> str:
         lim = mods[name].get("sample_limit", default)
         by.setdefault("all" if not lim else str(lim), []).append(name.split(".")[0])
     return "; ".join(f"{lim}: " + ", ".join(dict.fromkeys(names)) for lim, names in by.items())
+
+
+def _md_table(header: list[str], rows: list[list[str]], empty: str) -> list[str]:
+    """A Markdown table of ``rows`` under ``header``, or the one line ``empty`` when there are none."""
+    if not rows:
+        return [empty]
+    return (["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+            + ["| " + " | ".join(str(c) for c in r) + " |" for r in rows])
 
 
 def _md(s: str) -> str:

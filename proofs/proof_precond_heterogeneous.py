@@ -2,12 +2,11 @@
 one-step convergence at γ = 1 (every decisive step general in n); the printed scale [L_i^{-1/2}]_{ππ} breaks all
 three (refuted symbolically for every n and certified exactly on an instance)."""
 
-import re
 
 import pytest
 import sympy as sp
+from derivation_asserts import assert_caught_only_by_general, assert_disproved
 
-from isttheory.derivations.base import ProofFailure
 from isttheory.derivations.precond_heterogeneous import derive, lam_max, n_s
 
 Z = (n_s - 2) * (n_s - 3)  # zero at the cross-check sizes n = 2, 3
@@ -39,11 +38,7 @@ def test_precond_heterogeneous_holds():
     (dict(w_coef=2), ("W̄ = ½(L̄E[B̄] + E[B̄]L̄)",)),
 ])
 def test_precond_heterogeneous_mutations_fail(kw, failing):
-    d = derive(**kw)
-    for name in failing:
-        assert d.failing(name, "disproved"), name
-    with pytest.raises(ProofFailure, match=re.escape(failing[0])):
-        d.require()
+    assert_disproved(derive(**kw), failing)
 
 
 @pytest.mark.parametrize("kw, general", [
@@ -53,9 +48,7 @@ def test_precond_heterogeneous_mutations_fail(kw, failing):
     (dict(theta_min=1 + Z), "tight: (14) fails"),
 ])
 def test_precond_heterogeneous_general_steps_catch_what_the_fixed_sizes_miss(kw, general):
-    d = derive(**kw)
-    assert d.failing(general, "disproved")
-    assert all(s.holds for s in d.steps if s.kind == "fixed-size")
+    assert_caught_only_by_general(derive(**kw), general)
 
 
 def test_a_looser_24_constant_is_loose_not_disproved():

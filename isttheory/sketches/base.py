@@ -362,6 +362,16 @@ class OwnedWithScaleN(DiagonalSketch):
         return True
 
 
+class PermQWithinHypotheses(Sketch):
+    """A base for a family that *is* Perm-q wherever it meets the paper's hypotheses (perm-blocks at
+    ``d = qn``, perm-clients at ``n = d``): its examples there are left to ``perm``, so the foundation claims
+    report each sketch once. Not a family itself (no ``family``, so not registered)."""
+
+    @classmethod
+    def examples(cls, target: SpecTarget) -> list[tuple[Sketch, bool, bool]]:
+        return [e for e in super().examples(target) if not e[0].within_paper_hypotheses]
+
+
 def _sympy_stack(L: Any, n: int, d: int) -> np.ndarray | None:
     """``L`` as an (n, d, d) object array of SymPy entries when it is symbolic (a ``sympy.Matrix``, a list of
     them, or an object array); ``None`` for numeric input."""

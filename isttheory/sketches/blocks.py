@@ -17,10 +17,10 @@ import math
 import numpy as np
 
 from ..symbolic.inclusion import RandomSizedPartition
-from .base import IndexDraw, OwnedWithScaleN, Sketch, SpecTarget, Support, all_permutations
+from .base import IndexDraw, OwnedWithScaleN, PermQWithinHypotheses, Support, all_permutations
 
 
-class PermBlocks(OwnedWithScaleN):
+class PermBlocks(PermQWithinHypotheses, OwnedWithScaleN):
     """Near-equal random blocks with scale ``n`` (any ``n``, ``d``)."""
 
     family = "perm-blocks"
@@ -32,12 +32,6 @@ class PermBlocks(OwnedWithScaleN):
         self.big_count = self.d - self.n * self.small  # r clients own ceil(d/n)
         self.m = self.small + (1 if self.big_count else 0)
         self.within_paper_hypotheses = self.big_count == 0
-
-    @classmethod
-    def examples(cls, target: SpecTarget) -> list[tuple[Sketch, bool, bool]]:
-        """As the default, except where the family equals Perm-q (within the paper's hypotheses): reported
-        once, as ``perm``."""
-        return [e for e in super().examples(target) if not e[0].within_paper_hypotheses]
 
     @property
     def spec(self) -> str:

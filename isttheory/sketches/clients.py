@@ -21,8 +21,7 @@ from ..symbolic.inclusion import ClientsOwnOne
 from .base import (
     DiagonalSketch,
     IndexDraw,
-    Sketch,
-    SpecTarget,
+    PermQWithinHypotheses,
     Support,
     _exact_full,
     all_permutations,
@@ -30,7 +29,7 @@ from .base import (
 )
 
 
-class PermClients(DiagonalSketch):
+class PermClients(PermQWithinHypotheses, DiagonalSketch):
     """Permutation compressor for ``n = q·d`` clients."""
 
     family = "perm-clients"
@@ -44,12 +43,6 @@ class PermClients(DiagonalSketch):
             )
         self.q = self.n // self.d
         self.within_paper_hypotheses = self.q == 1
-
-    @classmethod
-    def examples(cls, target: SpecTarget) -> list[tuple[Sketch, bool, bool]]:
-        """As the default, except where the family equals Perm-q (within the paper's hypotheses): reported
-        once, as ``perm``."""
-        return [e for e in super().examples(target) if not e[0].within_paper_hypotheses]
 
     @property
     def spec(self) -> str:
