@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from isttheory import bounds, checks, quantities
+from isttheory import bounds, montecarlo, quantities
 from isttheory.claims import Settings
 from isttheory.dynamics import ExactDynamics
 from isttheory.lemmas import Lemma, paper_lemma_path
@@ -78,7 +78,7 @@ def test_mutant_1_corrected_thm2_sigma_term_halved_in_the_lemma_file(monkeypatch
 
 
 def test_mutant_1_corrected_thm2_sigma_term_halved_where_the_check_reads_it(monkeypatch):
-    monkeypatch.setattr(checks, "thm2_corrected_rhs", _scaled(bounds.thm2_corrected_rhs, sigma2=0.5))
+    monkeypatch.setattr(montecarlo, "thm2_corrected_rhs", _scaled(bounds.thm2_corrected_rhs, sigma2=0.5))
     assert (MC, "heterogeneous, (23), generic", "(30)") in _unexpected(_verify(MC))
 
 
@@ -89,7 +89,7 @@ def test_mutant_2_exact_limit_two_plus_gamma_in_the_lemma_file(monkeypatch, tmp_
 
 
 def test_mutant_2_exact_limit_two_plus_gamma_where_the_check_reads_it(monkeypatch):
-    monkeypatch.setattr(checks, "thm2_limit", lambda gamma, H, sigma2: H + gamma * sigma2 / (2 + gamma))
+    monkeypatch.setattr(montecarlo, "thm2_limit", lambda gamma, H, sigma2: H + gamma * sigma2 / (2 + gamma))
     assert (MC, "heterogeneous, (23), exact limit", "(30)") in _unexpected(_verify(MC))
 
 
