@@ -50,7 +50,10 @@ runs = 40
 iters = 30
 """
 
-ENV = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+ROOT = Path(__file__).resolve().parents[1]
+ENV = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+           PYTHONPATH=os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
+"""Workers import the isttheory under test, whatever their working directory."""
 
 
 class Cluster:
@@ -204,18 +207,21 @@ def test_finished_futures_are_released_as_cells_are_written(cluster, tmp_path, m
     monkeypatch.chdir(d)
     spec = parse_spec(SPEC)
 
-    def held(dask_scheduler) -> int:  # noqa: ANN001 - run on the scheduler
-        return sum(1 for k, ts in dask_scheduler.tasks.items()
-                   if str(k).startswith("isttheory-cell") and ts.state == "memory")
+    def held(dask_scheduler) -> list[str]:  # noqa: ANN001 - run on the scheduler
+        return [str(k) for k, ts in dask_scheduler.tasks.items()
+                if str(k).startswith("isttheory-cell") and ts.state == "memory"]
 
     counts: list[int] = []
     with Client(cluster.address, timeout=30) as observer:
         def on_cell(done: int, total: int) -> None:
+            """How many cells already written still have their result held on the cluster."""
+            written = {r["id"] for r in _lines(d / "out" / STREAM)}
             deadline = time.monotonic() + 5
-            n = observer.run_on_scheduler(held)
-            while n and time.monotonic() < deadline:
+            while True:
+                n = sum(1 for k in observer.run_on_scheduler(held) if k.split("-")[3] in written)
+                if not n or time.monotonic() > deadline:
+                    break
                 time.sleep(0.05)
-                n = observer.run_on_scheduler(held)
             counts.append(n)
 
         report = run_sweep(spec, d / "out", scheduler=cluster.address, on_cell=on_cell)
