@@ -134,7 +134,14 @@ def build_parser() -> argparse.ArgumentParser:
                     nargs="?")
     sw.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler (default: a local cluster)")
     sw.add_argument("--workers", type=_positive_int, metavar="N", help="local cluster workers (default: cores)")
-    sw.add_argument("--out", metavar="DIR", default="sweep-out", help="output folder (default: sweep-out)")
+    sw.add_argument("--out", metavar="DIR", default="sweep-out",
+                    help="output folder (default: sweep-out); created once the cluster is connected")
+    sw.add_argument("--connect-timeout", metavar="S",
+                    help="with --scheduler: seconds to reach it and have it answer as a Dask scheduler "
+                         "(default: $ISTTHEORY_SWEEP_CONNECT_TIMEOUT, else 10)")
+    sw.add_argument("--worker-timeout", metavar="S",
+                    help="with --scheduler: seconds to wait for a first worker if it has none "
+                         "(default: $ISTTHEORY_SWEEP_WORKER_TIMEOUT, else 60)")
     sw.add_argument("--json", action="store_true", help="print the summary as JSON only")
     sw.add_argument("--quiet", action="store_true", help="no progress line")
     sw.add_argument("--example", action="store_true", help="print an example spec and exit")
@@ -465,7 +472,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             print(f"\r{done}/{total} cells", end="", file=sys.stderr, flush=True)
 
     try:
-        report = run_sweep(spec, args.out, args.scheduler, args.workers, progress)
+        report = run_sweep(spec, args.out, args.scheduler, args.workers, progress,
+                           connect_timeout=args.connect_timeout, worker_timeout=args.worker_timeout)
     except KeyboardInterrupt:
         print(("\n" if show else "") + f"isttheory: interrupted; finished cells are saved in {args.out}; "
               "run the same command to resume", file=sys.stderr)

@@ -70,7 +70,19 @@ class SweepSpecError(ISTError, ValueError):
 
 
 class SchedulerError(ISTError, ConnectionError):
-    """The Dask scheduler given with ``--scheduler`` cannot be reached."""
+    """The Dask scheduler given with ``--scheduler`` cannot be reached, does not answer as a Dask scheduler
+    within the handshake timeout, or has no worker within the worker timeout."""
+
+
+class WorkerVersionError(SchedulerError):
+    """A Dask worker runs another isttheory, NumPy or SciPy version than the client (or cannot import them):
+    its cells would not be the client's results, so the sweep is refused before anything is computed."""
+
+
+class WorkerEnvironmentError(ISTError, RuntimeError):
+    """A worker cannot compute a cell for a reason of its own, not of the cell's parameters (a shipped sketch
+    file whose content does not match the hash in the cell id, a file it cannot read): the cell is a failure
+    that a rerun retries, never a stored result."""
 
 
 class LemmaError(ISTError, ValueError):

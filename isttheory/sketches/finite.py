@@ -6,6 +6,7 @@ arrays ``probs`` and ``C``.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import zipfile
@@ -42,10 +43,14 @@ class FiniteSketch(Sketch):
     def from_spec(cls, param: str | None, target: SpecTarget) -> FiniteSketch:
         assert param is not None  # check_param ran first
         n, d = target_sizes(target)
-        sk = cls.read(param)
+        return cls.check_sizes(cls.read(param), param, n, d)
+
+    @staticmethod
+    def check_sizes(sk: FiniteSketch, where: str, n: int, d: int) -> FiniteSketch:
+        """``sk`` if it is for ``n`` clients and ``d`` coordinates, else a :class:`SketchSpecError`."""
         if (sk.n, sk.d) != (n, d):
             raise SketchSpecError(
-                f"sketch file {param} is for n = {sk.n}, d = {sk.d}; the problem has n = {n}, d = {d}")
+                f"sketch file {where} is for n = {sk.n}, d = {sk.d}; the problem has n = {n}, d = {d}")
         return sk
 
     def __init__(self, probs: FloatArray, table: FloatArray, source: str | None = None) -> None:
@@ -122,9 +127,16 @@ class FiniteSketch(Sketch):
             raw = p.read_bytes()
         except OSError as exc:
             raise ProblemFileError(f"cannot read sketch file {p}: {exc.strerror or exc}") from None
+        return cls.from_bytes(raw, str(p))
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, source: str) -> FiniteSketch:
+        """A finite sketch from the content of a JSON or NPZ file (no pickle); ``source`` names the file in
+        messages and in :attr:`spec` (a sweep ships the content to its workers, not the path)."""
+        p = source
         if raw[:2] == b"PK":
             try:
-                with np.load(p, allow_pickle=False) as z:
+                with np.load(io.BytesIO(raw), allow_pickle=False) as z:
                     if not {"probs", "C"} <= set(z.files):
                         raise ProblemFileError(f"{p}: sketch NPZ needs arrays 'probs' and 'C'")
                     probs, table = z["probs"], z["C"]
@@ -142,7 +154,7 @@ class FiniteSketch(Sketch):
                 raise ProblemFileError(f"{p}: sketch JSON needs keys 'probs' and 'C'")
             probs, table = data["probs"], data["C"]
         try:
-            return cls(np.asarray(probs, dtype=float), np.asarray(table, dtype=float), source=str(p))
+            return cls(np.asarray(probs, dtype=float), np.asarray(table, dtype=float), source=p)
         except (TypeError, ValueError) as exc:
             if isinstance(exc, SketchError):
                 raise

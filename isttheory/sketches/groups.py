@@ -87,11 +87,19 @@ def read_groups(path: str | os.PathLike[str]) -> Groups:
         raw = p.read_bytes()
     except OSError as exc:
         raise SketchSpecError(f"cannot read groups file {p}: {exc.strerror or exc}") from None
+    return groups_from_bytes(raw, str(p))
+
+
+def groups_from_bytes(raw: bytes, where: str) -> Groups:
+    """Groups from the content of a groups file (a sweep ships the content to its workers, not the path)."""
+    if len(raw) > MAX_GROUPS_FILE_BYTES:
+        raise SketchSpecError(f"groups file {where} has {len(raw)} bytes, more than the limit {MAX_GROUPS_FILE_BYTES}")
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise SketchSpecError(f"{p}: groups file is not valid JSON (a list of lists of coordinate indices)") from None
-    return check_groups(data, where=str(p))
+        raise SketchSpecError(f"{where}: groups file is not valid JSON (a list of lists of coordinate indices)") \
+            from None
+    return check_groups(data, where=where)
 
 
 class PermGroups(OwnedWithScaleN):

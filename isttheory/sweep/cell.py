@@ -6,17 +6,22 @@ no worker identity), so a cell gives the same numbers wherever and whenever it r
 
 from __future__ import annotations
 
+import hashlib
 import math
 import warnings
+from pathlib import Path
 from typing import Any
 
 from .. import generators
-from ..errors import ISTError, ResourceError, UnreliableMeanWarning
+from ..errors import ISTError, ResourceError, UnreliableMeanWarning, WorkerEnvironmentError
 from ..problem import QuadraticProblem
 from ..simulate import simulate
 from ..sketches import parse_sketch
+from ..sketches.base import Sketch
+from ..sketches.finite import FiniteSketch
+from ..sketches.groups import PermGroups, groups_from_bytes
 from ..structured import LowRankDiagonalProblem
-from .spec import GENERATOR_AXES
+from .spec import GENERATOR_AXES, sketch_file
 
 MC_METRICS = ("dist2_L", "f")
 """Recorded at iteration K and, exactly, in the limit: ``E‖x − x*‖²_{L̄}`` (the neighbourhood of
@@ -49,7 +54,30 @@ UNFIT = "unfit"
 bigger machine or another worker tries again), since it depends on the machine, not the parameters."""
 
 
-def run_cell(params: dict[str, Any], mc_seed: int, runs: int, iters: int, max_d: int) -> dict[str, Any]:
+def cell_file(params: dict[str, Any], content: bytes | None) -> bytes | None:
+    """The content of the cell's sketch file, checked against its ``sketch_sha256`` (``None`` for a sketch
+    without a file). ``content`` is what the client shipped with the task; without it the file is read
+    here, by its path. A file that cannot be read, or content whose hash is not the one in the cell id, is a
+    :class:`WorkerEnvironmentError`: a failure of this machine, retried by a rerun, never a result."""
+    want = params.get("sketch_sha256")
+    path = sketch_file(str(params["sketch"]))
+    if want is None or path is None:
+        return None
+    if content is None:
+        try:
+            content = Path(path).read_bytes()
+        except OSError as exc:
+            raise WorkerEnvironmentError(f"cannot read sketch file {path!r} on this machine: "
+                                         f"{exc.strerror or exc}") from None
+    got = hashlib.sha256(content).hexdigest()
+    if got != want:
+        raise WorkerEnvironmentError(f"sketch file {path!r}: the content here has SHA-256 {got[:16]}…, the cell "
+                                     f"was defined with {str(want)[:16]}…; not computed")
+    return content
+
+
+def run_cell(params: dict[str, Any], mc_seed: int, runs: int, iters: int, max_d: int,
+             sketch_content: bytes | None = None) -> dict[str, Any]:
     """Compute one cell. Returns ``{"status": "ok" | "invalid" | "unfit", ...}``.
 
     ``invalid``: the parameters do not make a valid computation (e.g. Perm-q with ``d`` not a
@@ -58,21 +86,36 @@ def run_cell(params: dict[str, Any], mc_seed: int, runs: int, iters: int, max_d:
     problem at ``d = 200000``). ``unfit``: the Monte Carlo runs are estimated not to fit in memory
     (:data:`UNFIT`).
     Constants and exact dynamics are computed for dense problems with ``d ≤ max_d``.
+    A sketch file (``finite:PATH``, ``perm-groups:PATH``) is built from ``sketch_content`` (the bytes a
+    sweep ships with the task) or else read by its path; either way it is checked against the cell's
+    ``sketch_sha256`` first (:func:`cell_file`: a mismatch raises, it is not a result).
     """
+    content = cell_file(params, sketch_content)
     try:
-        return _compute(params, mc_seed, runs, iters, max_d)
+        return _compute(params, mc_seed, runs, iters, max_d, content)
     except (ResourceError, MemoryError) as exc:
         return {"status": UNFIT, "error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
     except (ISTError, OverflowError) as exc:
         return {"status": "invalid", "error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
 
 
-def _compute(params: dict[str, Any], mc_seed: int, runs: int, iters: int, max_d: int) -> dict[str, Any]:
+def _sketch(spec: str, problem: QuadraticProblem | LowRankDiagonalProblem, content: bytes | None) -> Sketch:
+    """The cell's sketch; a file sketch from the (checked) ``content``, never from this machine's files."""
+    path = sketch_file(spec)
+    if content is None or path is None:
+        return parse_sketch(spec, problem)
+    if spec.strip().startswith("finite:"):
+        return FiniteSketch.check_sizes(FiniteSketch.from_bytes(content, path), path, problem.n, problem.d)
+    return PermGroups(problem.n, problem.d, groups_from_bytes(content, path), source=path)
+
+
+def _compute(params: dict[str, Any], mc_seed: int, runs: int, iters: int, max_d: int,
+             content: bytes | None) -> dict[str, Any]:
     try:
         problem = build_problem(params)
     except ResourceError as exc:  # the instance itself is too large (dense d = 200000): a parameter choice
         return {"status": "invalid", "error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
-    sketch = parse_sketch(params["sketch"], problem)
+    sketch = _sketch(params["sketch"], problem, content)
     gamma, form, steps = float(params["gamma"]), str(params["form"]), int(params["local_steps"])
     out: dict[str, Any] = {"status": "ok", "constants": None, "exact": None,
                            "f_star": _num(problem.f_star) if problem.is_L_bar_positive_definite else None}

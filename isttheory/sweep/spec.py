@@ -98,6 +98,10 @@ class SweepSpec:
     max_d: int = 64
     text: str = ""
     cells: list[Cell] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict, repr=False)
+    """Content of every sketch file the grid names (``finite:PATH``, ``perm-groups:PATH``) by its SHA-256,
+    read once when the spec is expanded: a sweep ships these bytes with its tasks, and a worker checks them
+    against the cell's ``sketch_sha256`` (workers need no copy of the files)."""
 
     @property
     def settings_digest(self) -> str:
@@ -148,6 +152,17 @@ def parse_spec(text: str, where: str = "<spec>") -> SweepSpec:
                      max_d=_int(ex.get("max_d", 64), "exact.max_d", where, 0), text=text)
     object.__setattr__(spec, "cells", expand(spec))
     return spec
+
+
+FILE_SKETCHES = ("finite", "perm-groups")
+"""Sketch families whose parameter is a file: its content enters the cell id (``sketch_sha256``) and travels
+with the cell's task."""
+
+
+def sketch_file(sketch: str) -> str | None:
+    """The path in a file sketch spec (``finite:PATH``, ``perm-groups:PATH``), else ``None``."""
+    name, sep, path = sketch.strip().partition(":")
+    return path if sep and name in FILE_SKETCHES else None
 
 
 def _table(raw: dict[str, Any], name: str, where: str, allowed: set[str]) -> dict[str, Any]:
@@ -240,6 +255,7 @@ def expand(spec: SweepSpec) -> list[Cell]:
         raise SweepSpecError(f"the grid has {total} points; at most {MAX_CELLS} per sweep")
     cells: list[Cell] = []
     seen: set[str] = set()
+    by_path: dict[str, str] = {}
     for combo in itertools.product(*(grid[k] for k in keys)):
         raw = dict(zip(keys, combo, strict=True))
         takes = set(GENERATOR_AXES[raw["generator"]])
@@ -248,8 +264,13 @@ def expand(spec: SweepSpec) -> list[Cell]:
             params["d"] = params.pop("q") * params["n"]
         if params["form"] == "sgd":
             params["local_steps"] = 1  # local steps belong to Algorithm 1 (form "ist")
-        if str(params["sketch"]).startswith("finite:"):
-            params["sketch_sha256"] = _file_digest(str(params["sketch"])[len("finite:"):])
+        path = sketch_file(str(params["sketch"]))
+        if path is not None:
+            if path not in by_path:  # each file read once: the hash and the shipped bytes are one reading
+                content = _file_content(path)
+                by_path[path] = hashlib.sha256(content).hexdigest()
+                spec.files[by_path[path]] = content
+            params["sketch_sha256"] = by_path[path]
         params = {k: (float(v) if AXES.get(k) == (int, float) else v) for k, v in params.items()}
         cid, spawn = cell_key(params)
         if cid in seen:
@@ -260,9 +281,9 @@ def expand(spec: SweepSpec) -> list[Cell]:
     return cells
 
 
-def _file_digest(path: str) -> str:
-    """A finite sketch's file enters the cell id by its content, not only its name."""
+def _file_content(path: str) -> bytes:
+    """A sketch file's content: it enters the cell id by its hash, not only its name."""
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return Path(path).read_bytes()
     except OSError as exc:
         raise SweepSpecError(f"sketch file {path!r} cannot be read: {exc.strerror}") from None
