@@ -203,7 +203,7 @@ class ExactDynamics:
             dense = np.column_stack([self.T(sym(basis[:, j].reshape(d, d))).ravel() for j in range(d * d)])
             return float(np.abs(np.linalg.eigvals(dense)).max())
         if self.structured:
-            return self.ms_rate_bracket().rate
+            return self._default_bracket.rate
         try:
             vals = spla.eigs(self._operator(self.T), k=1, which="LM", tol=1e-10, maxiter=5000,
                              v0=np.eye(d).ravel(), return_eigenvectors=False)
@@ -220,6 +220,16 @@ class ExactDynamics:
         bound, Collatz–Wielandt upper bound, preconditioned by ``X ↦ E[A] X E[A]``; ``seed`` for the
         numpy Generator of the start's PSD share); otherwise the power iteration on the PSD cone
         (:func:`~isttheory.perron.power_perron`)."""
+        if (rtol, maxiter, seed) == (perron.RATE_RTOL, 200, 0):
+            return self._default_bracket
+        return self._bracket(rtol, maxiter, seed)
+
+    @cached_property
+    def _default_bracket(self) -> perron.RateBracket:
+        """The bracket with the default tolerance (computed once: :attr:`ms_rate` is its Ritz value)."""
+        return self._bracket(perron.RATE_RTOL, 200, 0)
+
+    def _bracket(self, rtol: float, maxiter: int, seed: int) -> perron.RateBracket:
         if self.structured:
             return perron.davidson_perron(self.T, self.EA, rtol, maxiter, seed)
         return perron.power_perron(self.T, self.d, rtol, max(maxiter, 20_000))
