@@ -94,6 +94,11 @@ class SearchTimeLimitError(ISTError, TimeoutError):
     guard): the search stops and says so instead of returning an outcome that depends on the machine."""
 
 
+class ConvergenceError(ISTError, ArithmeticError):
+    """An iterative eigen-solver stopped before its stopping rule certified the result (e.g. the power
+    iteration for the mean-square rate, whose Collatz–Wielandt bracket was still too wide)."""
+
+
 class UnreliableMeanWarning(UserWarning):
     """A Monte Carlo mean of :func:`~isttheory.simulate.simulate` is unreliable: the method does not converge
     in mean square (exact ``ms_rate >= 1``), or the runs are so heavy-tailed that one run carries most of
