@@ -25,7 +25,6 @@ from functools import cached_property
 from typing import Any, Protocol
 
 import numpy as np
-import scipy.linalg as sla
 from numpy.typing import ArrayLike, NDArray
 
 from .arrays import FloatArray
@@ -169,8 +168,8 @@ class QuadraticProblem(QuadraticMethods):
                 f"L_{i} is not symmetric: max|L_{i} - L_{i}^T| = {asym[i]:.3g} "
                 f"exceeds tolerance {SYMMETRY_RTOL:g} x {scale[i]:.3g}"
             )
-        for i in np.flatnonzero(asym):  # exact symmetrisation that cannot overflow (a symmetric L_i is kept as is)
-            L[i] = L[i] + 0.5 * (L[i].T - L[i])
+        for j in np.flatnonzero(asym):  # exact symmetrisation that cannot overflow (a symmetric L_i is kept as is)
+            L[j] = L[j] + 0.5 * (L[j].T - L[j])
         if self.check_psd:
             with small_blas(d):
                 _check_psd(L)
@@ -229,10 +228,14 @@ class QuadraticProblem(QuadraticMethods):
     @cached_property
     def _cho_L_bar(self) -> tuple[FloatArray, bool]:
         self.require_positive_definite("L_bar^{-1}")
+        import scipy.linalg as sla  # SciPy is loaded on the first solve, not with the module
+
         cho: tuple[FloatArray, bool] = sla.cho_factor(self.L_bar)
         return cho
 
     def _solve_columns(self, v: FloatArray) -> FloatArray:
+        import scipy.linalg as sla
+
         out: FloatArray = sla.cho_solve(self._cho_L_bar, v)
         return out
 
