@@ -20,7 +20,8 @@ def test_run_all_quick_writes_benchmarks_md(tmp_path):
     out = tmp_path / "B.md"
     assert run_all.main(["--quick", "--out", str(out)]) == 0
     text = out.read_text()
-    for heading in ("dense oracle", "whole simulate command", "Python loop", "bandwidth", "Scale", "second-moment dynamics", "SDP",
+    for heading in ("dense oracle", "whole simulate command",
+                    "Python loop", "bandwidth", "Scale", "second-moment dynamics", "SDP",
                     "verify --fast", "Sweep", "certified counterexample", "instances per second"):
         assert heading in text
 
