@@ -188,6 +188,13 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {c['name']}, d = {c['d']}, n = {c['n']} | {c['runs']}×{c['iters']} | "
                      f"{1e6 * c['per_fast']:.2f} | {1e6 * c['per_oracle']:.0f} | {c['speedup']:.0f}× | "
                      f"{c['max_err']:.1e} |")
+    w = bench_sim.whole_command(16, 16, 4, 10, 1) if q else bench_sim.whole_command(256, 256, 64, 100)
+    lines += ["", "## The whole simulate command vs a dense NumPy simulator (processes, same run)", "",
+              f"`{w['command']}` timed from process start to the JSON on standard output (problem file read and "
+              "validated, metrics recorded at the 101 default iterations, imports), against "
+              "`benchmarks/dense_simulator.py` on the same file: explicit d×d sketch matrices, a loop over runs and "
+              f"clients, the same draws (final means agree to {bench_sim.WHOLE_RTOL:g}). The kernel's ratio (the "
+              "table above, first row) is beside it.", ""] + bench_sim.whole_command_lines(w, sims[0])
     b = batched_vs_loop(16, 16, 8, 20) if q else batched_vs_loop(256, 256, 64, 100)
     lines += ["", "## Batched runs vs a Python loop over runs (identical results)", "",
               "| case | batched s | loop s | speedup |", "|---|---|---|---|",

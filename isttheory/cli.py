@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--noise", type=_finite_float, default=0.0, metavar="SIGMA",
                    help="stochastic-gradient noise level")
     s.add_argument("--x0", metavar="X", help="starting point: one number or d comma-separated numbers")
+    s.add_argument("--record-every", type=_positive_int, metavar="K",
+                   help="record the metrics at iterations 0, K, 2K, ... and the last (default: 101 evenly "
+                        "spaced iterations); each record costs one product by L_bar over all runs")
     s.add_argument("--json", action="store_true", help="print machine-readable output only")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -214,20 +217,22 @@ def _load(path: str, x0_text: str | None, dense_for: str | None = None) -> tuple
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from .report.table import format_table
-    from .simulate import simulate
+    from .simulate import record_every, simulate
     from .sketches import parse_sketch
 
     if args.gamma <= 0:
         raise ParameterError(f"--gamma must be positive; got {args.gamma}")
     problem, x0 = _load(args.problem, args.x0)
     sketch = parse_sketch(args.sketch, problem)
+    record = None if args.record_every is None else record_every(args.iters, args.record_every)
     res = simulate(problem, sketch, args.gamma, args.iters, runs=args.runs, seed=args.seed, form=args.form,
-                   local_steps=args.local_steps, x0=x0, noise=args.noise,
+                   local_steps=args.local_steps, x0=x0, noise=args.noise, record=record,
                    progress=not (args.quiet or args.json))
     if args.json:
         print(json.dumps(res.to_dict(), allow_nan=False))
         return 0
+    from .report.table import format_table  # the table only: --json does not load the report package
+
     st = res.settings
     print(f"{problem!r}; sketch {st['sketch']}; form {st['form']}; gamma {st['gamma']:g}; "
           f"K {st['iters']}; R {st['runs']}; seed {st['seed']}")

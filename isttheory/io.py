@@ -185,22 +185,22 @@ def _read_npz(p: Path, dense_for: str | None = None) -> ProblemFile:
         if a.dtype.kind not in "biuf":
             raise ProblemFileError(f"{p}: array {k!r} has dtype {a.dtype}, not a real number type")
     if "D" in arrays:
-        D = arrays["D"].astype(np.float64)
+        D = arrays["D"].astype(np.float64, copy=False)
         if D.ndim != 2:
             raise ShapeError(f"D must be a 2-dimensional array (n, d); got shape {D.shape}")
-        b = arrays["b"].astype(np.float64) if "b" in arrays else np.zeros(D.shape)
-        V = arrays["V"].astype(np.float64) if "V" in arrays else None
-        U = arrays["U"].astype(np.float64) if "U" in arrays else None
+        b = arrays["b"].astype(np.float64, copy=False) if "b" in arrays else np.zeros(D.shape)
+        V = arrays["V"].astype(np.float64, copy=False) if "V" in arrays else None
+        U = arrays["U"].astype(np.float64, copy=False) if "U" in arrays else None
         sp = LowRankDiagonalProblem(D, b, V, U)
         x0 = arrays.get("x0")
-        return ProblemFile(sp, None if x0 is None else _x0_array(x0.astype(np.float64), sp.d))
-    L = arrays["L"].astype(np.float64)
+        return ProblemFile(sp, None if x0 is None else _x0_array(x0.astype(np.float64, copy=False), sp.d))
+    L = arrays["L"].astype(np.float64, copy=False)
     if L.ndim != 3:
         raise ShapeError(f"L must be a 3-dimensional array; got shape {L.shape}")
-    b = arrays["b"].astype(np.float64) if "b" in arrays else np.zeros(L.shape[:2])
+    b = arrays["b"].astype(np.float64, copy=False) if "b" in arrays else np.zeros(L.shape[:2])
     problem = QuadraticProblem(L, b)
     x0 = arrays.get("x0")
-    return ProblemFile(problem, None if x0 is None else _x0_array(x0.astype(np.float64), problem.d))
+    return ProblemFile(problem, None if x0 is None else _x0_array(x0.astype(np.float64, copy=False), problem.d))
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:

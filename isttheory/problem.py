@@ -17,13 +17,14 @@ built by floating-point products such as ``AᵀA`` and reject genuine errors.
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
 
 import numpy as np
-import scipy.linalg as sla
 from numpy.typing import ArrayLike, NDArray
 
 from .arrays import FloatArray
@@ -34,6 +35,7 @@ from .errors import (
     ShapeError,
     SingularError,
 )
+from .resources import small_blas
 
 SYMMETRY_RTOL = 1e-10
 PSD_RTOL = 1e-10
@@ -132,8 +134,9 @@ class QuadraticProblem(QuadraticMethods):
     ``D_i = Diag(L_i)``, ``x* = L̄⁻¹ b̄``, ``f``, ``∇f``) is computed lazily
     and cached. Instances are immutable (their arrays are read-only).
 
-    ``check_psd=False`` skips the eigenvalue test of each ``L_i`` (cost
-    ``O(n d³)``); the generators use it for matrices that are PSD by
+    ``check_psd=False`` skips the PSD test of each ``L_i`` (cost ``O(n d³)``:
+    one batched Cholesky factorisation, ``eigvalsh`` only where it fails; see
+    :func:`_check_psd`); the generators use it for matrices that are PSD by
     construction. Symmetry, shapes and finiteness are always checked.
     """
 
@@ -156,7 +159,8 @@ class QuadraticProblem(QuadraticMethods):
         _check_finite(L, "L")
         _check_finite(b, "b")
         scale = np.maximum(1.0, np.abs(L).max(axis=(1, 2)))
-        asym = np.abs(L - np.swapaxes(L, 1, 2)).max(axis=(1, 2))
+        asym = np.concatenate([np.abs(L[blk] - np.swapaxes(L[blk], 1, 2)).max(axis=(1, 2))
+                               for blk in _blocks(n, d)])  # a few MB at a time: temporaries stay in cache
         bad = np.flatnonzero(asym > SYMMETRY_RTOL * scale)
         if bad.size:
             i = int(bad[0])
@@ -164,18 +168,11 @@ class QuadraticProblem(QuadraticMethods):
                 f"L_{i} is not symmetric: max|L_{i} - L_{i}^T| = {asym[i]:.3g} "
                 f"exceeds tolerance {SYMMETRY_RTOL:g} x {scale[i]:.3g}"
             )
-        L = L + 0.5 * (np.swapaxes(L, 1, 2) - L)  # exact symmetrisation that cannot overflow
+        for j in np.flatnonzero(asym):  # exact symmetrisation that cannot overflow (a symmetric L_i is kept as is)
+            L[j] = L[j] + 0.5 * (L[j].T - L[j])
         if self.check_psd:
-            eig = np.linalg.eigvalsh(L)
-            if not np.all(np.isfinite(eig)):
-                raise NonFiniteError("L is too large to factor: its eigenvalues overflow double precision")
-            lo, hi = eig[:, 0], np.maximum(1.0, eig[:, -1])
-            bad = np.flatnonzero(lo < -PSD_RTOL * hi)
-            if bad.size:
-                i = int(bad[0])
-                raise NotPSDError(
-                    f"L_{i} is not positive semidefinite: smallest eigenvalue {lo[i]:.3g}"
-                )
+            with small_blas(d):
+                _check_psd(L)
         object.__setattr__(self, "L", _readonly(L))
         object.__setattr__(self, "b", _readonly(np.ascontiguousarray(b)))
 
@@ -231,10 +228,14 @@ class QuadraticProblem(QuadraticMethods):
     @cached_property
     def _cho_L_bar(self) -> tuple[FloatArray, bool]:
         self.require_positive_definite("L_bar^{-1}")
+        import scipy.linalg as sla  # SciPy is loaded on the first solve, not with the module
+
         cho: tuple[FloatArray, bool] = sla.cho_factor(self.L_bar)
         return cho
 
     def _solve_columns(self, v: FloatArray) -> FloatArray:
+        import scipy.linalg as sla
+
         out: FloatArray = sla.cho_solve(self._cho_L_bar, v)
         return out
 
@@ -284,6 +285,82 @@ class QuadraticProblem(QuadraticMethods):
         kind = "homogeneous" if self.is_homogeneous else "heterogeneous"
         interp = ", interpolation" if self.is_interpolation else ""
         return f"QuadraticProblem(n={self.n}, d={self.d}, {kind}{interp})"
+
+
+BLOCK_BYTES = 4 * 2**20
+"""Validation works on blocks of about this many bytes of ``L`` (whole matrices), so temporaries stay small."""
+
+_UNIT_ROUNDOFF = 2.0**-53
+
+
+def _cholesky_backward_error(d: int) -> float:
+    """``c(d) = d·γ_{d+1} / (1 − d·γ_{d+1})``, ``γ_k = k·u / (1 − k·u)``: when a Cholesky factorisation of a
+    symmetric d×d ``A`` runs to completion in floating point, ``R̂ᵀR̂ = A + ΔA`` with
+    ``‖ΔA‖₂ ≤ c(d)·‖A‖₂`` (Higham, *Accuracy and Stability of Numerical Algorithms*, Thm 10.3,
+    ``|ΔA| ≤ γ_{d+1}|R̂ᵀ||R̂|``, with ``‖|R̂ᵀ||R̂|‖₂ ≤ d‖R̂ᵀR̂‖₂``); any summation order."""
+    g = (d + 1) * _UNIT_ROUNDOFF / (1 - (d + 1) * _UNIT_ROUNDOFF)
+    return d * g / (1 - d * g) if d * g < 1 else math.inf
+
+
+PSD_CHOLESKY_MAX_D = next(d for d in itertools.count(1) if _cholesky_backward_error(d + 1) > 0.4 * PSD_RTOL)
+"""Largest ``d`` for which a Cholesky factorisation certifies the PSD test (about 600); above it every
+``L_i`` goes to ``eigvalsh``, as before. Why ``0.4·PSD_RTOL``: see :func:`_check_psd`."""
+
+
+def _blocks(n: int, d: int) -> list[slice]:
+    """Slices of the n matrices of a (n, d, d) stack, about :data:`BLOCK_BYTES` each (at least one matrix)."""
+    step = max(1, BLOCK_BYTES // (8 * d * d))
+    return [slice(lo, min(n, lo + step)) for lo in range(0, n, step)]
+
+
+def _check_psd(L: FloatArray) -> None:
+    """The PSD test of the module docstring, ``λ_min(L_i) ≥ −PSD_RTOL·max(1, λ_max(L_i))``, in one pass.
+
+    Certificate: a batched Cholesky factorisation of ``L_i + ε_i I`` with
+    ``ε_i = ½·PSD_RTOL·max(1, max_j (L_i)_jj)``. Write ``m = max(1, λ_max(L_i))``; ``λ_max ≥ max_j (L_i)_jj``
+    (Rayleigh quotient of a unit vector), so ``ε_i ≤ ½·PSD_RTOL·m``. If the factorisation runs to completion
+    (finite, positive pivots), then ``L_i + ε_i I + F + ΔA ≻ 0`` with ``F`` the rounding of the shift
+    (``‖F‖ ≤ u·(max_j (L_i)_jj + ε_i)``) and ``‖ΔA‖ ≤ c(d)·‖L_i + ε_i I + F‖`` (:func:`_cholesky_backward_error`).
+    If ``|λ_min| ≤ m`` this gives ``λ_min(L_i) > −(½·PSD_RTOL + 1.01·u + 1.01·c(d))·m ≥ −0.91·PSD_RTOL·m``
+    for ``c(d) ≤ 0.4·PSD_RTOL`` (``d ≤`` :data:`PSD_CHOLESKY_MAX_D`): the matrix passes the test with a margin
+    far wider than ``eigvalsh``'s own rounding, so the old decision (``eigvalsh`` of every ``L_i``) would have
+    accepted it too; ``|λ_min| > m`` cannot complete (it would force ``|λ_min| < 0.52·PSD_RTOL·m``).
+    A matrix with ``λ_min < −PSD_RTOL·m`` therefore always fails the factorisation. Where it fails (or
+    ``d`` is too large to certify), ``eigvalsh`` decides exactly as before and names the eigenvalue.
+    """
+    n, d = L.shape[0], L.shape[1]
+    undecided: list[int] = []
+    if d <= PSD_CHOLESKY_MAX_D:
+        idx = np.arange(d)
+        for blk in _blocks(n, d):
+            A = L[blk].copy()
+            A[:, idx, idx] += (0.5 * PSD_RTOL) * np.maximum(1.0, A[:, idx, idx].max(axis=1))[:, None]
+            try:
+                ok = bool(np.all(np.isfinite(np.linalg.cholesky(A))))
+            except np.linalg.LinAlgError:
+                ok = False
+            if not ok:  # find which matrices of the block fail
+                undecided += [i for i in range(blk.start, blk.stop) if not _cholesky_ok(A[i - blk.start])]
+    else:
+        undecided = list(range(n))
+    if not undecided:
+        return
+    eig = np.linalg.eigvalsh(L[undecided])
+    if not np.all(np.isfinite(eig)):
+        raise NonFiniteError("L is too large to factor: its eigenvalues overflow double precision")
+    lo, hi = eig[:, 0], np.maximum(1.0, eig[:, -1])
+    bad = np.flatnonzero(lo < -PSD_RTOL * hi)
+    if bad.size:
+        j = int(bad[0])
+        raise NotPSDError(f"L_{undecided[j]} is not positive semidefinite: smallest eigenvalue {lo[j]:.3g}")
+
+
+def _cholesky_ok(A: FloatArray) -> bool:
+    """Whether the Cholesky factorisation of one matrix runs to completion with a finite factor."""
+    try:
+        return bool(np.all(np.isfinite(np.linalg.cholesky(A))))
+    except np.linalg.LinAlgError:
+        return False
 
 
 def _as_float_array(a: Any, name: str) -> FloatArray:

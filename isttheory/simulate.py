@@ -41,6 +41,7 @@ from .errors import IncompatibleSketchError, ISTError, ParameterError, ResourceE
 from .problem import QuadraticProblem
 from .progress import progress_bar
 from .resources import available_memory as _available_memory
+from .resources import small_blas
 from .runpool import RunPool, default_threads
 from .sketches.base import DiagonalSketch, IndexDraw, Sketch, TableDraw
 from .structured import LowRankDiagonalProblem
@@ -130,6 +131,14 @@ def _check_params(gamma: float, iters: int, runs: int, seed: int, form: str, loc
 def default_record(iters: int, points: int = 101) -> NDArray[np.int64]:
     """Recorded iterations by default: ``points`` evenly spaced in ``[0, K]`` (always 0 and K)."""
     return np.unique(np.linspace(0, iters, min(iters + 1, points)).round().astype(np.int64))
+
+
+def record_every(iters: int, every: int) -> NDArray[np.int64]:
+    """Recorded iterations ``0, k, 2k, …`` and ``K`` (pass as ``record=`` to :func:`simulate`; the CLI's
+    ``--record-every``). Each record costs one product by ``L̄`` over all runs."""
+    check_integer("iters K", iters, 0)
+    check_integer("record every", every, 1)
+    return np.union1d(np.arange(0, iters + 1, every, dtype=np.int64), [iters]).astype(np.int64)
 
 
 def estimate_bytes(problem: ProblemLike, sketch: Sketch, runs: int, chunk: int) -> int:
@@ -276,78 +285,79 @@ def simulate(problem: ProblemLike, sketch: Sketch, gamma: float, iters: int, run
             f"{_available_memory() / 2**30:.1f} GiB; use fewer runs or a smaller problem"
         )
 
-    pd = problem.is_L_bar_positive_definite
-    names = [m for m in METRICS if pd or m in ("f", "grad2")]
-    means = {m: np.zeros(rec.size) for m in names}
-    sems = {m: np.zeros(rec.size) for m in names}
-    x_mean = np.zeros((rec.size, d))
-    kept = np.zeros((rec.size, runs, d)) if keep_iterates else None
-    scale = max(1.0, float(np.abs(x0v).max()), float(np.abs(problem.x_star).max()) if pd else 0.0)
-    threshold = DIVERGENCE_FACTOR * scale
+    with small_blas(d):  # milliseconds of BLAS work per call: one thread (see resources.small_blas)
+        pd = problem.is_L_bar_positive_definite
+        names = [m for m in METRICS if pd or m in ("f", "grad2")]
+        means = {m: np.zeros(rec.size) for m in names}
+        sems = {m: np.zeros(rec.size) for m in names}
+        x_mean = np.zeros((rec.size, d))
+        kept = np.zeros((rec.size, runs, d)) if keep_iterates else None
+        scale = max(1.0, float(np.abs(x0v).max()), float(np.abs(problem.x_star).max()) if pd else 0.0)
+        threshold = DIVERGENCE_FACTOR * scale
 
-    streams = [run_seed_sequences(seed, first_run + r) for r in range(runs)]
-    sketch_rngs = [np.random.Generator(np.random.PCG64(s)) for s, _ in streams]
-    noise_rngs = [np.random.Generator(np.random.PCG64(s)) for _, s in streams]
+        streams = [run_seed_sequences(seed, first_run + r) for r in range(runs)]
+        sketch_rngs = [np.random.Generator(np.random.PCG64(s)) for s, _ in streams]
+        noise_rngs = [np.random.Generator(np.random.PCG64(s)) for _, s in streams]
 
-    scales = _fused_scales(sketch, probe, noise)
-    table = None if scales is None else affine_table(problem, scales, gamma, form, local_steps)
-    pool = RunPool(runs, default_threads(runs * d) if threads is None else threads)
-    x = np.tile(x0v, (runs, 1))
-    rec_pos = {int(k): j for j, k in enumerate(rec)}
-    recorded = 0
-    last_vals: list[dict[str, FloatArray] | None] = [None]
-    diverged_at: int | None = None
-    reason: str | None = None
-    bar = progress_bar(iters, progress)
+        scales = _fused_scales(sketch, probe, noise)
+        table = None if scales is None else affine_table(problem, scales, gamma, form, local_steps)
+        pool = RunPool(runs, default_threads(runs * d) if threads is None else threads)
+        x = np.tile(x0v, (runs, 1))
+        rec_pos = {int(k): j for j, k in enumerate(rec)}
+        recorded = 0
+        last_vals: list[dict[str, FloatArray] | None] = [None]
+        diverged_at: int | None = None
+        reason: str | None = None
+        bar = progress_bar(iters, progress)
 
-    def record_at(k: int) -> bool:
-        """Record metrics at iteration k; False (and divergence) if they overflow."""
-        nonlocal recorded, diverged_at, reason
-        j = rec_pos[k]
-        vals = _metrics(problem, x, pd)
-        last_vals[0] = vals
-        if not all(np.all(np.isfinite(v)) for v in vals.values()):
-            diverged_at, reason = k, "metrics overflowed the floating-point range"
-            return False
-        for m in names:  # all runs are in memory: mean and standard error directly (no sum of squares)
-            means[m][j] = vals[m].mean()
-            sems[m][j] = vals[m].std(ddof=1) / math.sqrt(runs) if runs > 1 else 0.0
-        x_mean[j] = x.mean(axis=0)
-        if kept is not None:
-            kept[j] = x
-        recorded = j + 1
-        return True
+        def record_at(k: int) -> bool:
+            """Record metrics at iteration k; False (and divergence) if they overflow."""
+            nonlocal recorded, diverged_at, reason
+            j = rec_pos[k]
+            vals = _metrics(problem, x, pd)
+            last_vals[0] = vals
+            if not all(np.all(np.isfinite(v)) for v in vals.values()):
+                diverged_at, reason = k, "metrics overflowed the floating-point range"
+                return False
+            for m in names:  # all runs are in memory: mean and standard error directly (no sum of squares)
+                means[m][j] = vals[m].mean()
+                sems[m][j] = vals[m].std(ddof=1) / math.sqrt(runs) if runs > 1 else 0.0
+            x_mean[j] = x.mean(axis=0)
+            if kept is not None:
+                kept[j] = x
+            recorded = j + 1
+            return True
 
-    def check(k: int) -> bool:
-        nonlocal diverged_at, reason
-        peak = float(np.abs(x).max())
-        if not math.isfinite(peak):
-            diverged_at, reason = k, "iterate became non-finite"
-        elif peak > threshold:
-            diverged_at, reason = k, f"max|x^k| = {peak:.3g} exceeded {threshold:.3g}"
-        return diverged_at is not None
+        def check(k: int) -> bool:
+            nonlocal diverged_at, reason
+            peak = float(np.abs(x).max())
+            if not math.isfinite(peak):
+                diverged_at, reason = k, "iterate became non-finite"
+            elif peak > threshold:
+                diverged_at, reason = k, f"max|x^k| = {peak:.3g} exceeded {threshold:.3g}"
+            return diverged_at is not None
 
-    k = 0
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        if 0 in rec_pos:
-            record_at(0)
-        while k < iters and diverged_at is None:
-            t = min(chunk, iters - k)
-            draws = pool.map(partial(_sample_chunk, sketch, t), sketch_rngs)
-            noises = _noise(noise_rngs, draws, t, local_steps, noise, n, d)
-            step = _chunk_stepper(problem, draws, gamma, form, local_steps, table, pool)  # stacks runs once a chunk
-            for s in range(t):
-                x = step(x, s, None if noises is None else noises[s])
-                k += 1
-                if (k % CHECK_EVERY == 0 or k in rec_pos or k == iters) and check(k):
+        k = 0
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if 0 in rec_pos:
+                record_at(0)
+            while k < iters and diverged_at is None:
+                t = min(chunk, iters - k)
+                draws = pool.map(partial(_sample_chunk, sketch, t), sketch_rngs)
+                noises = _noise(noise_rngs, draws, t, local_steps, noise, n, d)
+                step = _chunk_stepper(problem, draws, gamma, form, local_steps, table, pool)  # stacks runs once a chunk
+                for s in range(t):
+                    x = step(x, s, None if noises is None else noises[s])
+                    k += 1
+                    if (k % CHECK_EVERY == 0 or k in rec_pos or k == iters) and check(k):
+                        break
+                    if k in rec_pos and not record_at(k):
+                        break
+                bar.update(t)
+                if diverged_at is not None:
                     break
-                if k in rec_pos and not record_at(k):
-                    break
-            bar.update(t)
-            if diverged_at is not None:
-                break
-    bar.close()
-    pool.close()
+        bar.close()
+        pool.close()
 
     keep = recorded
     metrics = {m: Metric(means[m][:keep], sems[m][:keep] if runs > 1 else None) for m in names}
@@ -401,13 +411,22 @@ def unreliable_mean_note(problem: ProblemLike, sketch: Sketch, gamma: float, for
 
 
 def _metrics(problem: ProblemLike, x: FloatArray, pd: bool) -> dict[str, FloatArray]:
-    g = problem.grad(x)
-    out = {"f": problem.f(x), "grad2": np.einsum("ri,ri->r", g, g)}
+    """The :data:`METRICS` of every run's ``x`` (R, d) with ONE product by ``L̄`` over all runs
+    (``O(R·d²)`` dense, ``O(R·d·k)`` structured; ``L̄``, ``b̄``, ``x*`` and ``f*`` are cached on the problem).
+
+    With ``L̄ ≻ 0`` and ``e = x − x*`` (formed first, so no cancellation): ``∇f(x) = L̄e`` (as ``L̄x* = b̄``),
+    ``‖x − x*‖²_{L̄} = eᵀL̄e``, ``‖∇f‖²_{L̄⁻¹} = eᵀL̄ L̄⁻¹ L̄e = eᵀL̄e`` and ``f(x) = f* + ½ eᵀL̄e``: the
+    same quantities as ``½xᵀL̄x − b̄ᵀx``, ``‖L̄x − b̄‖²`` and a solve by ``L̄`` (the oracle's
+    ``tests/oracle.py::dense_metrics``), without the solve. Otherwise ``f`` and ``‖∇f‖²`` from ``L̄x``."""
     if pd:
-        out["grad2_Linv"] = np.einsum("ri,ri->r", g, problem.solve_L_bar(g))
         e = x - problem.x_star
-        out["dist2_L"] = np.einsum("ri,ri->r", e, problem.L_bar_apply(e))
-    return out
+        g = problem.L_bar_apply(e)
+        dist2: FloatArray = np.einsum("ri,ri->r", e, g)
+        return {"f": problem.f_star + 0.5 * dist2, "grad2": np.einsum("ri,ri->r", g, g),
+                "grad2_Linv": dist2.copy(), "dist2_L": dist2}
+    u = problem.L_bar_apply(x)
+    g = u - problem.b_bar
+    return {"f": 0.5 * np.einsum("ri,ri->r", x, u) - x @ problem.b_bar, "grad2": np.einsum("ri,ri->r", g, g)}
 
 
 def _noise(rngs: list[np.random.Generator], draws: list[Any], t: int, steps: int, sigma: float,

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-import scipy.linalg as sla
 from numpy.typing import ArrayLike, NDArray
 
 from .arrays import FloatArray
@@ -157,6 +156,8 @@ class LowRankDiagonalProblem(QuadraticMethods):
     @cached_property
     def _solver(self) -> Callable[[FloatArray], FloatArray]:
         self.require_positive_definite("L_bar^{-1}")
+        import scipy.linalg as sla  # SciPy is loaded on the first solve, not with the module
+
         delta = self.delta_bar
         W = self.W
         k = W.shape[1]

@@ -20,6 +20,13 @@ def test_run_all_quick_writes_benchmarks_md(tmp_path):
     out = tmp_path / "B.md"
     assert run_all.main(["--quick", "--out", str(out)]) == 0
     text = out.read_text()
-    for heading in ("dense oracle", "Python loop", "bandwidth", "Scale", "second-moment dynamics", "SDP",
+    for heading in ("dense oracle", "whole simulate command",
+                    "Python loop", "bandwidth", "Scale", "second-moment dynamics", "SDP",
                     "verify --fast", "Sweep", "certified counterexample", "instances per second"):
         assert heading in text
+
+
+def test_whole_command_benchmark_agrees_with_the_dense_simulator():
+    """The CLI process and benchmarks/dense_simulator.py run the same draws: final means agree (asserted inside)."""
+    w = bench.whole_command(8, 8, 3, 6, 1)
+    assert w["max_rel_diff"] <= bench.WHOLE_RTOL and w["cli_s"] > 0 and w["dense_s"] > 0

@@ -66,6 +66,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "sketches": ("sketches",),
     "no-command": (),
     "base": BASE,
+    "record-every": BASE + ("--record-every", "7"),
     "base-again": BASE,
     "base-seed2": (*BASE[:-2], "2", "--json"),
     "ist-2-steps": (*BASE, "--form", "ist", "--local-steps", "2"),
@@ -112,6 +113,9 @@ BAD_INPUT: dict[str, tuple[str, ...]] = {
     "precond-perm-zero-diagonal": ("simulate", "zero_diag.json", "--sketch", "precond-perm", *SIM),
     "rand-q-too-large": ("simulate", "het.json", "--sketch", "rand:9", *SIM),
     "gamma-0": ("simulate", "het.json", "--sketch", "perm", "--gamma", "0", "--iters", "3"),
+    "record-every-0": ("simulate", "het.json", "--sketch", "perm", *SIM, "--record-every", "0"),
+    "record-every-text": ("simulate", "het.json", "--sketch", "perm", *SIM, "--record-every", "two"),
+    "record-every-float": ("simulate", "het.json", "--sketch", "perm", *SIM, "--record-every", "2.5"),
     "gamma-negative": ("simulate", "het.json", "--sketch", "perm", "--gamma", "-1", "--iters", "3"),
     "gamma-nan": ("simulate", "het.json", "--sketch", "perm", "--gamma", "nan", "--iters", "3"),
     "gamma-inf": ("simulate", "het.json", "--sketch", "perm", "--gamma", "inf", "--iters", "3"),
@@ -207,6 +211,15 @@ def test_simulate_json_metrics_are_consistent(results, files):
     assert f_of_mean[0] == pytest.approx(out["f"]["mean"][0], rel=1e-12)
     # ‖∇f(x)‖²_{L̄⁻¹} = ‖x − x*‖²_{L̄} for the quadratic (12)
     np.testing.assert_allclose(out["grad2_Linv"]["mean"], out["dist2_L"]["mean"], rtol=1e-9)
+
+
+def test_simulate_record_every_thins_the_records(results):
+    """--record-every 7 over K = 20 records 0, 7, 14 and 20, with the values the default records have there."""
+    thin, full = ok_json(results, "record-every"), ok_json(results, "base")
+    assert thin["iters"] == [0, 7, 14, 20]
+    for key in METRIC_KEYS:
+        assert thin[key]["mean"] == [full[key]["mean"][k] for k in thin["iters"]]
+    assert thin["x_mean"] == [full["x_mean"][k] for k in thin["iters"]]
 
 
 def test_simulate_same_seed_same_output(results):
@@ -372,6 +385,9 @@ def test_bad_input_one_line_error(results, case):
         ("precond-perm-zero-diagonal", "diagonal"),
         ("unknown-sketch", "unknown sketch"),
         ("gamma-0", "gamma"),
+        ("record-every-0", "--record-every: expected a positive integer, got '0'"),
+        ("record-every-text", "--record-every: expected a positive integer, got 'two'"),
+        ("record-every-float", "--record-every: expected a positive integer, got '2.5'"),
         ("missing-sketch", "--sketch"),
         ("local-steps-with-sgd", "local steps"),
         ("singular-L-bar-constants", "singular"),

@@ -545,3 +545,90 @@ def test_the_estimate_follows_the_machine(monkeypatch):
         generators.heterogeneous(2, 64)
     monkeypatch.setattr(generators, "_available_memory", lambda: 2 * need)
     assert generators.heterogeneous(2, 64).d == 64
+
+
+# --------------------------------------------------------------------------- PSD test in one pass (issue 16)
+
+def _with_smallest_eigenvalue(lam_min: float, d: int = 6, seed: int = 0) -> np.ndarray:
+    """A symmetric d×d matrix with eigenvalues ``lam_min, 1, …, 5`` in a random orthonormal basis."""
+    q, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((d, d)))
+    M = (q * np.r_[lam_min, np.linspace(1.0, 5.0, d - 1)]) @ q.T
+    return 0.5 * (M + M.T)
+
+
+@pytest.fixture
+def eigvalsh_calls(monkeypatch):
+    """Count the matrices handed to ``eigvalsh`` during validation."""
+    seen = []
+    real = np.linalg.eigvalsh
+
+    def counting(a, *args, **kwargs):
+        a = np.asarray(a)
+        seen.append(1 if a.ndim == 2 else a.shape[0])
+        return real(a, *args, **kwargs)
+
+    monkeypatch.setattr(np.linalg, "eigvalsh", counting)
+    return seen
+
+
+@pytest.mark.parametrize("path", ["cholesky", "eigvalsh only"])
+@pytest.mark.parametrize("c, accepted", [(0.0, True), (0.05, True), (0.99, True), (1.0 - 1e-3, True),
+                                         (1.01, False), (1.5, False), (1e3, False)])
+def test_psd_boundary_is_the_documented_tolerance(monkeypatch, eigvalsh_calls, path, c, accepted):
+    """λ_min = −c·PSD_RTOL·max(1, λ_max) (λ_max = 5): accepted iff c ≤ 1, whichever path decides — the batched
+    Cholesky certificate (eigvalsh only where it fails) or eigvalsh of every L_i (d above the certified size)."""
+    from isttheory import problem as prob
+
+    if path == "eigvalsh only":
+        monkeypatch.setattr(prob, "PSD_CHOLESKY_MAX_D", 0)
+    tol = prob.PSD_RTOL * 5.0
+    L = np.stack([np.eye(6), _with_smallest_eigenvalue(-c * tol), 2 * np.eye(6)])
+    if accepted:
+        QuadraticProblem(L, np.zeros((3, 6)))
+    else:
+        with pytest.raises(NotPSDError, match=r"L_1 is not positive semidefinite: smallest eigenvalue -"):
+            QuadraticProblem(L, np.zeros((3, 6)))
+    if path == "eigvalsh only":
+        assert sum(eigvalsh_calls) == 3
+    elif c <= 0.05:  # well inside: the factorisation of L_i + eps I certifies every matrix, no eigenvalues
+        assert sum(eigvalsh_calls) == 0
+    else:  # near or past the boundary, only the matrix that failed the factorisation gets eigenvalues
+        assert sum(eigvalsh_calls) == 1
+
+
+def test_psd_cholesky_shift_never_reaches_the_tolerance():
+    """The shift is half the tolerance at most (λ_max ≥ max diagonal) and the certified size bound holds."""
+    from isttheory import problem as prob
+
+    assert 400 < prob.PSD_CHOLESKY_MAX_D < 700
+    assert prob._cholesky_backward_error(prob.PSD_CHOLESKY_MAX_D) <= 0.4 * prob.PSD_RTOL
+    assert prob._cholesky_backward_error(prob.PSD_CHOLESKY_MAX_D + 1) > 0.4 * prob.PSD_RTOL
+
+
+def test_psd_first_offending_matrix_is_named_across_blocks(monkeypatch):
+    """Blocks of the batched factorisation: the first non-PSD L_i is named, as eigvalsh of the whole stack did."""
+    from isttheory import problem as prob
+
+    monkeypatch.setattr(prob, "BLOCK_BYTES", 2 * 8 * 4 * 4)  # two 4×4 matrices per block
+    L = np.stack([np.eye(4)] * 7)
+    L[5, 0, 0] = L[3, 1, 1] = -1.0
+    with pytest.raises(NotPSDError, match="L_3 is not positive semidefinite: smallest eigenvalue -1"):
+        QuadraticProblem(L, np.zeros((7, 4)))
+
+
+def test_validation_matches_eigvalsh_on_random_stacks():
+    """On random symmetric stacks around the boundary the one-pass test decides as eigvalsh of every L_i."""
+    from isttheory import problem as prob
+
+    rng = np.random.default_rng(11)
+    for trial in range(40):
+        L = np.stack([_with_smallest_eigenvalue(-rng.uniform(0, 2) * prob.PSD_RTOL * 5.0, seed=100 * trial + i)
+                      for i in range(3)])
+        ev = np.linalg.eigvalsh(L)
+        expect_ok = bool(np.all(ev[:, 0] >= -prob.PSD_RTOL * np.maximum(1.0, ev[:, -1])))
+        try:
+            QuadraticProblem(L, np.zeros((3, 6)))
+            ok = True
+        except NotPSDError:
+            ok = False
+        assert ok == expect_ok

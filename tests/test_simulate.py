@@ -335,3 +335,90 @@ def test_progress_bar_is_silent_unless_asked_on_a_terminal():
     assert isinstance(bar, SilentBar)
     bar.update(3)
     bar.close()
+
+
+# --------------------------------------------------------------------------- cheap metric records (issue 16)
+
+def _old_metrics(problem, x, pd):
+    """The metric records as computed before issue 16: f, ∇f, a solve by L̄ and a second product, per run."""
+    g = problem.grad(x)
+    out = {"f": problem.f(x), "grad2": np.einsum("ri,ri->r", g, g)}
+    if pd:
+        out["grad2_Linv"] = np.einsum("ri,ri->r", g, problem.solve_L_bar(g))
+        e = x - problem.x_star
+        out["dist2_L"] = np.einsum("ri,ri->r", e, problem.L_bar_apply(e))
+    return out
+
+
+@pytest.mark.parametrize("make", [
+    lambda: generators.heterogeneous(4, 8, 0.5, seed=3),
+    lambda: generators.heterogeneous_structured(8, 8, 0.7, seed=4),
+    lambda: generators.low_rank_diagonal(4, 8, 0.5, seed=5, shared_rank=2, client_rank=1),
+    lambda: QuadraticProblem(np.stack([np.diag([1.0, 0.0, 2.0, 0.0])] * 2), np.ones((2, 4))),  # singular L̄
+])
+def test_metric_records_equal_the_old_dense_computation(make):
+    """One product by L̄ per record gives the metrics of the old computation (two products and a solve per
+    record) to 1e-12 relative, per run and in the recorded means."""
+    from isttheory.simulate import _metrics
+
+    p = make()
+    pd = p.is_L_bar_positive_definite
+    r = simulate(p, Permutation(p.n, p.d), 0.3 / (p.n * float(np.max(p.D))), 12, runs=5, seed=7,
+                 keep_iterates=True, warn=False)
+    assert r.iterates is not None and set(r.metrics) == ({"f", "grad2", "grad2_Linv", "dist2_L"} if pd
+                                                         else {"f", "grad2"})
+    for j in range(r.iters.size):
+        old, new = _old_metrics(p, r.iterates[j], pd), _metrics(p, r.iterates[j], pd)
+        assert set(old) == set(new)
+        for m in old:
+            np.testing.assert_allclose(new[m], old[m], rtol=1e-12, atol=0)
+            np.testing.assert_allclose(r.metrics[m].mean[j], old[m].mean(), rtol=1e-12, atol=0)
+    if isinstance(p, QuadraticProblem):  # and the oracle's dense formulas (np.linalg.solve) agree as well
+        from tests.oracle import dense_metrics
+
+        ref = dense_metrics(p, r.iterates[-1])
+        for m in ref:
+            np.testing.assert_allclose(r.metrics[m].mean[-1], ref[m].mean(), rtol=1e-10, atol=0)
+
+
+def test_metric_records_cost_one_product_by_L_bar(monkeypatch):
+    """Each record applies L̄ once over all runs, and never solves."""
+    p = generators.heterogeneous(4, 8, 0.5, seed=3)
+    _ = p.x_star  # the one solve of the problem, cached before counting
+    calls = {"apply": 0, "solve": 0}
+    apply, solve = type(p).L_bar_apply, type(p)._solve_columns
+
+    def counting_apply(self, x):
+        calls["apply"] += 1
+        return apply(self, x)
+
+    def counting_solve(self, v):
+        calls["solve"] += 1
+        return solve(self, v)
+
+    monkeypatch.setattr(type(p), "L_bar_apply", counting_apply)
+    monkeypatch.setattr(type(p), "_solve_columns", counting_solve)
+    r = simulate(p, Permutation(4, 8), 0.01, 30, runs=3, seed=1, warn=False)
+    assert calls == {"apply": r.iters.size, "solve": 0}
+
+
+@pytest.mark.parametrize("iters, every, expected", [(20, 7, [0, 7, 14, 20]), (20, 5, [0, 5, 10, 15, 20]),
+                                                    (3, 10, [0, 3]), (1, 1, [0, 1])])
+def test_record_every(iters, every, expected):
+    from isttheory.simulate import record_every
+
+    assert record_every(iters, every).tolist() == expected
+    p = generators.heterogeneous(2, 4, 0.5, seed=1)
+    thin = simulate(p, Permutation(2, 4), 0.05, iters, runs=3, seed=2, record=record_every(iters, every))
+    full = simulate(p, Permutation(2, 4), 0.05, iters, runs=3, seed=2, record=np.arange(iters + 1))
+    assert thin.iters.tolist() == expected
+    for m in thin.metrics:
+        assert thin.metrics[m].mean.tolist() == full.metrics[m].mean[expected].tolist()
+
+
+@pytest.mark.parametrize("every", [0, -3, 2.5, True, "7"])
+def test_record_every_bad_values(every):
+    from isttheory.simulate import record_every
+
+    with pytest.raises(ParameterError, match="record every must be an integer >= 1"):
+        record_every(10, every)

@@ -28,11 +28,11 @@ from numpy.typing import NDArray
 
 from ..arrays import FloatArray
 from ..errors import EnumerationTooLargeError, IncompatibleSketchError, SketchSpecError
-from ..symbolic.inclusion import InclusionModel
 
 if TYPE_CHECKING:
     from ..problem import QuadraticProblem
     from ..structured import LowRankDiagonalProblem
+    from ..symbolic.inclusion import InclusionModel
 
 IntArray = NDArray[np.int64]
 

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..symbolic.inclusion import RandomSizedPartition
 from .base import IndexDraw, OwnedWithScaleN, PermQWithinHypotheses, Support, all_permutations
+
+if TYPE_CHECKING:
+    from ..symbolic.inclusion import RandomSizedPartition
 
 
 class PermBlocks(PermQWithinHypotheses, OwnedWithScaleN):
@@ -74,6 +77,8 @@ class PermBlocks(PermQWithinHypotheses, OwnedWithScaleN):
         return Support(np.full(k, 1.0 / k), self._draws(pi_all, big_all))
 
     def inclusion_model(self) -> RandomSizedPartition:
+        from ..symbolic.inclusion import RandomSizedPartition  # SymPy: loaded only for the exact engines
+
         return RandomSizedPartition(self.n, self.d)
 
 

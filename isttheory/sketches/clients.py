@@ -10,14 +10,12 @@ coordinate is uniform, so ``E[C_i] = I``.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sympy as sp
 
 from ..arrays import FloatArray
 from ..errors import IncompatibleSketchError
-from ..symbolic.inclusion import ClientsOwnOne
 from .base import (
     DiagonalSketch,
     IndexDraw,
@@ -27,6 +25,9 @@ from .base import (
     all_permutations,
     random_permutations,
 )
+
+if TYPE_CHECKING:
+    from ..symbolic.inclusion import ClientsOwnOne
 
 
 class PermClients(PermQWithinHypotheses, DiagonalSketch):
@@ -64,6 +65,8 @@ class PermClients(PermQWithinHypotheses, DiagonalSketch):
         return Support(np.full(pi.shape[0], 1.0 / pi.shape[0]), self._draws(pi))
 
     def inclusion_model(self) -> ClientsOwnOne:
+        from ..symbolic.inclusion import ClientsOwnOne  # SymPy: loaded only for the exact engines
+
         return ClientsOwnOne(self.n, self.d)
 
     def scale_table(self) -> FloatArray:
@@ -71,6 +74,8 @@ class PermClients(PermQWithinHypotheses, DiagonalSketch):
 
     def exact_scale(self, L: Any = None) -> np.ndarray:
         """Scale ``d``."""
+        import sympy as sp
+
         return _exact_full(self.n, self.d, sp.Integer(self.d))
 
     @property

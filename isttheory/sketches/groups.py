@@ -17,12 +17,11 @@ import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import IncompatibleSketchError, SketchSpecError
-from ..symbolic.inclusion import GroupedPartition
 from .base import (
     IndexDraw,
     IntArray,
@@ -34,6 +33,9 @@ from .base import (
     random_permutations,
     target_sizes,
 )
+
+if TYPE_CHECKING:
+    from ..symbolic.inclusion import GroupedPartition
 
 MAX_GROUPS_FILE_BYTES = 16 * 2**20
 """Largest groups file read (16 MiB)."""
@@ -181,6 +183,8 @@ class PermGroups(OwnedWithScaleN):
         return Support(np.full(k, 1.0 / k), self._draws(sigma))
 
     def inclusion_model(self) -> GroupedPartition:
+        from ..symbolic.inclusion import GroupedPartition  # SymPy: loaded only for the exact engines
+
         return GroupedPartition(self.n, self.groups, self.d)
 
 

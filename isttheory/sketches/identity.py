@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sympy as sp
 
 from ..arrays import FloatArray
-from ..symbolic.inclusion import AllOwned
 from .base import DiagonalSketch, IndexDraw, Support, _exact_full
+
+if TYPE_CHECKING:
+    from ..symbolic.inclusion import AllOwned
 
 
 class Identity(DiagonalSketch):
@@ -33,6 +34,8 @@ class Identity(DiagonalSketch):
         return Support(np.ones(1), self.sample(np.random.default_rng(0), 1))
 
     def inclusion_model(self) -> AllOwned:
+        from ..symbolic.inclusion import AllOwned  # SymPy: loaded only for the exact engines
+
         return AllOwned(self.n, self.d)
 
     def scale_table(self) -> FloatArray:
@@ -40,6 +43,8 @@ class Identity(DiagonalSketch):
 
     def exact_scale(self, L: Any = None) -> np.ndarray:
         """Scale 1 on every coordinate."""
+        import sympy as sp
+
         return _exact_full(self.n, self.d, sp.Integer(1))
 
     @property

@@ -10,14 +10,12 @@ with ``s = √n``.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sympy as sp
 
 from ..arrays import FloatArray
 from ..errors import IncompatibleSketchError, SketchSpecError
-from ..symbolic.inclusion import UniformPartition
 from .base import (
     DiagonalSketch,
     IndexDraw,
@@ -29,6 +27,11 @@ from .base import (
     random_permutations,
     target_sizes,
 )
+
+if TYPE_CHECKING:
+    import sympy as sp
+
+    from ..symbolic.inclusion import UniformPartition
 
 
 def positive_number(text: str, what: str) -> float:
@@ -84,6 +87,8 @@ class Permutation(DiagonalSketch):
                                                       np.full((1, 1, 1), self.scale), True, True, self.d))
 
     def inclusion_model(self) -> UniformPartition:
+        from ..symbolic.inclusion import UniformPartition  # SymPy: loaded only for the exact engines
+
         return UniformPartition(self.n, self.d)
 
     def scale_table(self) -> FloatArray:
@@ -92,6 +97,8 @@ class Permutation(DiagonalSketch):
     def exact_scale(self, L: Any = None) -> np.ndarray:
         """``n`` for Perm-q (7); ``√n`` for the §4 scaled Perm-1 (a scale equal to the float ``√n``);
         otherwise the exact value of the float scale."""
+        import sympy as sp
+
         s: sp.Expr
         if self.scale == self.n:
             s = sp.Integer(self.n)

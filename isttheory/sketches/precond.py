@@ -13,16 +13,14 @@ import math
 import operator
 from collections.abc import Callable
 from fractions import Fraction
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import sympy as sp
 
 from ..arrays import FloatArray
 from ..errors import IncompatibleSketchError, SketchSpecError
 from ..problem import QuadraticProblem
 from ..structured import LowRankDiagonalProblem
-from ..symbolic.inclusion import UniformPartition
 from .base import (
     DiagonalSketch,
     IndexDraw,
@@ -32,6 +30,9 @@ from .base import (
     all_permutations,
     random_permutations,
 )
+
+if TYPE_CHECKING:
+    from ..symbolic.inclusion import UniformPartition
 
 Variant = Literal["diagonal", "printed"]
 
@@ -129,6 +130,8 @@ class PreconditionedPerm(DiagonalSketch):
         return Support(np.full(pi.shape[0], 1.0 / pi.shape[0]), self._draws(pi))
 
     def inclusion_model(self) -> UniformPartition:
+        from ..symbolic.inclusion import UniformPartition  # SymPy: loaded only for the exact engines
+
         return UniformPartition(self.n, self.d)
 
     def scale_table(self) -> FloatArray:
@@ -141,6 +144,8 @@ class PreconditionedPerm(DiagonalSketch):
         ``L``: the table is built from the problem."""
         if L is None:
             return None
+        import sympy as sp
+
         n, d = self.n, self.d
         T = np.empty((n, d), dtype=object)
         if self.variant == "diagonal":
@@ -181,6 +186,8 @@ class PreconditionedPerm(DiagonalSketch):
 
 def _exact(v: Any) -> Any:
     """An exact entry as SymPy (``int``, ``Fraction``, SymPy); mpmath numbers are kept."""
+    import sympy as sp
+
     if isinstance(v, Fraction):
         return sp.Rational(v.numerator, v.denominator)
     if isinstance(v, (int, np.integer, sp.Basic)):
@@ -192,6 +199,7 @@ def _exact(v: Any) -> Any:
 
 def _mpf(v: Any) -> Any:
     import mpmath
+    import sympy as sp
 
     if isinstance(v, sp.Rational):
         return mpmath.mpf(int(v.p)) / int(v.q)

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sympy as sp
 
 from ..arrays import FloatArray
 from ..errors import IncompatibleSketchError, SketchSpecError
-from ..symbolic.inclusion import IndependentSubsets
 from .base import DiagonalSketch, IndexDraw, Sketch, SpecTarget, Support, _exact_full, target_sizes
 from .permutation import positive_number
+
+if TYPE_CHECKING:
+    from ..symbolic.inclusion import IndependentSubsets
 
 
 class RandQ(DiagonalSketch):
@@ -79,6 +80,8 @@ class RandQ(DiagonalSketch):
         return Support(np.full(k, 1.0 / k), IndexDraw(coords, np.full((1, 1, 1), self.scale), d=self.d))
 
     def inclusion_model(self) -> IndependentSubsets:
+        from ..symbolic.inclusion import IndependentSubsets  # SymPy: loaded only for the exact engines
+
         return IndependentSubsets(self.n, self.d, self.q)
 
     def scale_table(self) -> FloatArray:
@@ -86,6 +89,8 @@ class RandQ(DiagonalSketch):
 
     def exact_scale(self, L: Any = None) -> np.ndarray:
         """``d/q`` (4)."""
+        import sympy as sp
+
         return _exact_full(self.n, self.d, sp.Rational(self.d, self.q))
 
     @property
