@@ -80,7 +80,7 @@ class StructuredMoments:
         if why is not None:
             raise IncompatibleSketchError(why)
         sketch.require_sizes(problem.n, problem.d)
-        k = problem.V.shape[1] + (0 if problem.U is None else problem.n * problem.U.shape[2])
+        k = problem.W.shape[1]
         # W̄'s factor has up to 4k columns (sym_product) and an inertia count a (4k)² core: estimated first
         check_fits(3 * 8 * (4 * k * problem.d + 16 * k * k),
                    f"the structured theory with d = {problem.d} and {k} low-rank columns in L_bar")
