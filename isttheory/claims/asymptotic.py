@@ -38,8 +38,8 @@ def verify_bias_vanishes(inst: Instance, settings: Settings) -> Iterator[Finding
         bound.append(float(np.max(np.abs(p.b) / np.sqrt(p.D)) / np.sqrt(n)))
     numbers: dict[str, float | int | str | bool | None] = {"sizes": ",".join(map(str, sizes))}
     numbers.update({f"rel_bias_n{n}": r for n, r in zip(sizes, rel, strict=True)})
-    numbers["slope_rel_bias"] = _slope(sizes, rel)
-    vanishes = numbers["slope_rel_bias"] < 0 and rel[-1] < rel[0]
+    slope = numbers["slope_rel_bias"] = _slope(sizes, rel)
+    vanishes = slope < 0 and rel[-1] < rel[0]
     method = "exact x^inf, h on structured low_rank_diagonal problems (n = d), precond-perm (23); log-log fit"
     yield Finding(Verdict.VERIFIED if vanishes else Verdict.REFUTED, numbers, method, variant="relative-bias",
                   message="" if vanishes else "the relative bias does not decrease with n = d: x^inf -> 0 "
