@@ -34,14 +34,19 @@ class Budget:
     """Runs per curve of the logistic-regression figure of ``verify --out``."""
     logistic_iters: int
     """Iterations per curve of the logistic-regression figure."""
+    asymptotic_sizes: tuple[int, ...]
+    """The sizes ``n = d`` of the §4.1 asymptotic-bias claim (``sec41-bias-vanishes``), on structured problems
+    (:mod:`isttheory.structured_theory`)."""
 
 
 FAST = Budget(bound_runs=400, unbiased_samples=2000, omega_samples=4000, reconstruction_iters=5,
-              lemma_instances=40, experiment_runs=200, experiment_iters=60, logistic_runs=10, logistic_iters=200)
+              lemma_instances=40, experiment_runs=200, experiment_iters=60, logistic_runs=10, logistic_iters=200,
+              asymptotic_sizes=(16, 64, 256, 1024))
 """CI's setting (``verify``, ``verify --fast``): every Monte Carlo figure keeps its stated error rate."""
 
 FULL = Budget(bound_runs=4000, unbiased_samples=20000, omega_samples=40000, reconstruction_iters=20,
-              lemma_instances=400, experiment_runs=2000, experiment_iters=200, logistic_runs=50, logistic_iters=1000)
+              lemma_instances=400, experiment_runs=2000, experiment_iters=200, logistic_runs=50, logistic_iters=1000,
+              asymptotic_sizes=(16, 64, 256, 1024, 4096, 10000))
 """``verify --full``: ten times the samples (a √10 narrower interval), ten times the lemma search."""
 
 

@@ -364,19 +364,21 @@ def _print_summary(summary: dict[str, Any], keys: Sequence[str], nulls: dict[str
 
 def _cmd_constants(args: argparse.Namespace) -> int:
     from .sketches import parse_sketch
-    from .summary import constants_summary
+    from .structured import LowRankDiagonalProblem
+    from .summary import constants_summary, structured_constants_summary
 
     if args.gamma is not None and args.gamma <= 0:
         raise ParameterError(f"--gamma must be positive; got {args.gamma}")
-    problem, _ = _load(args.problem, None, "constants")
+    problem, _ = _load(args.problem, None)
     problem.require_positive_definite("constants (x*, h, the rate of (16))")
-    out = constants_summary(problem, parse_sketch(args.sketch, problem), args.form, args.gamma)
+    summarise = structured_constants_summary if isinstance(problem, LowRankDiagonalProblem) else constants_summary
+    out = summarise(problem, parse_sketch(args.sketch, problem), args.form, args.gamma)
     if args.json:
         print(json.dumps(out, allow_nan=False))
         return 0
     _print_summary(out, ["sketch", "form", "W_psd", "theta", "theta_eigen", "rate", "step_paper", "factor_paper",
                          "gamma_opt", "contraction_opt", "gamma", "contraction_at_gamma", "h_norm2_L", "sigma2",
-                         "sigma2_constant", "solver_status", "solver"])
+                         "sigma2_constant", "solver_status", "solver"], out.get("null_reasons"))
     if out["theta"] is None and out["theta_certificate"] is not None:
         cert = ", ".join(f"{x:.4g}" for x in out["theta_certificate"])
         print(f"(14) is infeasible for every theta; certificate v = {cert}")

@@ -19,6 +19,7 @@ from .errors import SingularError
 from .moments import SketchMoments
 from .problem import QuadraticProblem
 from .sketches.base import Sketch
+from .structured import LowRankDiagonalProblem
 
 
 def _list(a: Any) -> Any:
@@ -27,6 +28,15 @@ def _list(a: Any) -> Any:
 
 def _finite(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
+
+
+CONSTANTS_KEYS = ("form", "sketch", "expected_B", "expected_Cb", "W", "W_psd", "second_moment_BLB", "theta",
+                  "theta_sdp", "theta_eigen", "theta_certificate", "rate", "step_paper", "factor_paper", "x_star",
+                  "x_inf", "h", "h_norm2_L", "sigma2", "sigma2_constant", "gamma_opt", "contraction_opt",
+                  "solver_status", "solver")
+"""The keys ``isttheory constants`` always reports, dense or structured (their one home); ``gamma`` and
+``contraction_at_gamma`` join them with ``--gamma``, and the dense SDP adds ``gamma_opt_sdp``,
+``contraction_opt_sdp``."""
 
 
 def constants_summary(problem: QuadraticProblem, sketch: Sketch, form: str = "sgd", gamma: float | None = None,
@@ -76,6 +86,59 @@ def constants_summary(problem: QuadraticProblem, sketch: Sketch, form: str = "sg
         out["gamma_opt"] = out["contraction_opt"] = None
     out["solver_status"] = status
     out["solver"] = th.solver
+    return out
+
+
+def structured_constants_summary(problem: LowRankDiagonalProblem, sketch: Sketch, form: str = "sgd",
+                                 gamma: float | None = None) -> dict[str, Any]:
+    """:func:`constants_summary`'s keys (:data:`CONSTANTS_KEYS`) for a structured problem, matrix-free
+    (:class:`~isttheory.structured_theory.StructuredMoments`). A value the structured engine does not
+    compute is ``null`` and ``null_reasons`` says why; ``certificates`` holds the eigen residual bounds."""
+    from .structured_theory import StructuredMoments
+
+    mo = StructuredMoments(problem, sketch)
+    out: dict[str, Any] = {k: None for k in CONSTANTS_KEYS}
+    why: dict[str, str] = {}
+    dense = f"a d x d matrix is not formed on a structured problem (d = {problem.d})"
+    for k in ("expected_B", "W", "second_moment_BLB"):
+        why[k] = dense
+    why["theta_sdp"] = why["solver"] = "no SDP at structured scale: theta is a generalised eigenvalue on operators"
+    out.update(form=form, sketch=sketch.spec, expected_Cb=_list(mo.expected_Cb), W_psd=mo.W_psd)
+    cert: dict[str, Any] = {}
+    rate_ = mo.rate
+    out["rate"], cert["rate"] = rate_.value, rate_.to_dict()
+    perm1 = mo.q == 1
+    if perm1:
+        th, reason = mo.theta
+        if th is None:
+            why["theta"] = why["theta_eigen"] = reason
+            why["theta_certificate"] = "no certificate vector from the structured inertia count"
+        else:
+            out["theta"] = out["theta_eigen"] = th.value
+            cert["theta"] = th.to_dict()
+            why["theta_certificate"] = "(14) is feasible"
+        out["sigma2"], out["sigma2_constant"] = mo.sigma2_at_x_star, mo.sigma2_constant
+    else:
+        q1 = f"second moments of B_bar are in closed form for Perm-1 families only (q = {mo.q})"
+        for k in ("theta", "theta_eigen", "theta_certificate", "sigma2", "sigma2_constant"):
+            why[k] = q1
+    out["step_paper"] = 1.0 / out["theta"] if out["theta"] else None
+    out["factor_paper"] = 1 - out["step_paper"] * out["rate"] if out["step_paper"] else None
+    for k in ("step_paper", "factor_paper"):
+        if out[k] is None:
+            why[k] = "theta is null"
+    out["x_star"] = _list(problem.x_star)
+    try:
+        out["x_inf"], out["h"], out["h_norm2_L"] = _list(mo.x_inf), _list(mo.h), mo.h_norm2_L
+    except SingularError as exc:
+        why["x_inf"] = why["h"] = why["h_norm2_L"] = str(exc)
+    why["gamma_opt"] = why["contraction_opt"] = "the optimal-step LMI and its Brent search need dense matrices"
+    if gamma is not None:
+        out["gamma"], out["contraction_at_gamma"] = gamma, None
+        why["contraction_at_gamma"] = "not computed on structured problems"
+    out["solver_status"] = {"theta": "eigen (ARPACK on operators)" if out["theta"] is not None else "null"}
+    out["null_reasons"] = {k: v for k, v in why.items() if out.get(k) is None}
+    out["certificates"] = cert
     return out
 
 

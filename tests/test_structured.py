@@ -303,8 +303,10 @@ def test_cli_simulates_a_structured_file_and_the_dense_commands_refuse_it(tmp_pa
              cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["settings"]["d"] == 64
-    for args in (("constants", "big.npz", "--sketch", "perm"),
-                 ("exact", "big.npz", "--sketch", "perm", "--gamma", "0.1", "--iters", "2"),
+    const = run("constants", "big.npz", "--sketch", "perm", "--json", cwd=tmp_path)  # issue 16: answered
+    assert const.returncode == 0, const.stderr
+    assert json.loads(const.stdout)["rate"] is not None
+    for args in (("exact", "big.npz", "--sketch", "perm", "--gamma", "0.1", "--iters", "2"),
                  ("verify", "--problem", "big.npz", "--quiet")):
         proc = run(*args, cwd=tmp_path)
         assert proc.returncode == 2 and proc.stderr.count("\n") == 1

@@ -59,7 +59,7 @@ PAPER_CLAIMS: tuple[PaperClaim, ...] = (
                (_s("proof:precond_heterogeneous"), _s("mc-bounds", "(24)", "(25)"))),
     PaperClaim("estimator", "(26)–(27)", "the estimator's mean is L̄⁻¹∇f + h", (_s("proof:estimator_bias"),)),
     PaperClaim("mean-recursion", "(28)", "the mean recursion and its fixed point x^∞; bias vanishing as n = d → ∞",
-               (_s("proof:mean_recursion"), _s("mc-bounds", "(28)"))),
+               (_s("proof:mean_recursion"), _s("mc-bounds", "(28)"), _s("sec41-bias-vanishes"))),
     PaperClaim("theorem2", "(29)–(30)", "Theorem 2: convergence to a neighbourhood", (_s("proof:theorem2"),
                                                                                      _s("mc-bounds", "(30)"))),
     PaperClaim("sec4-homogeneous", "(31)", "homogeneous case: g = x − b̃/√n, σ² = 0, eigenvector condition",
