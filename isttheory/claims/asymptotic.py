@@ -8,6 +8,9 @@ against ``n`` with its fitted log-log slope (the claim holds when it decreases t
 ``x_inf-bound`` checks ``‖x^∞‖_∞ ≤ max_{ij} |b_{ij}|(L_i)_{jj}^{-1/2}/√n``, which follows from (28)
 (each coordinate is a mean of ``n`` terms ``D_{ij}^{-1/2}b_{ij}`` times ``1/√n``), with the fitted slope of
 ``‖x^∞‖_∞`` against ``n`` (``−½`` when the data do not scale with ``n``).
+
+The ``relative-bias`` variant is REFUTED as expected: ERRATA ``sec41-bias-vanishes`` records why (the ratio
+``‖h‖/‖x*‖`` tends to 1 on these families, and the claim depends on an unstated scaling of the ``L_i``).
 """
 
 from __future__ import annotations
