@@ -191,7 +191,7 @@ def _read_npz(p: Path, dense_for: str | None = None) -> ProblemFile:
         b = arrays["b"].astype(np.float64, copy=False) if "b" in arrays else np.zeros(D.shape)
         V = arrays["V"].astype(np.float64, copy=False) if "V" in arrays else None
         U = arrays["U"].astype(np.float64, copy=False) if "U" in arrays else None
-        sp = LowRankDiagonalProblem(D, b, V, U)
+        sp = LowRankDiagonalProblem.from_owned_arrays(D, b, V, U)  # freshly read: validated without a copy
         x0 = arrays.get("x0")
         return ProblemFile(sp, None if x0 is None else _x0_array(x0.astype(np.float64, copy=False), sp.d))
     L = arrays["L"].astype(np.float64, copy=False)
