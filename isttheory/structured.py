@@ -42,6 +42,15 @@ from .problem import (
 ClientOperator = Callable[[FloatArray], FloatArray]
 
 
+def _as_float64_nocopy(a: object, name: str) -> FloatArray:
+    """``a`` as a float64 array, converted only when it is not one already (no copy of an owned array)."""
+    try:
+        out: FloatArray = np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ShapeError(f"{name} is not a numeric array: {exc}") from None
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class LowRankDiagonalProblem(QuadraticMethods):
     """The quadratic (12) with ``L_i = Diag(δ_i) + V Vᵀ + U_i U_iᵀ``.
@@ -62,37 +71,87 @@ class LowRankDiagonalProblem(QuadraticMethods):
     """``δ̄ = (1/n) Σ δ_i``, the diagonal part of ``L̄`` (computed at validation)."""
 
     def __post_init__(self) -> None:
-        D = _as_float_array(self.D, "D")
+        self._validate(copy=True)
+
+    @classmethod
+    def from_owned_arrays(cls, D: FloatArray, b: FloatArray, V: FloatArray | None = None,
+                          U: FloatArray | None = None) -> LowRankDiagonalProblem:
+        """The same problem as ``LowRankDiagonalProblem(D, b, V, U)``, taking ownership of the arrays.
+
+        For arrays nobody else holds (freshly read from a file or generated): float64 arrays are kept
+        as they are, not copied, and are made read-only. Same validation and error messages."""
+        obj = cls.__new__(cls)
+        for name, a in (("D", D), ("b", b), ("V", V), ("U", U)):
+            object.__setattr__(obj, name, a)
+        obj._validate(copy=False)
+        return obj
+
+    def _validate(self, copy: bool) -> None:
+        """Check shapes, finiteness and ``δ_i ≥ 0`` and set ``δ̄``, in one blocked pass over ``D`` and ``b``.
+
+        Errors, in this order of precedence whatever their position: a non-finite entry of ``D``, ``b``,
+        ``V``, ``U`` (the first in C order), then the first ``(i, j)`` with ``δ_i[j]`` below tolerance."""
+        conv = _as_float_array if copy else _as_float64_nocopy
+        D = conv(self.D, "D")
         if D.ndim != 2 or min(D.shape) < 1:
             raise ShapeError(f"D must have shape (n, d) with n, d >= 1; got {D.shape}")
         n, d = D.shape
-        b = _as_float_array(self.b, "b")
+        b = conv(self.b, "b")
         if b.shape != (n, d):
             raise ShapeError(f"b must have shape (n, d) = ({n}, {d}) to match D; got {b.shape}")
-        V = np.zeros((d, 0)) if self.V is None else _as_float_array(self.V, "V")
+        V = np.zeros((d, 0)) if self.V is None else conv(self.V, "V")
         if V.ndim != 2 or V.shape[0] != d:
             raise ShapeError(f"V must have shape (d, r0) with d = {d}; got {V.shape}")
-        U = None if self.U is None else _as_float_array(self.U, "U")
+        U = None if self.U is None else conv(self.U, "U")
         if U is not None and (U.ndim != 3 or U.shape[:2] != (n, d)):
             raise ShapeError(f"U must have shape (n, d, r) = ({n}, {d}, r); got {U.shape}")
-        for a, name in ((D, "D"), (b, "b"), (V, "V")) + (((U, "U"),) if U is not None else ()):
-            _check_finite(a, name)
-        rest = D - np.einsum("jr,jr->j", V, V)
+        v_ok = bool(np.all(np.isfinite(V)))
+        rowsq_V = np.einsum("jr,jr->j", V, V)
+        # rows per block: about 4 MB of D, so the temporaries stay in cache
+        step = max(1, (1 << 19) // max(d, 1))
+        total = np.zeros(d)
+        first_bad: tuple[int, int, float] | None = None
+        bad_D = bad_b = False
+        for lo in range(0, n, step):
+            hi = min(n, lo + step)
+            Db = D[lo:hi]
+            if not bad_D and not np.isfinite(Db).all():
+                bad_D = True
+            if not bad_b and not np.isfinite(b[lo:hi]).all():
+                bad_b = True
+            if bad_D or bad_b or not v_ok:
+                continue  # a finiteness error will be raised: no PSD check needed
+            rest = Db - rowsq_V
+            if U is not None:
+                rest -= np.einsum("njr,njr->nj", U[lo:hi], U[lo:hi])
+            tol = PSD_RTOL * np.maximum(1.0, np.abs(Db).max(axis=1))
+            if first_bad is None:
+                bad = np.argwhere(rest < -tol[:, None])
+                if bad.size:
+                    i, j = (int(t) for t in bad[0])
+                    first_bad = (lo + i, j, float(rest[i, j]))
+            np.maximum(rest, 0.0, out=rest)
+            for row in rest:  # row by row, the summation order of rest.sum(axis=0)
+                total += row
+        if bad_D:
+            _check_finite(D, "D")
+        if bad_b:
+            _check_finite(b, "b")
+        _check_finite(V, "V")
         if U is not None:
-            rest -= np.einsum("njr,njr->nj", U, U)
-        tol = PSD_RTOL * np.maximum(1.0, np.abs(D).max(axis=1))
-        bad = np.argwhere(rest < -tol[:, None])
-        if bad.size:
-            i, j = (int(t) for t in bad[0])
+            _check_finite(U, "U")
+        if first_bad is not None:
+            i, j, val = first_bad
             raise NotPSDError(
-                f"L_{i} = Diag(delta_{i}) + low rank needs delta_{i} >= 0; delta_{i}[{j}] = {rest[i, j]:.3g} "
+                f"L_{i} = Diag(delta_{i}) + low rank needs delta_{i} >= 0; delta_{i}[{j}] = {val:.3g} "
                 f"(D_{i}[{j}] is smaller than the low-rank part's diagonal)"
             )
+        total /= n
         object.__setattr__(self, "D", _readonly(D))
         object.__setattr__(self, "b", _readonly(b))
         object.__setattr__(self, "V", _readonly(V))
         object.__setattr__(self, "U", None if U is None else _readonly(U))
-        object.__setattr__(self, "delta_bar", _readonly(np.maximum(rest, 0.0).mean(axis=0)))
+        object.__setattr__(self, "delta_bar", _readonly(total))
 
     # --- sizes ----------------------------------------------------------------
     @property

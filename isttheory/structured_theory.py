@@ -106,6 +106,25 @@ class StructuredMoments:
         out: FloatArray = (np.asarray(T) ** 2) * self.problem.D / self.n
         return out
 
+    def _A_rows(self, lo: int, hi: int) -> FloatArray:
+        """Rows ``lo:hi`` of :attr:`A`, computed on the fly for a constant scale (same operations, same values)
+        unless ``A`` is already held; the (23) table's ``A`` is built once."""
+        if self.scale is None or "A" in self.__dict__:
+            return self.A[lo:hi]
+        out: FloatArray = (np.asarray(self.scale) ** 2) * self.problem.D[lo:hi] / self.n
+        return out
+
+    def _A_column_moments(self) -> tuple[FloatArray, FloatArray]:
+        """:meth:`_perm_cov` of ``A`` (``E[ξ_j²]`` and column sums) by blocks of rows, without forming ``A`` for a
+        constant scale."""
+        sq, s = np.zeros(self.d), np.zeros(self.d)
+        step = max(1, (1 << 18) // self.d)
+        for lo in range(0, self.n, step):
+            Ab = self._A_rows(lo, min(self.n, lo + step))
+            s += Ab.sum(axis=0)
+            sq += np.einsum("ij,ij->j", Ab, Ab)
+        return sq / self.n, s
+
     # -- first moments (26) ---------------------------------------------------------
     @cached_property
     def expected_B(self) -> DiagLowRank:
@@ -219,16 +238,34 @@ class StructuredMoments:
         n = X.shape[0]
         return np.einsum("ij,ij->j", X, X) / n, X.sum(axis=0)
 
+    @cached_property
+    def _K_parts(self) -> tuple[FloatArray, FloatArray, FloatArray, float]:
+        """``(m2, s, Kd, c1)`` of ``K = E[ββᵀ]``: ``K = c1(ssᵀ − AᵀA) + Diag(Kd)``, ``m2`` its exact diagonal
+        (computed once, not at every product)."""
+        n = self.n
+        m2, s = self._perm_cov(self.A)
+        c1 = 1.0 / (n * (n - 1)) if n > 1 else 0.0
+        Kd = m2 - c1 * (s**2 - m2 * n)  # K_jj minus what the off-diagonal formula puts on the diagonal
+        return m2, s, Kd, c1
+
+    def _AtA_apply(self, X: FloatArray) -> FloatArray:
+        """``AᵀA X`` for ``X`` (d, p) in one pass over ``A`` by blocks of rows (each block is read once, for
+        ``A_b X`` and ``A_bᵀ(A_b X)``, while it is in cache)."""
+        A = self.A
+        step = max(1, (1 << 17) // self.d)  # about 1 MB of A per block
+        out = np.zeros((self.d, X.shape[1]))
+        for lo in range(0, self.n, step):
+            Ab = A[lo:lo + step]
+            out += Ab.T @ (Ab @ X)
+        return out
+
     def BLB_apply(self, V: FloatArray) -> FloatArray:
         """``E[B̄L̄B̄] V = (L̄ ∘ K) V`` for ``V`` (d,) or (d, m) (Perm-1 families)."""
         self._require_perm1("E[B_bar L_bar B_bar]")
-        A, n = self.A, self.n
-        m2, s = self._perm_cov(A)
-        c1 = 1.0 / (n * (n - 1)) if n > 1 else 0.0
-        Kd = m2 - c1 * (s**2 - m2 * n)  # K_jj minus what the off-diagonal formula puts on the diagonal
+        m2, s, Kd, c1 = self._K_parts
 
         def K(X: FloatArray) -> FloatArray:  # X (d, m)
-            out: FloatArray = c1 * (np.outer(s, s @ X) - A.T @ (A @ X)) + Kd[:, None] * X
+            out: FloatArray = c1 * (np.outer(s, s @ X) - self._AtA_apply(X)) + Kd[:, None] * X
             return out
 
         V = np.asarray(V, dtype=float)
@@ -262,17 +299,28 @@ class StructuredMoments:
         self._require_perm1("sigma^2")
         pr, n = self.problem, self.n
         x = pr.x_star
-        check_fits(2 * 8 * n * self.d, f"the table u_ij with n = {n}, d = {self.d}")
-        T = self._T()
-        Ub = self.A * x - np.asarray(T) * pr.b / n  # u_ij = (T²D x*_j − T b_ij)/n
-        m2, s = self._perm_cov(Ub)
+        T = np.asarray(self._T())
+        b, W = pr.b, pr.W
+        Lb = self.L_bar
+        # one blocked pass over the rows u_i of U (u_ij = (T²D x*_j − T b_ij)/n): column sums s, column sums
+        # of squares, and Σ_i ‖Wᵀu_i‖², never an (n, d) temporary
+        sq, s = np.zeros(self.d), np.zeros(self.d)
+        low = 0.0
+        step = max(1, (1 << 18) // self.d)
+        for lo in range(0, n, step):
+            hi = min(n, lo + step)
+            Tb = T if T.ndim == 0 else T[lo:hi]
+            Ub = self._A_rows(lo, hi) * x - Tb * b[lo:hi] / n
+            s += Ub.sum(axis=0)
+            low += float(np.sum((Ub @ W) ** 2))
+            Ub *= Ub
+            sq += Ub.sum(axis=0)
+        m2 = sq / n
         mean = s / n
         c1 = 1.0 / (n * (n - 1)) if n > 1 else 0.0
-        Lb = self.L_bar
         Ldiag = Lb.diagonal()
-        W = pr.W
-        # Σ_i u_iᵀL̄u_i, with u_i the rows of U
-        quad_rows = float(np.einsum("ij,ij,j->", Ub, Ub, Lb.diag) + np.sum((Ub @ W) ** 2))
+        # Σ_i u_iᵀL̄u_i = Σ_j δ̄_j Σ_i u_ij² + Σ_i ‖Wᵀu_i‖², with u_i the rows of U
+        quad_rows = float(Lb.diag @ sq + low)
         off = (s @ Lb.apply(s) - Ldiag @ s**2) - (quad_rows - Ldiag @ (m2 * n))
         s2 = Ldiag @ m2 + c1 * off - mean @ Lb.apply(mean)
         return max(float(s2), 0.0)
@@ -281,7 +329,7 @@ class StructuredMoments:
     def sigma2_constant(self) -> bool:
         """``B̄`` deterministic (σ² constant in x), the dense path's test ``E[B̄²] = E[B̄]²`` on the diagonal."""
         self._require_perm1("sigma2_constant")
-        m2, s = self._perm_cov(self.A)
+        m2, s = self._A_column_moments()
         EB = s / self.n
         tol = 1e-12 * max(1.0, float(np.abs(EB).max()) ** 2)
         return bool(np.allclose(m2, EB**2, atol=tol))

@@ -473,3 +473,41 @@ def test_parse_vector_errors(text, d):
 def test_parse_vector_error_names_the_argument():
     with pytest.raises(ShapeError, match="start"):
         parse_vector("1,2", 3, name="start")
+
+
+@pytest.mark.parametrize("fortran", [False, True])
+def test_structured_npz_members_are_memory_mapped_with_the_same_values(tmp_path, monkeypatch, fortran):
+    """Large stored members of a structured NPZ are mapped, not read (threshold lowered here): same arrays,
+    read-only, and a problem equal to the one read the ordinary way."""
+    p = generators.low_rank_diagonal(6, 5, 0.5, seed=2, shared_rank=2)
+    path = tmp_path / "s.npz"
+    D = np.asfortranarray(p.D) if fortran else np.ascontiguousarray(p.D)
+    np.savez(path, D=D, b=np.asarray(p.b), V=np.asarray(p.V))
+    ordinary = read_problem(path).problem
+    monkeypatch.setattr(pio, "MAP_MIN_BYTES", 0)
+    with np.load(path) as z:
+        for k in ("D", "b", "V"):
+            mapped = pio._mapped_member(path, z, k)
+            assert mapped is not None and not mapped.flags.writeable
+            np.testing.assert_array_equal(mapped, z[k])
+            assert mapped.flags.f_contiguous == z[k].flags.f_contiguous
+    fast = read_problem(path).problem
+    for k in ("D", "b", "V"):
+        np.testing.assert_array_equal(getattr(fast, k), getattr(ordinary, k))
+    np.testing.assert_array_equal(fast.delta_bar, ordinary.delta_bar)
+    np.testing.assert_array_equal(fast.x_star, ordinary.x_star)
+
+
+def test_memory_mapped_member_with_a_bad_crc_falls_back_to_the_ordinary_error(tmp_path, monkeypatch):
+    """A flipped byte in a stored member: the CRC-32 check refuses the map and np.load reports the archive."""
+    p = generators.low_rank_diagonal(4, 4, 0.5, seed=1)
+    path = tmp_path / "s.npz"
+    np.savez(path, D=np.asarray(p.D), b=np.asarray(p.b), V=np.asarray(p.V))
+    raw = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("D.npy")
+    raw[info.header_offset + 30 + len("D.npy") + 128 + 3] ^= 0xFF  # a byte of D's data
+    path.write_bytes(bytes(raw))
+    monkeypatch.setattr(pio, "MAP_MIN_BYTES", 0)
+    with pytest.raises(ProblemFileError, match="corrupt or truncated"):
+        read_problem(path)

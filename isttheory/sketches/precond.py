@@ -97,7 +97,8 @@ class PreconditionedPerm(DiagonalSketch):
                 raise IncompatibleSketchError(
                     f"precond-perm needs D_i^(-1/2): diagonal entry (L_{i})_{j}{j} = {D[i, j]:.3g} is not positive"
                 )
-            table = scale_23(n, D, np.sqrt)
+            # √n / √D_i: the quotient is written over the fresh array √D (one n×d allocation, not two)
+            table = scale_23(n, D, np.sqrt, lambda num, den: np.divide(num, den, out=den))
         elif variant == "printed":
             if not isinstance(problem, QuadraticProblem):
                 raise IncompatibleSketchError("the printed variant of (23) needs dense L_i (a QuadraticProblem)")
