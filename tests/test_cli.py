@@ -360,7 +360,11 @@ def test_verify_user_problem(results):
     assert inst["description"] == "user problem"
     # per-instance claims run on the user's problem only; global claims (symbolic proofs, the Monte
     # Carlo bound checks on their own instances) run once
-    per_instance = [f for f in out["findings"] if not f["claim"].startswith(("proof:", "mc-bounds"))]
+    from isttheory.claims import claims
+
+    global_claims = {c.id for c in claims() if c.scope == "global"}
+    assert {"mc-bounds", "sec41-bias-vanishes"} <= global_claims
+    per_instance = [f for f in out["findings"] if f["claim"] not in global_claims]
     assert per_instance and {f["instance"] for f in per_instance} == {inst["name"]}
 
 

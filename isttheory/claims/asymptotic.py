@@ -44,15 +44,16 @@ def verify_bias_vanishes(inst: Instance, settings: Settings) -> Iterator[Finding
     slope = numbers["slope_rel_bias"] = _slope(sizes, rel)
     vanishes = slope < 0 and rel[-1] < rel[0]
     method = "exact x^inf, h on structured low_rank_diagonal problems (n = d), precond-perm (23); log-log fit"
+    where = f"low_rank_diagonal, n = d = {sizes[0]}..{sizes[-1]}"
     yield Finding(Verdict.VERIFIED if vanishes else Verdict.REFUTED, numbers, method, variant="relative-bias",
-                  message="" if vanishes else "the relative bias does not decrease with n = d: x^inf -> 0 "
+                  instance=where, message="" if vanishes else "the relative bias does not decrease with n = d: x^inf -> 0 "
                   "like 1/sqrt(n) while x* stays of order one, so h -> x*")
     nb: dict[str, float | int | str | bool | None] = {"sizes": numbers["sizes"]}
     nb.update({f"x_inf_max_n{n}": x for n, x in zip(sizes, xinf, strict=True)})
     nb.update({f"bound_n{n}": b for n, b in zip(sizes, bound, strict=True)})
     nb["slope_x_inf"] = _slope(sizes, xinf)
     ok = all(x <= b * (1 + 1e-12) for x, b in zip(xinf, bound, strict=True))
-    yield Finding(Verdict.VERIFIED if ok else Verdict.REFUTED, nb, method, variant="x_inf-bound")
+    yield Finding(Verdict.VERIFIED if ok else Verdict.REFUTED, nb, method, variant="x_inf-bound", instance=where)
 
 
 register(Claim(
