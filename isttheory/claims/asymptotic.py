@@ -46,8 +46,8 @@ def verify_bias_vanishes(inst: Instance, settings: Settings) -> Iterator[Finding
     method = "exact x^inf, h on structured low_rank_diagonal problems (n = d), precond-perm (23); log-log fit"
     where = f"low_rank_diagonal, n = d = {sizes[0]}..{sizes[-1]}"
     yield Finding(Verdict.VERIFIED if vanishes else Verdict.REFUTED, numbers, method, variant="relative-bias",
-                  instance=where, message="" if vanishes else "the relative bias does not decrease with n = d: x^inf -> 0 "
-                  "like 1/sqrt(n) while x* stays of order one, so h -> x*")
+                  instance=where, message="" if vanishes else "the relative bias does not decrease with n = d: "
+                  "x^inf -> 0 like 1/sqrt(n) while x* stays of order one, so h -> x*")
     nb: dict[str, float | int | str | bool | None] = {"sizes": numbers["sizes"]}
     nb.update({f"x_inf_max_n{n}": x for n, x in zip(sizes, xinf, strict=True)})
     nb.update({f"bound_n{n}": b for n, b in zip(sizes, bound, strict=True)})
