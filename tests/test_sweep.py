@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -371,11 +372,39 @@ def test_cells_that_do_not_fit_are_reported_and_not_stored(tmp_path):
         r["result"]["status"] != "unfit" for r in _lines(tmp_path / STREAM))
 
 
+def test_a_port_answering_in_another_protocol_is_named_as_such(monkeypatch, tmp_path):
+    """A service that answers at once with bytes of its own (an HTTP proxy's "400 Bad Request") is read by
+    Dask as a frame length of exabytes; the user sees that the port is not a Dask scheduler, not that."""
+    import threading
+
+    monkeypatch.setattr(runner_mod, "CONNECT_TIMEOUT", "5s")
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def answer() -> None:
+        while True:
+            try:
+                conn = server.accept()[0]
+            except OSError:
+                return
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
+            conn.close()
+
+    threading.Thread(target=answer, daemon=True).start()
+    try:
+        with pytest.raises(SchedulerError, match="accepts connections but does not speak the Dask protocol"):
+            run_sweep(parse_spec(SMALL), tmp_path, scheduler=f"tcp://127.0.0.1:{server.getsockname()[1]}")
+    finally:
+        server.close()
+
+
 def test_unreachable_scheduler_and_conflicting_options(monkeypatch, tmp_path):
     spec = parse_spec(SMALL)
     monkeypatch.setattr(runner_mod, "CONNECT_TIMEOUT", "1s")
-    with pytest.raises(SchedulerError, match="cannot reach the Dask scheduler"):
-        run_sweep(spec, tmp_path, scheduler="tcp://127.0.0.1:9")
+    with socket.socket() as closed:  # a port nobody listens on: bound, never listening
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        with pytest.raises(SchedulerError, match="cannot reach the Dask scheduler .*: Connection refused"):
+            run_sweep(spec, tmp_path, scheduler=f"tcp://127.0.0.1:{port}")
     with pytest.raises(ParameterError, match="local cluster only"):
         run_sweep(spec, tmp_path, scheduler="tcp://127.0.0.1:9", workers=2)
 

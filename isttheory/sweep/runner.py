@@ -119,7 +119,17 @@ def timed_cell(params: dict[str, Any], mc_seed: int, runs: int, iters: int, max_
 def _probe_scheduler(address: str, timeout: float) -> None:
     """Ask ``address`` who it is, all within ``timeout`` seconds: a port that accepts but is not a Dask
     scheduler (it says nothing, or something else) is a one-line :class:`SchedulerError`, never a hang."""
+    from distributed.comm.addressing import parse_address, parse_host_port
     from distributed.core import rpc
+
+    scheme, location = parse_address(address)
+    if scheme in ("tcp", "tls"):  # a refused or unroutable port is told apart from a silent one, at once
+        host, port = parse_host_port(location)
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+        except OSError as exc:
+            reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or type(exc).__name__)
+            raise SchedulerError(f"cannot reach the Dask scheduler at {address}: {reason}") from None
 
     async def identity() -> Any:
         r = rpc(address, timeout=timeout)
@@ -137,7 +147,10 @@ def _probe_scheduler(address: str, timeout: float) -> None:
         except TimeoutError:
             raise SchedulerError(f"{address} did not answer as a Dask scheduler within {timeout:g} s (is it the "
                                  "scheduler's port, not its dashboard or another service?)") from None
-        except Exception as exc:  # noqa: BLE001 - any reply of a foreign service, or no route, is one line
+        except Exception as exc:  # noqa: BLE001 - any reply of a foreign service is one line
+            if scheme in ("tcp", "tls"):  # the port accepted: what came back is not the Dask protocol
+                raise SchedulerError(f"{address} accepts connections but does not speak the Dask protocol (is "
+                                     "it the scheduler's port, not its dashboard or another service?)") from None
             msg = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
             raise SchedulerError(f"cannot reach the Dask scheduler at {address}: {msg}") from None
     kind = answer.get("type") if isinstance(answer, dict) else None
