@@ -10,7 +10,7 @@ worker: ``busy`` is the busiest worker), imbalance (busiest minus the mean busy 
 last cells leave a worker idle) and the rest (scheduling, transfers, writing the stream, the final
 results file and figure).
 
-Run:  python benchmarks/sweep.py            (8 cells of 1.5 s to 5 s each, by the machine and its load)
+Run:  python benchmarks/sweep.py            (8 cells of 1.8 s to 5 s each, by the machine and its load)
       python benchmarks/sweep.py --quick    (tiny cells, a smoke test)
 """
 
@@ -54,7 +54,7 @@ def _startup(workers: int) -> float:
     return time.perf_counter() - t
 
 
-def efficiency(runs: int = 3000) -> dict:
+def efficiency(runs: int = 6000) -> dict:
     """Time the same sweep on 1 and on 2 local workers; efficiency and the split of each wall time."""
     spec = parse_spec(SPEC.format(runs=runs))
     out: dict = {"cells": len(spec.cells), "runs": runs}
@@ -85,7 +85,7 @@ def efficiency(runs: int = 3000) -> dict:
 
 def section(quick: bool) -> list[str]:
     """Markdown lines for BENCHMARKS.md."""
-    e = efficiency(300 if quick else 3000)
+    e = efficiency(300 if quick else 6000)
     lines = ["## Sweep on Dask: parallel efficiency, 2 workers against 1 (LocalCluster)", "",
              f"{e['cells']} cells of about {e[1]['cell_s']:.2f} s each (1 worker); efficiency T(1)/(2·T(2)) = "
              f"{e['efficiency']:.2f} ({e['efficiency_without_startup']:.2f} without cluster start-up); the cells "
