@@ -98,3 +98,57 @@ def test_the_paper_norm_of_h_breaks_the_sweep_notebook(tmp_path):
     mod.write_text(text.replace(right, 'out["h_norm2_L"] = float(mo.h @ problem.L_bar @ problem.L_bar @ mo.h)'))
     with pytest.raises(CellExecutionError):
         _run_with_package(nb_path, bad)
+
+
+SEC41_HEADING = "### The registered claim `sec41-bias-vanishes`"
+
+
+def _imports_and_section(nb_path: Path, heading: str, out: Path) -> Path:
+    """A copy of ``nb_path`` with only its first code cell (the imports) and the section that starts at the
+    markdown cell ``heading`` and runs to the next ``## `` heading: the mutation run executes just that."""
+    nb = nbformat.read(nb_path, as_version=4)
+    start = [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.startswith(heading)]
+    assert len(start) == 1, f"{nb_path.name}: no single section {heading!r}"
+    end = next((i for i in range(start[0] + 1, len(nb.cells))
+                if nb.cells[i].cell_type == "markdown" and nb.cells[i].source.startswith("## ")), len(nb.cells))
+    first_code = next(c for c in nb.cells if c.cell_type == "code")
+    nb.cells = [first_code, *nb.cells[start[0]:end]]
+    nbformat.write(nb, out)
+    return out
+
+
+_H = "return np.asarray(quantities.bias(self.problem.x_star, self.x_inf), dtype=float)"
+_X_INF = "return np.asarray(quantities.fixed_point(EB, self.expected_Cb, lambda M, v: M.solve(v)), dtype=float)"
+SEC41_MUTANTS = {
+    # StructuredMoments.h (27) decays like x*/n: the relative bias vanishes and the claim verifies
+    "bias-like-1-over-n": (_H, "return np.asarray(self.problem.x_star, dtype=float) / self.problem.n",
+                           "sec41-bias-vanishes: expected REFUTED, got VERIFIED"),
+    # StructuredMoments.x_inf (28) twice too large: the 1/sqrt(n) bound breaks
+    "x-inf-doubled": (_X_INF, "return 2 * " + _X_INF.removeprefix("return "),
+                      "sec41-bias-vanishes: x_inf-bound REFUTED"),
+}
+
+
+@pytest.mark.skipif(not (ROOT / "notebooks" / "04_bias_and_fixed_point.ipynb").exists(), reason="notebook not written")
+def test_a_wrong_structured_bias_breaks_the_sec41_section(tmp_path):
+    """Perturb the structured engine the claim ``sec41-bias-vanishes`` reads, in copies of the library: with
+    ``h`` (27) decaying like ``x*/n`` the relative bias vanishes and the claim verifies; with ``x^∞`` (28) doubled
+    its ``1/√n`` bound breaks. Notebook 04's section on that claim must fail on its own assertion for each; the
+    unperturbed copy passes. (Only the imports and that section are executed.)"""
+    from nbclient.exceptions import CellExecutionError
+
+    nb_path = ROOT / "notebooks" / "04_bias_and_fixed_point.ipynb"
+    section = _imports_and_section(nb_path, SEC41_HEADING, tmp_path / "nb04_sec41.ipynb")
+    good = tmp_path / "good"
+    shutil.copytree(ROOT / "isttheory", good / "isttheory")
+    _run_with_package(section, good)  # the copy itself works
+
+    for name, (right, wrong, message) in SEC41_MUTANTS.items():
+        bad = tmp_path / name
+        shutil.copytree(ROOT / "isttheory", bad / "isttheory")
+        mod = bad / "isttheory" / "structured_theory.py"
+        text = mod.read_text()
+        assert text.count(right) == 1, f"structured_theory.py changed: update {name}"
+        mod.write_text(text.replace(right, wrong))
+        with pytest.raises(CellExecutionError, match=message):
+            _run_with_package(section, bad)
