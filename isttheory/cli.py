@@ -116,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ck = sub.add_parser("check", help="search lemma files for a certified counterexample (or the worst case)")
     ck.add_argument("lemmas", metavar="LEMMA.toml|DIR", nargs="*",
-                    help="lemma files, or folders of them (every *.toml inside); see README 'Check your own lemma'")
+                    help="lemma files, or folders of them (every .toml file inside); see README 'Check your own lemma'")
     ck.add_argument("--paper", action="store_true", help="also check the paper's lemma files shipped with isttheory")
     ck.add_argument("--budget", type=_positive_float, default=30.0, metavar="SECONDS", help="per lemma (default 30)")
     ck.add_argument("--max-instances", type=_positive_int, metavar="N",
@@ -141,10 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="output folder (default: sweep-out); created once the cluster is connected")
     sw.add_argument("--connect-timeout", metavar="S",
                     help="with --scheduler: seconds to reach it and have it answer as a Dask scheduler "
-                         "(default: $ISTTHEORY_SWEEP_CONNECT_TIMEOUT, else 10)")
+                         "(default: the environment variable ISTTHEORY_SWEEP_CONNECT_TIMEOUT, else 10)")
     sw.add_argument("--worker-timeout", metavar="S",
                     help="with --scheduler: seconds to wait for a first worker if it has none "
-                         "(default: $ISTTHEORY_SWEEP_WORKER_TIMEOUT, else 60)")
+                         "(default: the environment variable ISTTHEORY_SWEEP_WORKER_TIMEOUT, else 60)")
     sw.add_argument("--json", action="store_true", help="print the summary as JSON only")
     sw.add_argument("--quiet", action="store_true", help="no progress line")
     sw.add_argument("--example", action="store_true", help="print an example spec and exit")

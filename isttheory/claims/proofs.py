@@ -68,7 +68,10 @@ def _verifier(name: str) -> object:
     derive = discover()[name]
 
     def verify(inst: Instance, settings: Settings) -> Iterator[Finding]:
-        yield derivation_finding(name, derive())
+        d = derive()
+        finding = derivation_finding(name, d)
+        finding.detail = d  # the steps, for pages that show them (isttheory.report.site)
+        yield finding
 
     return verify
 

@@ -75,9 +75,10 @@ class Finding:
     seconds: float = 0.0
     errored: bool = False
     detail: object = None
-    """The typed result behind ``numbers`` (a :class:`~isttheory.montecarlo.BoundCheck` for ``mc-bounds``),
-    for tools that need more than the flattened numbers: ``verify --out`` draws ``bound_checks.png`` from
-    it instead of running the Monte Carlo family again. Not serialised: ``numbers`` is the record."""
+    """The typed result behind ``numbers`` (a :class:`~isttheory.montecarlo.BoundCheck` for ``mc-bounds``, the
+    :class:`~isttheory.derivations.base.Derivation` for a ``proof:`` claim), for tools that need more than the
+    flattened numbers: ``verify --out`` draws ``bound_checks.png`` from it instead of running the Monte Carlo
+    family again, and the docs site lists a derivation's steps. Not serialised: ``numbers`` is the record."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"claim": self.claim_id, "instance": self.instance, "variant": self.variant,
