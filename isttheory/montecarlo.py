@@ -40,6 +40,7 @@ from .budget import FAST
 from .constants import rate, theta_eigen
 from .dynamics import ExactDynamics
 from .errors import CheckError
+from .labels import STAT_DESCENT, STAT_EQ15, STAT_EQ16, STAT_EQ25, STAT_EQ28, STAT_EQ30, STAT_EQ30_LIMIT, STAT_EQ31
 from .moments import SketchMoments
 from .problem import QuadraticProblem
 from .simulate import SimulationResult, simulate
@@ -193,7 +194,7 @@ def check_eq16(runs: int, seed: int, K: int = 3, factor_power: float = 1.0, rate
     bound = thm1_eq16_rhs(g, K * factor_power, lam, float(x0 @ p.L_bar @ x0))
     m, X = ExactDynamics(p, sk, g).trajectory(K)[-1]
     exact = _quad(p.L_bar, m, X, np.zeros(p.d))
-    return _upper("(16)", _label(problem, "interpolation, perm"), "‖x^K − x*‖²_L̄", y, bound, exact,
+    return _upper("(16)", _label(problem, "interpolation, perm"), STAT_EQ16.plain, y, bound, exact,
                   {"gamma": g, "K": K, "factor_power": factor_power, "rate_kind": rate_kind}, (exact, bound))
 
 
@@ -212,7 +213,7 @@ def check_eq15(runs: int, seed: int, K: int = 20, rhs_factor: float = 2.0,
     ew = float(np.mean([_quad(mo.W, m, X, p.x_star) for m, X in traj[:K]]))  # ‖∇f‖²_{L̄⁻¹W̄L̄⁻¹} = ‖x − x*‖²_W̄
     ef = _objective(p, traj)
     rhs = float((rhs_factor / 2) * thm1_eq15_rhs(g, K, ef[0] - ef[K]))
-    return _upper("(15)", _label(problem, "interpolation, perm"), "avg ‖∇f‖²_{L̄⁻¹W̄L̄⁻¹} − RHS", y, 0.0, ew - rhs,
+    return _upper("(15)", _label(problem, "interpolation, perm"), STAT_EQ15.plain, y, 0.0, ew - rhs,
                   {"gamma": g, "K": K, "rhs_factor": rhs_factor}, (ew, rhs))
 
 
@@ -228,7 +229,7 @@ def _gradient_average_check(eq: str, inst: str, p: QuadraticProblem, sk: Any, g:
     eg = float(np.mean([quantities.grad_norm2(p.L_bar, p.b_bar, m, X) for m, X in traj[:K]]))
     ef = _objective(p, traj)
     rhs = eq24_rhs(1.0, K, lam, float(ef[0] - ef[K]))
-    return _upper(eq, inst, "avg ‖∇f‖² − 2λ(f(x⁰) − f(x^K))/K", y, 0.0, eg - rhs,
+    return _upper(eq, inst, STAT_DESCENT.plain, y, 0.0, eg - rhs,
                   {"gamma": g, "K": K, "lambda": lam}, (eg, rhs))
 
 
@@ -260,7 +261,7 @@ def check_eq25(runs: int, seed: int, gamma: float = 1.0, problem: QuadraticProbl
     res = simulate(p, sk, gamma, 1, runs=runs, seed=seed, record=[1], keep_iterates=True)
     y = np.einsum("ri,ij,rj->r", _it(res)[-1], p.L_bar, _it(res)[-1])
     m, X = ExactDynamics(p, sk, gamma).trajectory(1)[-1]
-    return _upper("(25)", _label(problem, "heterogeneous interpolation, (23)"), "‖x¹ − x*‖²_L̄ (claimed 0)", y, 0.0,
+    return _upper("(25)", _label(problem, "heterogeneous interpolation, (23)"), STAT_EQ25.plain, y, 0.0,
                   _quad(p.L_bar, m, X, np.zeros(p.d)), {"gamma": gamma})  # no ratio: the bound is 0
 
 
@@ -275,7 +276,7 @@ def check_eq28(runs: int, seed: int, K: int = 5, shift: float = 0.0,
     closed = (1 - g) ** K * x0 + (1 - (1 - g) ** K) * x_inf
     res = simulate(p, sk, g, K, runs=runs, seed=seed, record=[K], keep_iterates=True)
     m, _ = ExactDynamics(p, sk, g).trajectory(K)[-1]
-    return _equal("(28)", _label(problem, "heterogeneous, (23)"), "E[x^K] (coordinate furthest from the closed form)",
+    return _equal("(28)", _label(problem, "heterogeneous, (23)"), STAT_EQ28.plain,
                   _it(res)[-1], closed, m, {"gamma": g, "K": K, "shift": shift})
 
 
@@ -304,7 +305,7 @@ def check_eq28_perm(runs: int, seed: int, K: int = 10, shift: float = 0.0, diago
     res = simulate(p, sk, g, K, runs=runs, seed=seed, record=[K], keep_iterates=True, x0=x0)
     m, _ = ExactDynamics(p, sk, g, x0=x0).trajectory(K)[-1]
     return _equal("(28)", _label(problem, f"heterogeneous, Perm-{sk.q} (E[B̄] not diagonal)"),
-                  "E[x^K] (coordinate furthest from the closed form)", _it(res)[-1], closed, m,
+                  STAT_EQ28.plain, _it(res)[-1], closed, m,
                   {"gamma": g, "K": K, "shift": shift, "diagonal_EB": diagonal_EB})
 
 
@@ -339,7 +340,7 @@ def check_eq30(runs: int, seed: int, K: int = 40, gamma: float = 0.5, h_coef: fl
     transient = float(2 * (ef[0] - ef[K]) / (gamma * K))
     bound = thm2_corrected_rhs(gamma, K, 0.0, h_coef * H, sigma_coef * S)  # its neighbourhood: Δ = 0
     return _upper("(30)", _label(problem, f"heterogeneous, (23), {instance}"),
-                  "avg ‖∇f‖²_{L̄⁻¹} − 2(f(x⁰) − f(x^K))/(γK)", y,
+                  STAT_EQ30.plain, y,
                   bound, el - transient, {"gamma": gamma, "K": K, "h_coef": h_coef, "sigma_coef": sigma_coef},
                   (el, transient + bound))
 
@@ -370,7 +371,7 @@ def check_eq30_limit(runs: int, seed: int, K: int = 80, gamma: float = 0.5, sigm
     lim = dyn.limit_metrics
     exact_limit = None if lim is None else lim["grad2_Linv"]
     check = _equal("(30)", _label(problem, "heterogeneous, (23), exact limit"),
-                   "avg_{K/2≤k≤K} ‖x^k − x*‖²_L̄ (→ lim E‖∇f‖²_{L̄⁻¹})", y[:, None], np.array([limit]),
+                   STAT_EQ30_LIMIT.plain, y[:, None], np.array([limit]),
                    np.array([exact]), {"gamma": gamma, "K": K, "sigma_coef": sigma_coef, "exact_limit": exact_limit})
     if exact_limit is None or abs(exact_limit - exact) > 1e-9 * max(1.0, abs(exact)):
         check.exact_p_value = 0.0  # the engine's limit (mean and Lyapunov solves) disagrees with its own recursion
@@ -393,7 +394,7 @@ def check_eq31(runs: int, seed: int, K: int = 6, fixed_point: str = "b/sqrt(n)",
     closed = (1 - g) ** K * np.ones(n) + (1 - (1 - g) ** K) * fp
     res = simulate(p, sk, g, K, runs=runs, seed=seed, record=[K], keep_iterates=True)
     m, _ = ExactDynamics(p, sk, g).trajectory(K)[-1]
-    return _equal("(31)", _label(problem, "homogeneous preconditioned, scaled Perm-1"), "x^K (every run)",
+    return _equal("(31)", _label(problem, "homogeneous preconditioned, scaled Perm-1"), STAT_EQ31.plain,
                   _it(res)[-1], closed,
                   m, {"gamma": g, "K": K, "fixed_point": fixed_point})
 

@@ -283,7 +283,8 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The sweep writes its own figure, `neighbourhood.png`: exact limit and Monte Carlo against $\gamma$, averaged over the
+# The sweep writes its own figure, `neighbourhood.png`: the exact value beside the Monte Carlo mean at the same
+# iteration $K$, and the exact limit as its own series (dotted), against $\gamma$, averaged over the
 # instance seeds.
 
 # %%

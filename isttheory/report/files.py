@@ -91,16 +91,28 @@ def derivation_rows(payload: dict[str, Any]) -> list[tuple[str, str, str, str]]:
 
 
 def render_html(payload: dict[str, Any], figures: list[tuple[str, str]]) -> str:
-    """A self-contained HTML page: summary, figures (linked PNGs) and the findings table."""
+    """A self-contained HTML page: summary, the paper's claims (TeX statements and ``$…$`` formulas in
+    captions rendered offline to inline SVG with matplotlib mathtext, as in the figures), figures (linked
+    PNGs) and the findings table."""
     from html import escape
 
+    from .mathsvg import MathRenderer, plain
+
+    math = MathRenderer()
     s = payload["summary"]
     rows = "".join(
         f"<tr><td>{escape(f['claim'])}</td><td>{escape(f['instance'])}</td><td>{escape(f['variant'])}</td>"
         f"<td class='{f['verdict']}'>{f['verdict']}</td><td>{escape(format_numbers(f['numbers'], 6))}</td>"
         f"<td>{escape(f['method'])}</td><td>{escape(f['message'])}</td></tr>" for f in payload["findings"])
-    figs = "".join(f"<figure><img src='{escape(n)}' alt='{escape(c)}'><figcaption>{escape(c)}</figcaption></figure>"
-                   for c, n in figures)
+    figs = "".join(f"<figure><img src='{escape(n)}' alt='{escape(plain(c))}'><figcaption>{math.text(c)}"
+                   "</figcaption></figure>" for c, n in figures)
+    crows = "".join(
+        f"<tr><td>{escape(r['id'])}</td><td>{escape(r['equations'])}</td><td>{math.text(r['statement'])}</td>"
+        f"<td class='{escape(r['verdict'])}'>{escape(verdict_label(r['verdict'], r))}</td>"
+        f"<td>{escape(', '.join(f'{v} {k}' for k, v in r['findings'].items()))}</td></tr>"
+        for r in payload.get("paper_claims", []))
+    claims = ("<h2>Claims of the paper</h2><table><tr><th>claim</th><th>equations</th><th>statement</th>"
+              f"<th>verdict</th><th>findings</th></tr>{crows}</table>") if crows else ""
     summary = ", ".join(f"{k} {v}" for k, v in s.items())
     drows = "".join(f"<tr><td>{escape(a)}</td><td>{escape(b)}</td><td>{escape(c)}</td><td>{escape(d)}</td></tr>"
                     for a, b, c, d in derivation_rows(payload))
@@ -111,8 +123,8 @@ def render_html(payload: dict[str, Any], figures: list[tuple[str, str]]) -> str:
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}table{{border-collapse:collapse;font-size:12px}}
 td,th{{border:1px solid #ccc;padding:3px 6px}}.REFUTED{{color:#b00}}.CORRECTED{{color:#a60}}.VERIFIED{{color:#070}}
 .PROVED{{color:#070}}.CHECKED{{color:#270}}
-img{{max-width:100%}}</style></head><body><h1>isttheory verification report</h1>
+img{{max-width:100%}}svg.math{{display:inline-block}}</style></head><body><h1>isttheory verification report</h1>
 <p>Verdicts: {escape(summary)}; unexpected refutations: {payload['unexpected']}.</p>
-{derivations}<h2>Figures</h2>{figs}<h2>Findings</h2><table><tr><th>claim</th><th>instance</th><th>variant</th><th>verdict</th>
+{claims}{derivations}<h2>Figures</h2>{figs}<h2>Findings</h2><table><tr><th>claim</th><th>instance</th><th>variant</th><th>verdict</th>
 <th>numbers</th><th>method</th><th>note</th></tr>{rows}</table></body></html>
 """
