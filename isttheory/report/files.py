@@ -120,6 +120,7 @@ def render_html(payload: dict[str, Any], figures: list[tuple[str, str]]) -> str:
                    "PROVED needs every decisive step general; otherwise CHECKED.</p><table><tr><th>derivation</th>"
                    f"<th>G/F/N</th><th>verdict</th><th>notes</th></tr>{drows}</table>") if drows else ""
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>isttheory report</title>
+<link rel="icon" href="data:,">
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}table{{border-collapse:collapse;font-size:12px}}
 td,th{{border:1px solid #ccc;padding:3px 6px}}.REFUTED{{color:#b00}}.CORRECTED{{color:#a60}}.VERIFIED{{color:#070}}
 .PROVED{{color:#070}}.CHECKED{{color:#270}}
