@@ -45,6 +45,9 @@ from .structured import LowRankDiagonalProblem
 EIGEN_TOL = 1e-13
 """ARPACK's relative tolerance; the reported residual bound is what counts, not this request."""
 
+GEMV_COLUMNS = 3
+"""``AᵀA X`` with at most this many columns is one gemv per column and block (faster than a thin gemm)."""
+
 
 @dataclass(frozen=True)
 class EigenAnswer:
@@ -101,9 +104,19 @@ class StructuredMoments:
     @cached_property
     def A(self) -> FloatArray:
         """``a_{ij} = T_{ij}²(L_i)_{jj}/n`` (n × d), the diagonal of ``C_iL_iC_i``'s non-zero entry per client."""
-        check_fits(8 * self.n * self.d, f"the table a_ij with n = {self.n}, d = {self.d}")
-        T = self._T()
-        out: FloatArray = (np.asarray(T) ** 2) * self.problem.D / self.n
+        n, d = self.n, self.d
+        check_fits(8 * n * d, f"the table a_ij with n = {n}, d = {d}")
+        T, D = np.asarray(self._T()), self.problem.D
+        # by blocks of rows (about 1 MB) written in place: one n×d allocation and no n×d temporaries, the same
+        # element-wise operations (T², times D, over n: the same values) as on the whole table
+        out: FloatArray = np.empty((n, d))
+        step = max(1, (1 << 17) // d)
+        for lo in range(0, n, step):
+            hi = min(n, lo + step)
+            Ab = out[lo:hi]
+            np.square(T if T.ndim == 0 else T[lo:hi], out=Ab)
+            np.multiply(Ab, D[lo:hi], out=Ab)
+            np.divide(Ab, n, out=Ab)
         return out
 
     def _A_rows(self, lo: int, hi: int) -> FloatArray:
@@ -253,11 +266,23 @@ class StructuredMoments:
         ``A_b X`` and ``A_bᵀ(A_b X)``, while it is in cache)."""
         A = self.A
         step = max(1, (1 << 17) // self.d)  # about 1 MB of A per block
-        out = np.zeros((self.d, X.shape[1]))
+        m = X.shape[1]
+        if m > GEMV_COLUMNS:
+            out = np.zeros((self.d, m))
+            for lo in range(0, self.n, step):
+                Ab = A[lo:lo + step]
+                out += Ab.T @ (Ab @ X)
+            return out
+        # a few columns (ARPACK's one vector times the k columns of W): a matrix-vector product per column
+        # (BLAS gemv) on the block while it is in cache, about 1.6 times faster here than gemm with 2 or 3
+        # columns at d = 10^4; the same sums in another order (rounding-level differences)
+        Xt = np.ascontiguousarray(X.T)
+        out_t = np.zeros((m, self.d))
         for lo in range(0, self.n, step):
             Ab = A[lo:lo + step]
-            out += Ab.T @ (Ab @ X)
-        return out
+            for c in range(m):
+                out_t[c] += (Ab @ Xt[c]) @ Ab
+        return np.ascontiguousarray(out_t.T)
 
     def BLB_apply(self, V: FloatArray) -> FloatArray:
         """``E[B̄L̄B̄] V = (L̄ ∘ K) V`` for ``V`` (d,) or (d, m) (Perm-1 families)."""
