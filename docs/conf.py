@@ -5,12 +5,14 @@ run when the build starts (:func:`isttheory.report.site.generate`); the notebook
 ``notebooks/`` and executed by myst-nb (cached in ``docs/_build/.jupyter_cache``). Math is rendered at build
 time by ``sphinx.ext.imgmath`` (LaTeX and dvisvgm, no network): pages carry SVG images, no JavaScript math.
 
-Environment: ``ISTTHEORY_DOCS_FIGURES=0`` skips the report figures (the claim pages then show none), for
-quick builds such as the browser test's.
+Environment: ``ISTTHEORY_DOCS_FIGURES=0`` skips the report figures (the claim pages then show none);
+``ISTTHEORY_DOCS_EXECUTE=off`` renders the notebooks without executing them, and
+``ISTTHEORY_DOCS_EXECUTE_ONLY`` executes a subset (the browser test executes two).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import shutil
 import sys
@@ -50,9 +52,15 @@ imgmath_font_size = 14
 graphviz_output_format = "svg"
 
 nb_execution_mode = os.environ.get("ISTTHEORY_DOCS_EXECUTE", "cache")
+# ISTTHEORY_DOCS_EXECUTE_ONLY="04_*,06_*" executes only the notebooks matching one of those names (the browser
+# test's subset); the others are rendered as stored, without outputs
+_ONLY = [g for g in os.environ.get("ISTTHEORY_DOCS_EXECUTE_ONLY", "").split(",") if g]
+nb_execution_excludepatterns = [f"notebooks/{nb.name}" for nb in sorted((ROOT / "notebooks").glob("*.ipynb"))
+                                if _ONLY and not any(fnmatch.fnmatch(nb.name, g) for g in _ONLY)]
 nb_execution_cache_path = str(DOCS / "_build" / ".jupyter_cache")
 nb_execution_timeout = 600
 nb_execution_raise_on_error = True
+nb_render_markdown_format = "myst"  # Markdown outputs (display(Markdown(...))) get $...$ math, as cells do
 
 autodoc_typehints = "signature"
 autodoc_member_order = "bysource"

@@ -92,8 +92,8 @@ display(Math(r"x^* = " + sp.latex(sp.Matrix(np.round(problem.x_star, 4))) + r",\
 #
 # `isttheory.derivations.theorem2.derive()` derives with general SymPy steps (matrix expressions of any size
 # $d$; symbolic $\gamma$, $\beta$, $n$, $K$): $\bar B = I$ under (23), the exact one-step identity
-# $\mathbb E f(x^+) = f(x) - \gamma(1-\tfrac\gamma2)F - \gamma(1-\gamma)\langle\nabla f,h\rangle
-# + \tfrac{\gamma^2}2(H+\sigma^2)$, the per-step bound with its sharp constants (attained at $x = x^\infty$), the
+# $\mathbb E f(x^+) = f(x) - \gamma(1-\tfrac\gamma2)F - \gamma(1-\gamma)\langle\nabla f,h\rangle +
+# \tfrac{\gamma^2}2(H+\sigma^2)$, the per-step bound with its sharp constants (attained at $x = x^\infty$), the
 # telescoping to (30) **without** $\beta$ and without (29), and the exact limit. Exact trajectories of the lemma
 # engine are evidence, and the printed $\bar L^2$ version is refuted on an exact rational instance. It is PROVED;
 # `require()` raises if any step fails.

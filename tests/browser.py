@@ -70,8 +70,10 @@ def browser() -> Iterator[Any]:
             b.close()
 
 
-def page_problems(b: Any, url: str, screenshot: Path | None = None, check_links: bool = True) -> list[str]:
-    """Open ``url`` in a new page of browser ``b``; return every problem found (empty: the page is sound)."""
+def page_problems(b: Any, url: str, screenshot: Path | None = None, check_links: bool = True,
+                  link_status: dict[str, int] | None = None) -> list[str]:
+    """Open ``url`` in a new page of browser ``b``; return every problem found (empty: the page is sound).
+    ``link_status`` caches the status of each link target across calls (a site's pages share their menus)."""
     problems: list[str] = []
     page = b.new_page(viewport={"width": 1400, "height": 1000})
     try:
@@ -80,7 +82,7 @@ def page_problems(b: Any, url: str, screenshot: Path | None = None, check_links:
         page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
         page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
         page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
-        page.goto(url, wait_until="networkidle")
+        page.goto(url, wait_until="load")  # after every image, stylesheet and script has loaded
         broken = page.evaluate("() => Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0)"
                                ".map(i => i.getAttribute('src'))")
         problems += [f"image not loaded: {src}" for src in broken]
@@ -93,8 +95,11 @@ def page_problems(b: Any, url: str, screenshot: Path | None = None, check_links:
             origin = urlparse(url).netloc
             hrefs = page.evaluate("() => Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
             targets = sorted({urldefrag(h)[0] for h in hrefs if urlparse(h).netloc == origin})
+            seen = {} if link_status is None else link_status
             for t in targets:
-                status = page.request.get(t).status
+                if t not in seen:
+                    seen[t] = page.request.get(t).status
+                status = seen[t]
                 if status >= 400:
                     problems.append(f"broken link ({status}): {t}")
         if screenshot is not None:
