@@ -37,7 +37,7 @@ suppress_warnings = ["myst.header"]  # the guides include README sections, which
 
 html_theme = "pydata_sphinx_theme"
 html_static_path = ["_static"]
-html_css_files = ["isttheory.css"]
+html_css_files = ["isttheory.css", "status.css"]  # status.css: generated (isttheory.report.site)
 html_favicon = "_static/favicon.svg"  # also spares the browser a /favicon.ico request that would 404
 html_title = f"isttheory {release}"
 html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2, "secondary_sidebar_items": ["page-toc"]}
