@@ -33,6 +33,7 @@ STATUS_CLASS = {"PROVED": "PROVED", "CHECKED": "CHECKED", "VERIFIED": "VERIFIED"
 #: one colour per status, for the badges (:func:`status_css`) and the graph's nodes (:func:`dependency_dot`)
 STATUS_COLOUR = {"PROVED": "#1b7837", "CHECKED": "#5aae61", "VERIFIED": "#a6dba0", "SURVIVED": "#d9f0d3",
                  "CORRECTED": "#fdb863", "EXPECTED": "#e08214", "REFUTED": "#b2182b", "INCONCLUSIVE": "#bababa"}
+_LIGHT_TEXT = frozenset({"PROVED", "CHECKED", "EXPECTED", "REFUTED"})  # dark fills: white text
 STATUS_MEANING = {
     "PROVED": "a derivation whose every decisive step is general (valid for all values of its symbols)",
     "CHECKED": "holds; some decisive step is at fixed sizes or on instances",
@@ -229,8 +230,10 @@ def dependency_dot(model: SiteModel) -> str:
     """The claims' dependency graph in Graphviz ``dot``: each paper claim → the derivations, checks and lemma
     files it rests on, each node coloured by its status and linked to its page."""
     def colour(verdict: str) -> str:
+        """``fillcolor`` and ``fontcolor`` of a node of this status (white text on the dark fills)."""
         base = verdict if verdict.startswith("REFUTED (expected)") else verdict.split(" (")[0]
-        return STATUS_COLOUR[STATUS_CLASS.get(base, "INCONCLUSIVE")]
+        key = STATUS_CLASS.get(base, "INCONCLUSIVE")
+        return f'{STATUS_COLOUR[key]}", fontcolor="{"#ffffff" if key in _LIGHT_TEXT else "#111111"}'
 
     out = ["digraph claims {", '  rankdir=LR; bgcolor="transparent";',
            '  node [style=filled, fontname="Helvetica", fontsize=10];']
@@ -282,9 +285,6 @@ def catalogue_page(model: SiteModel) -> SitePage:
               "```{toctree}", ":hidden:", ""]
     lines += [_slug(pc.id) for pc in PAPER_CLAIMS] + [f"lemma-{_slug(lm.id)}" for lm in model.lemmas] + ["```", ""]
     return SitePage("claims/index.md", "\n".join(lines))
-
-
-_LIGHT_TEXT = frozenset({"PROVED", "CHECKED", "EXPECTED", "REFUTED"})
 
 
 def status_css() -> SitePage:
