@@ -161,8 +161,9 @@ def estimate_bytes(problem: ProblemLike, sketch: Sketch, runs: int, chunk: int) 
     return int(per_iter + draws + runs * d * 8 * 6)
 
 
-AFFINE_ROWS = 1024
-"""Clients per block when building the affine table of the fused Perm-1 path (bounds temporaries)."""
+AFFINE_ROWS = 64
+"""Clients per block when building the affine table of the fused Perm-1 path (bounds temporaries and keeps
+them in cache)."""
 
 
 def _fused_shape(sketch: Sketch, probe: IndexDraw | TableDraw, noise: float) -> bool:
@@ -199,12 +200,20 @@ def affine_table(problem: ProblemLike, scales: FloatArray, gamma: float, form: s
     """
     n, d = problem.n, problem.d
     table = np.empty((n, d, 2))
+    tmp = np.empty((min(n, AFFINE_ROWS), d))
     for lo in range(0, n, AFFINE_ROWS):
         hi = min(n, lo + AFFINE_ROWS)
         S, Dd, bb = scales[lo:hi], problem.D[lo:hi], problem.b[lo:hi]
-        if form == "sgd":
-            table[lo:hi, :, 0] = 1.0 - gamma * S * S * Dd / n
-            table[lo:hi, :, 1] = gamma * S * bb / n
+        if form == "sgd":  # in place, the same operations in the same order as 1 − γ·S·S·D/n and γ·S·b/n
+            u = tmp[:hi - lo]
+            np.multiply(gamma, S, out=u)
+            u *= S
+            u *= Dd
+            u /= n
+            np.subtract(1.0, u, out=table[lo:hi, :, 0])
+            np.multiply(gamma, S, out=u)
+            u *= bb
+            np.divide(u, n, out=table[lo:hi, :, 1])
         else:
             a = 1.0 - gamma * S * Dd
             c = np.zeros_like(a)
@@ -302,7 +311,8 @@ def simulate(problem: ProblemLike, sketch: Sketch, gamma: float, iters: int, run
         scales = _fused_scales(sketch, probe, noise)
         table = None if scales is None else affine_table(problem, scales, gamma, form, local_steps)
         pool = RunPool(runs, default_threads(runs * d) if threads is None else threads)
-        x = np.tile(x0v, (runs, 1))
+        x = np.tile(x0v, (runs, 1))  # owned here: the fused step updates it in place
+        work: dict[str, Any] = {}
         rec_pos = {int(k): j for j, k in enumerate(rec)}
         recorded = 0
         last_vals: list[dict[str, FloatArray] | None] = [None]
@@ -345,7 +355,8 @@ def simulate(problem: ProblemLike, sketch: Sketch, gamma: float, iters: int, run
                 t = min(chunk, iters - k)
                 draws = pool.map(partial(_sample_chunk, sketch, t), sketch_rngs)
                 noises = _noise(noise_rngs, draws, t, local_steps, noise, n, d)
-                step = _chunk_stepper(problem, draws, gamma, form, local_steps, table, pool)  # stacks runs once a chunk
+                # stacks runs once a chunk; the fused step reuses its buffers (work) and updates x in place
+                step = _chunk_stepper(problem, draws, gamma, form, local_steps, table, pool, work)
                 for s in range(t):
                     x = step(x, s, None if noises is None else noises[s])
                     k += 1
@@ -444,39 +455,17 @@ def _sample_chunk(sketch: Sketch, size: int, rng: np.random.Generator) -> IndexD
 
 
 def _chunk_stepper(problem: ProblemLike, draws: list[Any], gamma: float, form: str,
-                   steps: int, table: FloatArray | None = None, pool: RunPool | None = None) -> Any:
+                   steps: int, table: FloatArray | None = None, pool: RunPool | None = None,
+                   work: dict[str, Any] | None = None) -> Any:
     """Stack one chunk of per-run draws into (t, R, …) arrays once; return ``step(x, s, noise)``.
 
     With an :func:`affine_table` (Perm-1-type draws, no noise) each iteration is one gather of
-    ``(α, β)`` pairs at ``owner(j)·d + j`` and one fused multiply-add on contiguous ``x``."""
+    ``(α, β)`` pairs at ``owner(j)·d + j`` and one fused multiply-add on contiguous ``x``, done in
+    place (see :func:`_fused_stepper`; ``work`` keeps its buffers from one chunk to the next)."""
     first = draws[0]
     pool = pool or RunPool(len(draws), 1)
     if isinstance(first, IndexDraw) and table is not None:
-        d = problem.d
-        t = draws[0].coords.shape[0]
-        idx = np.empty((len(draws), t, d), dtype=np.int64)  # idx[r, s, j] = owner(j)·d + j
-
-        def owners(runs: slice) -> None:
-            for r in range(*runs.indices(len(draws))):
-                pi = draws[r].coords[..., 0]  # (t, n): client i owns pi[s, i]
-                flat = (pi + (np.arange(t) * d)[:, None]).reshape(-1)
-                idx[r].reshape(-1)[flat] = np.tile(np.arange(d) * d, t)
-                idx[r] += np.arange(d)
-
-        pool.each(owners)
-
-        def fused(x: FloatArray, s: int, noise: FloatArray | None) -> FloatArray:
-            out = np.empty_like(x)
-
-            def part(runs: slice) -> None:
-                pair = np.take(table, idx[runs, s], axis=0)
-                np.multiply(pair[..., 0], x[runs], out=out[runs])
-                out[runs] += pair[..., 1]
-
-            pool.each(part)
-            return out
-
-        return fused
+        return _fused_stepper(problem.d, draws, table, pool, {} if work is None else work)
     if isinstance(first, IndexDraw):
         coords = np.stack([dr.coords for dr in draws], axis=1)  # (t, R, n, m)
         sc = first.scales
@@ -497,6 +486,46 @@ def _chunk_stepper(problem: ProblemLike, draws: list[Any], gamma: float, form: s
         return dense_step(problem, x, first.table[outcomes[s]], gamma, form, steps, noise)
 
     return dense
+
+
+def _fused_stepper(d: int, draws: list[Any], table: FloatArray, pool: RunPool, work: dict[str, Any]) -> Any:
+    """The fused Perm-1 step of :func:`_chunk_stepper`. ``idx[s, r, j] = owner(j)·d + j`` (intp, laid out
+    so that iteration ``s`` of a slice of runs is contiguous, as ``np.take`` wants its indices) is built
+    once a chunk by one contiguous scatter per run-iteration; an iteration gathers the pairs into a reused
+    buffer (``mode="clip"``: the indices are in range by construction, and ``"raise"`` would buffer ``out``)
+    and updates ``x`` in place (``x ← α·x``, then ``x += β``: the same two roundings as before).
+    ``work`` holds the index and pair buffers, reused from chunk to chunk (no page faults per chunk)."""
+    R = len(draws)
+    t = draws[0].coords.shape[0]
+    idx = work.get("idx")
+    if idx is None or idx.shape[1:] != (R, d) or idx.shape[0] < t:
+        idx = work["idx"] = np.empty((t, R, d), dtype=np.intp)
+    if "owned" not in work:  # i·d: client i's rows start there
+        work["owned"] = np.arange(d, dtype=np.intp) * d
+        work["pairs"] = np.empty((R, d, 2))
+    owned, pairs = work["owned"], work["pairs"]
+
+    def owners(runs: slice) -> None:
+        vals = np.empty((t, d), dtype=np.intp)
+        for r in range(*runs.indices(R)):
+            pi = draws[r].coords[..., 0]  # (t, n): client i owns coordinate pi[s, i]
+            np.add(pi, owned, out=vals)  # i·d + pi[s, i], written at j = pi[s, i]
+            for s in range(t):
+                idx[s, r][pi[s]] = vals[s]
+
+    pool.each(owners)
+
+    def fused(x: FloatArray, s: int, noise: FloatArray | None) -> FloatArray:
+        def part(runs: slice) -> None:
+            pair, xr = pairs[runs], x[runs]
+            np.take(table, idx[s, runs], axis=0, out=pair, mode="clip")
+            np.multiply(pair[..., 0], xr, out=xr)
+            xr += pair[..., 1]
+
+        pool.each(part)
+        return x
+
+    return fused
 
 
 def index_step(problem: ProblemLike, x: FloatArray, coords: NDArray[np.int64],

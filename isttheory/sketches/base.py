@@ -404,5 +404,9 @@ def all_permutations(k: int) -> IntArray:
 
 
 def random_permutations(rng: np.random.Generator, size: int, k: int) -> IntArray:
-    """``size`` independent uniform permutations of ``range(k)``: shape (size, k)."""
-    return rng.permuted(np.tile(np.arange(k, dtype=np.int64), (size, 1)), axis=1)
+    """``size`` independent uniform permutations of ``range(k)``: shape (size, k). Shuffled in place (``out``
+    is the input: no copy, the same draws as ``rng.permuted(np.tile(np.arange(k), (size, 1)), axis=1)``)."""
+    pi = np.empty((size, k), dtype=np.int64)
+    pi[...] = np.arange(k, dtype=np.int64)
+    out: IntArray = rng.permuted(pi, axis=1, out=pi)
+    return out
