@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks import dynamics as bench_dyn  # noqa: E402
 from benchmarks import lemmas as bench_lemmas  # noqa: E402
 from benchmarks import simulate as bench_sim  # noqa: E402
+from benchmarks import structured_constants as bench_structured_constants  # noqa: E402
 from benchmarks import sweep as bench_sweep  # noqa: E402
 from benchmarks.simulate import _best  # noqa: E402
 from isttheory import generators  # noqa: E402
@@ -242,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
               "| cells | 1 worker s | 2 workers s | speedup | results identical |", "|---|---|---|---|---|",
               f"| {sw['cells']} | {sw['one_s']:.1f} | {sw['two_s']:.1f} | {sw['ratio']:.2f}× | {sw['identical']} |"]
     lines += [""] + bench_sweep.section(q)
+    lines += [""] + (bench_structured_constants.section(96, 1, sketches=("perm",)) if q else
+                     bench_structured_constants.section(10_000, 3))
     lines += [""] + bench_lemmas.section(q)
     v = verify_fast_time()
     lines += ["", "## `isttheory verify --fast`", "", "| wall s | of which import s | exit code |", "|---|---|---|",
