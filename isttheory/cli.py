@@ -107,9 +107,22 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--x0", metavar="X", help="starting point: one number or d comma-separated numbers")
     e.add_argument("--json", action="store_true", help="print machine-readable output only")
 
-    lt = sub.add_parser("latex", help="write LaTeX macros of the derived constants, a claims table and the errata")
-    lt.add_argument("--out", metavar="FILE", help="write the .tex fragment here (default: print it)")
-    lt.add_argument("--document", action="store_true", help="a complete document that uses every macro")
+    lt = sub.add_parser(
+        "latex", help="write LaTeX macros of the derived constants, a claims table and the errata",
+        description="Write a .tex fragment: one \\newcommand per derived constant (SymPy), \\ISTClaimsTable and "
+                    "\\ISTErrata, to \\input into a paper (needs amsmath, amssymb). With --document, a standalone "
+                    "appendix for pdflatex instead: an introduction, the derived constants with their defining "
+                    "equations, the paper's claims with their status, the errata with their corrected statements "
+                    "and the main figures (needs amsmath, amssymb, array, graphicx, geometry, longtable).")
+    lt.add_argument("--out", metavar="FILE.tex", help="write the .tex here (default: print it)")
+    lt.add_argument("--document", action="store_true",
+                    help="a standalone appendix (see above). Its figures (experiment_1.png ... logistic.png, as "
+                         "'verify --out' names them) are drawn into the folder of --out FILE.tex and included by "
+                         "name; printed to stdout without --figures, it has no figures")
+    lt.add_argument("--figures", metavar="DIR",
+                    help="with --document: include the PNGs already in DIR (e.g. a 'verify --out DIR' folder) "
+                         "instead of drawing them; paths in the .tex are relative to the folder of --out")
+    lt.add_argument("--quiet", action="store_true", help="no progress bar")
 
     er = sub.add_parser("errata", help="print ERRATA.md (generated from isttheory/errata.py)")
     er.add_argument("--out", metavar="FILE", help="write it here")
@@ -280,14 +293,21 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     chosen = [c for c in claims() if only is None or c.id in only]
     per_instance = sum(c.scope != "global" for c in chosen)
-    bar = progress_bar(len(instances) * per_instance + len(chosen) - per_instance, not (args.quiet or args.json))
+    bar = progress_bar(len(instances) * per_instance + len(chosen) - per_instance, not (args.quiet or args.json),
+                       desc="verify", unit="claim")
     run = run_verify(instances, settings, bar, only)
     bar.close()
     payload = run.to_payload()
     if only is not None:  # the paper claims that --only did not run have no findings: leave them out
         payload["paper_claims"] = [r for r in payload["paper_claims"] if r["findings"]]
     payload["seconds"] = round(time.perf_counter() - start, 3)
-    written = write_verify_report(args.out, payload, run, settings) if args.out else []
+    written: list[Any] = []
+    if args.out:
+        from .report.verify_report import REPORT_STEPS
+
+        bar = progress_bar(REPORT_STEPS, not (args.quiet or args.json), desc="report", unit="file")
+        written = write_verify_report(args.out, payload, run, settings, bar)
+        bar.close()
     if args.json:
         print(json.dumps(payload, allow_nan=False))
     else:
@@ -414,14 +434,46 @@ def _cmd_exact(args: argparse.Namespace) -> int:
 
 
 def _cmd_latex(args: argparse.Namespace) -> int:
-    from .claims import Settings, default_instances
+    import os
+    from pathlib import Path
+
+    from .claims import Settings, claims, default_instances
     from .io import atomic_write_bytes
-    from .report.latex import document, fragment
+    from .progress import progress_bar
+    from .report.latex import Figure, document, fragment
+    from .report.verify_report import FIGURE_STEPS, FIGURES, draw_figures
     from .verify import run_verify
 
-    text = fragment(run_verify(default_instances(), Settings(fast=True)))
+    if args.figures is not None and not args.document:
+        raise ParameterError("--figures needs --document")
+    if args.out is not None:
+        _check_writable(args.out, "--out")
+    if args.figures is not None:
+        missing = [name for _, name in FIGURES if not (Path(args.figures) / name).is_file()]
+        if missing:
+            raise ParameterError(f"--figures {args.figures}: missing {', '.join(missing)} "
+                                 "(write them with: isttheory verify --out DIR)")
+    instances, settings = default_instances(), Settings(fast=True)
+    chosen = claims()
+    per_instance = sum(c.scope != "global" for c in chosen)
+    draw = args.document and args.out is not None and args.figures is None
+    total = len(instances) * per_instance + len(chosen) - per_instance + 1 + (FIGURE_STEPS if draw else 0)
+    bar = progress_bar(total, not args.quiet, desc="latex", unit="step")
+    run = run_verify(instances, settings, bar)
+    bar.set_postfix_str("macros (derivations)")
+    text = fragment(run)
+    bar.update(1)
     if args.document:
-        text = document(text)
+        base = Path(args.out).resolve().parent if args.out else Path.cwd()
+        figures: list[Figure] | None = None
+        if draw:
+            figures = [Figure(c, n) for c, n in draw_figures(base, run, settings, bar)]
+        elif args.figures is not None:
+            folder = Path(args.figures).resolve()
+            figures = [Figure(c, Path(os.path.relpath(folder / n, base)).as_posix()) for c, n in FIGURES]
+        text = document(text, run, figures, "Printed to standard output: no figures (run with --out FILE.tex to draw "
+                                            "them next to it, or --figures DIR to include a verify --out folder's).")
+    bar.close()
     if args.out:
         atomic_write_bytes(args.out, text.encode())
         print(f"wrote {args.out}")

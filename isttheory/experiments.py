@@ -93,15 +93,29 @@ def neighbourhood(problem: QuadraticProblem, gammas: FloatArray | None = None) -
     return Neighbourhood(g, exact, corrected, paper, H, S)
 
 
+PAPER_EXPERIMENTS = ("homogeneous", "heterogeneous", "heterogeneous, interpolation")
+"""The problems of :func:`paper_experiments`, in order (n = d = 8)."""
+
+
+def experiment_title(i: int) -> str:
+    """The title of the ``i``-th experiment of :func:`paper_experiments`."""
+    return f"{PAPER_EXPERIMENTS[i]}, preconditioned Perm-1 (23)"
+
+
+def paper_experiment(i: int, fast: bool = True, seed: int = 0) -> Experiment:
+    """The ``i``-th experiment of :func:`paper_experiments` alone (a caller can report progress between them)."""
+    b = budget(fast)
+    if i == 0:
+        prob = generators.homogeneous(8, 8, seed=1)
+    elif i == 1:
+        prob = generators.heterogeneous(8, 8, 0.7, seed=2)
+    else:
+        prob = generators.interpolation(8, 8, 0.7, seed=3)
+    sk = PreconditionedPerm.from_problem(prob)
+    return error_curves(experiment_title(i), prob, sk, [0.1, 0.3, 0.6, 1.0], b.experiment_iters,
+                        b.experiment_runs, seed)
+
+
 def paper_experiments(fast: bool = True, seed: int = 0) -> list[Experiment]:
     """Homogeneous and heterogeneous problems, interpolation and not, several step sizes (n = d = 8)."""
-    b = budget(fast)
-    runs, iters = b.experiment_runs, b.experiment_iters
-    out = []
-    for name, prob in (("homogeneous", generators.homogeneous(8, 8, seed=1)),
-                       ("heterogeneous", generators.heterogeneous(8, 8, 0.7, seed=2)),
-                       ("heterogeneous, interpolation", generators.interpolation(8, 8, 0.7, seed=3))):
-        sk = PreconditionedPerm.from_problem(prob)
-        out.append(error_curves(f"{name}, preconditioned Perm-1 (23)", prob, sk, [0.1, 0.3, 0.6, 1.0], iters,
-                                runs, seed))
-    return out
+    return [paper_experiment(i, fast, seed) for i in range(len(PAPER_EXPERIMENTS))]

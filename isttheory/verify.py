@@ -45,17 +45,22 @@ class VerifyRun:
 def run_verify(instances: list[Instance], settings: Settings, progress: ProgressBar | None = None,
                only: set[str] | None = None) -> VerifyRun:
     """Run every applicable claim (or those whose ids are in ``only``) on every instance (``progress``, a
-    :func:`~isttheory.progress.progress_bar`, gets ``update(1)`` per pair)."""
+    :func:`~isttheory.progress.progress_bar`, is told each claim and instance as it starts, and gets
+    ``update(1)`` per pair)."""
     out: list[tuple[Claim, Finding]] = []
     chosen = [c for c in claims() if only is None or c.id in only]
     for claim in chosen:
         if claim.scope == "global":
+            if progress is not None:
+                progress.set_postfix_str(claim.id)
             out += [(claim, f) for f in claim.run(GLOBAL_INSTANCE, settings)]
             if progress is not None:
                 progress.update(1)
     for inst in instances:
         for claim in chosen:
             if claim.scope != "global" and claim.applies(inst):
+                if progress is not None:
+                    progress.set_postfix_str(f"{claim.id} on {inst.name}")
                 out += [(claim, f) for f in claim.run(inst, settings)]
             if progress is not None and claim.scope != "global":
                 progress.update(1)

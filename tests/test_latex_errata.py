@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,6 +12,8 @@ from isttheory.claims import Settings, default_instances
 from isttheory.errata import ERRATA, render_markdown
 from isttheory.report.latex import closed_forms, document, fragment, macro_name
 from isttheory.verify import run_verify
+
+from .latex_harness import compile_tex, needs_pdflatex
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,20 +38,14 @@ def test_fragment_has_macros_table_and_errata(frag):
         assert e.id in frag
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
+@needs_pdflatex
 def test_document_compiles_without_undefined_macros(frag, tmp_path):
-    tex = tmp_path / "doc.tex"
-    tex.write_text(document(frag))
-    proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
-    log = (tmp_path / "doc.log").read_text(errors="replace")
-    assert proc.returncode == 0, log[-2000:]
-    assert "Undefined control sequence" not in log
-    assert not re.search(r"LaTeX (Error|Warning)", log), log[-2000:]
+    pages, _, problems = compile_tex(tmp_path, "doc", document(frag))
+    assert problems == [] and pages >= 1, problems
     assert (tmp_path / "doc.pdf").stat().st_size > 1000
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
+@needs_pdflatex
 def test_a_broken_macro_is_caught(frag, tmp_path):
     """The compile test can fail: an undefined macro in the body makes pdflatex stop."""
     tex = tmp_path / "bad.tex"

@@ -486,3 +486,34 @@ def symbolic_B_moments(sketch: DiagonalSketch, Ls: list[sp.Matrix]) -> tuple[sp.
 def stack(mats: list[sp.Matrix]) -> np.ndarray:
     """SymPy matrices → object array (n, d, d) for the engine."""
     return np.array([np.array(m.tolist(), dtype=object) for m in mats], dtype=object)
+
+
+def tex_times(coefficient: sp.Expr | int, body: str, *, body_is_sum: bool = False) -> str:
+    """``coefficient · body`` in LaTeX, for ``Derivation.latex``: ``body`` alone when the coefficient is 1,
+    ``-body`` when it is -1, a sum coefficient in parentheses, then a thin space. ``body_is_sum``: ``body``
+    is a sum, parenthesised when multiplied (never when the coefficient is 1). The one place a derived
+    coefficient meets hand-written TeX, so no macro reads ``1\\left(…`` or ``+ -…``."""
+    c = sp.sympify(coefficient)
+    if c == 0:
+        return "0"
+    if body_is_sum and c != 1:
+        body = rf"\left({body}\right)"
+    if c == 1:
+        return body
+    if c == -1:
+        return "-" + body
+    if c.could_extract_minus_sign():
+        return "-" + tex_times(-c, body)
+    text: str = sp.latex(c)
+    if isinstance(c, sp.Add):
+        text = rf"\left({text}\right)"
+    return text + r"\," + body
+
+
+def tex_plus(*terms: str) -> str:
+    """Terms joined by ``+``, a term that starts with ``-`` joined by ``-`` instead (never ``+ -``)."""
+    out = terms[0] if terms else "0"
+    for t in terms[1:]:
+        t = t.strip()
+        out += " - " + t[1:].lstrip() if t.startswith("-") else " + " + t
+    return out

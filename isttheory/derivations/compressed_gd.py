@@ -45,7 +45,7 @@ from ..sketches import Identity, Permutation, RandQ
 from ..sketches.base import Sketch
 from ..symbolic import contractions
 from ..symbolic.inclusion import d, n, q
-from .base import GENERAL, Derivation, at, stack, symbolic_expectation, vector
+from .base import GENERAL, Derivation, at, stack, symbolic_expectation, tex_times, vector
 from .def1 import INCL_PERM, INCL_RAND, OMEGA_PERM, OMEGA_RAND, SCALE_PERM, SCALE_RAND, exact_outcomes, vector_moments
 from .matrix_algebra import dim, quadratic_forms
 
@@ -205,5 +205,5 @@ def derive(variance_coef: sp.Expr = omega, gamma_power: sp.Expr = GAMMA_POWER) -
         D.numeric(name, eq, ok, detail, exact=True, role="witness")
     D.numeric("float enumeration of E‖g(x*)‖² (Perm-2) = SketchMoments' closed forms", "(35)", *_float_cross_check(),
               role="evidence")
-    D.latex["variance"] = r"\mathbb{E}\|C(g) - g\|^2 \le " + sp.latex(variance_coef) + r"\|g\|^2"
+    D.latex["variance"] = r"\mathbb{E}\|C(g) - g\|^2 \le " + tex_times(variance_coef, r"\|g\|^2")
     return D

@@ -36,7 +36,7 @@ from ..moments import SketchMoments
 from ..sketches import Permutation, RandQ
 from ..symbolic import contractions
 from ..symbolic.inclusion import UniformPartition, d, n, q
-from .base import GENERAL, Derivation, at, stack, symbolic_expectation, symmetric_matrix, vector
+from .base import GENERAL, Derivation, at, stack, symbolic_expectation, symmetric_matrix, tex_plus, tex_times, vector
 from .def1 import exact_outcomes
 from .matrix_algebra import matrix_coefficients
 
@@ -162,6 +162,6 @@ def derive(cube_moment: sp.Expr = CUBE_MOMENT, diag_coef: sp.Expr = DIAG_COEF,
               bool(np.allclose(mo.expected_Cb, prob.b_bar) and np.linalg.norm(bias) > 1e-3),
               f"‖E[g(x*)]‖ = {np.linalg.norm(bias):.4g}, ‖∇f(x*)‖ = {np.linalg.norm(prob.grad(prob.x_star)):.2g}",
               role="evidence")
-    D.latex["ECLC"] = (sp.latex(diag_coef) + r"\,\mathrm{Diag}(L) + " + sp.latex(offdiag_coef)
-                       + r"\,(L - \mathrm{Diag}(L))")
+    D.latex["ECLC"] = tex_plus(tex_times(diag_coef, r"\mathrm{Diag}(L)"),
+                               tex_times(offdiag_coef, r"L - \mathrm{Diag}(L)", body_is_sum=True))
     return D

@@ -33,7 +33,7 @@ from ..generators import random_psd
 from ..sketches import Permutation, RandQ
 from ..symbolic import contractions
 from ..symbolic.inclusion import UniformPartition, d, n, q
-from .base import GENERAL, Derivation, at, stack, symbolic_expectation, symmetric_matrix, vector
+from .base import GENERAL, Derivation, at, stack, symbolic_expectation, symmetric_matrix, tex_times, vector
 from .def1 import exact_outcomes
 from .matrix_algebra import matrix_coefficients
 
@@ -184,5 +184,5 @@ def derive(factor: sp.Expr = FACTOR, growth_power: sp.Expr = GROWTH_POWER, grad_
         rows.append(f"{label}: λ_min = {lam:.4g} ≥ (α−β)min_j(A²)_jj = {cert:.4g}")
     D.numeric("λ_min(E[CA²C]) ≥ (α − β)·min_j (A²)_jj > 0 on random A ≻ 0 (floats)", "(11)", ok, "; ".join(rows),
               role="evidence")
-    D.latex["identity"] = r"\mathbb{E}\|\nabla f(Cx)\|^2 = " + sp.latex(factor) + r"\, x^\top \mathbb{E}[C A^2 C] x"
+    D.latex["identity"] = r"\mathbb{E}\|\nabla f(Cx)\|^2 = " + tex_times(factor, r"x^\top \mathbb{E}[C A^2 C] x")
     return D

@@ -49,7 +49,7 @@ from ..moments import SketchMoments
 from ..sketches import Permutation, PreconditionedPerm
 from ..sketches.precond import scale_23
 from ..symbolic import contractions, inclusion
-from .base import GENERAL, Derivation, at, stack, symbolic_expectation, vector
+from .base import GENERAL, Derivation, at, stack, symbolic_expectation, tex_plus, tex_times, vector
 
 #: the number of clients as a symbol (claim constants are written in it; ``inclusion.n`` is the same symbol)
 N = sp.Symbol("n", positive=True, integer=True)
@@ -216,6 +216,7 @@ def derive(bias_scale: sp.Expr = INV_SQRT_N, h_sign: sp.Expr = ONE, scale: sp.Ex
     D.numeric("SketchMoments: E[B̄] = ebar·I, E[(Cb)‾] = bias_scale·D̃b̃, h = x* − x^∞ matches (27) "
               "(heterogeneous n = d = 4, 3 seeds)", "(27)", worst <= 1e-10, f"max deviation {worst:.2g}",
               role="evidence")
-    D.latex["ECb"] = sp.latex(bias_scale) + r"\,\tilde D\tilde b"
-    D.latex["h"] = sp.latex(h_sign) + r"\left(\bar L^{-1}\bar b - " + sp.latex(bias_scale) + r"\tilde D\tilde b\right)"
+    D.latex["ECb"] = tex_times(bias_scale, r"\tilde D\tilde b")
+    D.latex["h"] = tex_times(h_sign, tex_plus(r"\bar L^{-1}\bar b", tex_times(-bias_scale, r"\tilde D\tilde b")),
+                             body_is_sum=True)
     return D

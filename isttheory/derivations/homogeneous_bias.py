@@ -63,7 +63,7 @@ from ..problem import QuadraticProblem
 from ..simulate import simulate
 from ..sketches import Permutation
 from ..symbolic import contractions
-from .base import GENERAL, Derivation, at, stack, symbolic_expectation, vector
+from .base import GENERAL, Derivation, at, stack, symbolic_expectation, tex_times, vector
 from .estimator_bias import N, perm1_inclusion
 from .symbolic_sums import sum_normal_form
 
@@ -413,5 +413,5 @@ def derive(scale: sp.Expr = SQRT_N, eigenvalue: sp.Expr = SQRT_N, sigma2: sp.Exp
               f"L̃h = {list(cv)} (change of variables); L̃D^(1/2)b̃/√n − b̃ = {list(direct)} ((23) on (L, b))",
               exact=True, role="evidence")
     D.latex["x_inf"] = r"\tilde b/" + sp.latex(scale)
-    D.latex["condition"] = r"\tilde L\tilde b = " + sp.latex(eigenvalue) + r"\,\tilde b"
+    D.latex["condition"] = r"\tilde L\tilde b = " + tex_times(eigenvalue, r"\tilde b")
     return D

@@ -54,7 +54,7 @@ from ..problem import QuadraticProblem
 from ..simulate import simulate
 from ..sketches import PreconditionedPerm, precond
 from ..symbolic.inclusion import UniformPartition, d, q
-from .base import GENERAL, Derivation, at
+from .base import GENERAL, Derivation, at, tex_times
 from .estimator_bias import N, client_matrices, client_vectors, dtilde_b, engine_moments
 from .matrix_algebra import matrix_coefficients
 
@@ -365,6 +365,6 @@ def derive(limit_coef: sp.Expr = INV_N_SQRT_N, exponent_shift: int = 0,
     D.latex["closed_form"] = (r"(1-\gamma)^{k" + (f"+{exponent_shift}" if exponent_shift else "") +
                               r"}x^0 + (1-(1-\gamma)^{k" + (f"+{exponent_shift}" if exponent_shift else "") +
                               r"})\tfrac{1}{\sqrt n}\tilde D\tilde b")
-    D.latex["x_inf"] = sp.latex(limit_coef) + r"\sum_i D_i^{-1/2} b_i"
+    D.latex["x_inf"] = tex_times(limit_coef, r"\sum_i D_i^{-1/2} b_i")
     D.latex["iso_bias"] = r"h = \left(" + sp.latex(iso_ratio) + r"\right) x^*"
     return D

@@ -77,7 +77,7 @@ from ..symbolic import contractions
 from ..symbolic.inclusion import UniformPartition
 from ..symbolic.inclusion import d as d_inc
 from ..symbolic.inclusion import q as q_inc
-from .base import GENERAL, Derivation, at, stack, symbolic_expectation, symmetric_matrix
+from .base import GENERAL, Derivation, at, stack, symbolic_expectation, symmetric_matrix, tex_plus, tex_times
 from .symbolic_sums import sum_normal_form, sum_residual
 
 n_s, d_s = sp.symbols("n d", positive=True, integer=True)
@@ -599,6 +599,7 @@ def derive(n_rel: sp.Expr = d_s, ebar_scale: sp.Expr = n_s, correction: sp.Expr 
             worst_h = max(worst_h, abs(t14[0] - t17) / t14[0])
     D.numeric("instances, homogeneous: θ₁₇ = θ*(14)", "(17)", worst_h <= 1e-9, f"max rel. diff {worst_h:.2g}",
               role="evidence")
-    D.latex["EB"] = sp.latex(ebar_scale) + r"\bar D"
-    D.latex["BLB"] = r"n^2\bar L\circ(\bar D\bar D^\top + " + sp.latex(correction) + r"\,\mathrm{Cov}(v))"
+    D.latex["EB"] = tex_times(ebar_scale, r"\bar D")
+    cov_tex = tex_times(correction, r"\mathrm{Cov}(v)")
+    D.latex["BLB"] = r"n^2\bar L\circ\left(" + tex_plus(r"\bar D\bar D^\top", cov_tex) + r"\right)"
     return D

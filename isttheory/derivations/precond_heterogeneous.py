@@ -62,7 +62,7 @@ from ..simulate import simulate
 from ..sketches import Permutation, PreconditionedPerm
 from ..sketches.precond import Variant, scale_23
 from ..symbolic import contractions
-from .base import GENERAL, Derivation, at, stack, symbolic_expectation, vector
+from .base import GENERAL, Derivation, at, stack, symbolic_expectation, tex_times, vector
 from .estimator_bias import perm1_inclusion
 
 n_s = sp.Symbol("n", positive=True, integer=True)
@@ -324,6 +324,6 @@ def derive(variant: Literal["diagonal", "printed"] = "diagonal", scale: sp.Expr 
               f"max|E[C̃LC̃] − I| = {diag_dev:.3g}, min diagonal {jensen:.4g}, E‖x¹‖²_L̄ = {x0 @ Mq @ x0:.4g}, "
               f"simulated {res.metrics['dist2_L'].mean[1]:.4g} (‖x⁰‖²_L̄ = {res.metrics['dist2_L'].mean[0]:.4g})",
               role="evidence")
-    D.latex["scale"] = sp.latex(scale) + r"\,((L_i)_{\pi_i\pi_i})^{-1/2}"
+    D.latex["scale"] = tex_times(scale, r"((L_i)_{\pi_i\pi_i})^{-1/2}")
     D.latex["factor"] = sp.latex(factor)
     return D

@@ -53,7 +53,7 @@ from ..problem import QuadraticProblem
 from ..simulate import simulate
 from ..sketches import Permutation
 from ..symbolic import contractions
-from .base import GENERAL, Derivation, at, stack, symbolic_expectation, vector
+from .base import GENERAL, Derivation, at, stack, symbolic_expectation, tex_times, vector
 from .estimator_bias import perm1_inclusion
 
 n_s = sp.Symbol("n", positive=True, integer=True)
@@ -255,5 +255,5 @@ def derive(theta_min: sp.Expr = n_s, lam_coef: sp.Expr = lam_max, ebar: sp.Expr 
               "(22)", worst22 >= -1e-12, f"min relative margin {worst22:.3g} (K = 1..4, x̃⁰ ∈ {{1, top eigenvector}})",
               role="evidence")
     D.latex["theta_min"] = sp.latex(theta_min)
-    D.latex["bound"] = r"\frac{2" + sp.latex(lam_coef) + r"(f(x^0)-f(x^K))}{K}"
+    D.latex["bound"] = r"\frac{" + tex_times(2 * lam_coef, r"(f(x^0)-f(x^K))") + "}{K}"
     return D

@@ -34,7 +34,7 @@ import numpy as np
 import sympy as sp
 
 from ..generators import heterogeneous
-from .base import GENERAL, Derivation, psd_margin
+from .base import GENERAL, Derivation, psd_margin, tex_plus, tex_times
 from .symbolic_sums import sum_residual
 
 HALF = sp.Rational(1, 2)
@@ -123,5 +123,5 @@ def derive(half: sp.Expr = HALF, mean_weight: sp.Expr | None = None, grad_b: sp.
               worst >= -1e-12 and min_quad > 0 and min_psd > 0,
               f"n = 2, d = 3: min relative margin {worst:.3g}, min hᵀL̄h {min_quad:.3g}, λ_min(L̄) {min_psd:.3g}",
               exact=False, role="evidence")
-    D.latex["taylor"] = r"f(x+h) = f(x) + \langle \nabla f(x), h\rangle + " + sp.latex(half) + r"\, h^\top \bar L h"
+    D.latex["taylor"] = tex_plus(r"f(x+h) = f(x) + \langle \nabla f(x), h\rangle", tex_times(half, r"h^\top \bar L h"))
     return D

@@ -56,7 +56,7 @@ from .. import constants
 from ..generators import heterogeneous
 from ..problem import QuadraticProblem
 from ..sketches import precond
-from .base import GENERAL, Derivation, at, symmetric_matrix
+from .base import GENERAL, Derivation, at, symmetric_matrix, tex_plus, tex_times
 from .matrix_algebra import dim, quadratic_forms
 
 g_, beta = sp.symbols("gamma beta", positive=True)
@@ -372,11 +372,8 @@ def derive(h_coef: sp.Expr | None = None, sigma_coef: sp.Expr | None = None,
     D.numeric("lemma engine's exact limit (Lyapunov) = H + (limit coefficient)·σ², same instances", "(30)", lim_ok,
               "; ".join(dict.fromkeys(shown[:9])), exact=True, role="evidence")
     D.latex["bound"] = (r"\frac1K\sum_{k<K}\mathbb{E}\|\nabla f(x^k)\|^2_{\bar L^{-1}} \le "
-                        r"\frac{2(f(x^0)-\mathbb{E} f(x^K))}{\gamma K} + " + _coef(h_coef) +
-                        r"\|h\|^2_{\bar L} + " + _coef(sigma_coef) + r"\sigma^2")
-    D.latex["limit"] = r"\|h\|^2_{\bar L} + " + sp.latex(lim) + r"\,\sigma^2"
+                        + tex_plus(r"\frac{2(f(x^0)-\mathbb{E} f(x^K))}{\gamma K}",
+                                                         tex_times(h_coef, r"\|h\|^2_{\bar L}"),
+                                                         tex_times(sigma_coef, r"\sigma^2")))
+    D.latex["limit"] = tex_plus(r"\|h\|^2_{\bar L}", tex_times(lim, r"\sigma^2"))
     return D
-
-
-def _coef(c: sp.Expr) -> str:
-    return "" if c == 1 else sp.latex(c) + r"\,"

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import sympy as sp
 
+from ..claims.catalogue import roll_up, verdict_label
 from ..derivations import discover
 from ..errata import ERRATA
 from ..sketches import Permutation, RandQ
@@ -20,6 +23,7 @@ from ..symbolic import contractions
 from ..symbolic.engine import pattern_weights
 from ..symbolic.inclusion import UniformPartition, d, n, q, s
 from ..verify import VerifyRun
+from .lemma_latex import tex_text
 
 _WORDS = "Zero One Two Three Four Five Six Seven Eight Nine".split()
 
@@ -68,11 +72,6 @@ def derivation_forms() -> dict[str, str]:
     return out
 
 
-def _tex_text(text: str) -> str:
-    return (text.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("&", r"\&")
-            .replace("%", r"\%").replace("#", r"\#").replace("–", "--").replace("—", "---"))
-
-
 def claims_table(run: VerifyRun) -> str:
     """A tabular of claims with their verdict counts over instances and variants; a derivation's row also
     gives its steps as G/F/N (general / fixed-size / numeric) and, if CORRECTED, whether the corrected
@@ -89,7 +88,7 @@ def claims_table(run: VerifyRun) -> str:
     rows = [r"\begin{tabular}{llll}", r"\hline", r"claim & equations & verdicts & steps G/F/N \\", r"\hline"]
     for cid, counts in by_claim.items():
         verdicts = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
-        rows.append(f"{_tex_text(cid)} & {_tex_text(eqs[cid])} & {_tex_text(verdicts)} & {gfn.get(cid, '')} \\\\")
+        rows.append(f"{tex_text(cid)} & {tex_text(eqs[cid])} & {tex_text(verdicts)} & {gfn.get(cid, '')} \\\\")
     rows += [r"\hline", r"\end{tabular}"]
     return "\n".join(rows)
 
@@ -97,7 +96,7 @@ def claims_table(run: VerifyRun) -> str:
 def errata_list() -> str:
     items = [r"\begin{itemize}"]
     for e in ERRATA:
-        items.append(rf"\item \textbf{{{_tex_text(e.id)}}} ({_tex_text(e.where)}, {e.kind}): ${e.latex}$")
+        items.append(rf"\item \textbf{{{tex_text(e.id)}}} ({tex_text(e.where)}, {e.kind}): ${e.latex}$")
     items.append(r"\end{itemize}")
     return "\n".join(items)
 
@@ -114,14 +113,190 @@ def fragment(run: VerifyRun) -> str:
     return "\n".join(lines) + "\n"
 
 
-def document(frag: str) -> str:
-    """A minimal document that inputs nothing but uses every macro of ``frag``."""
-    names = re.findall(r"\\newcommand\{\\(IST[A-Za-z]+)\}", frag)
-    body = [rf"\noindent\texttt{{{n_}}}: $\displaystyle \{n_}$\par" for n_ in names
-            if n_ not in ("ISTClaimsTable", "ISTErrata")]
-    return "\n".join([r"\documentclass{article}", r"\usepackage{amsmath,amssymb}", r"\usepackage[margin=2cm]{geometry}",
-                      frag, r"\begin{document}", *body, r"\section*{Claims}", r"\ISTClaimsTable",
-                      r"\section*{Errata}", r"\ISTErrata", r"\end{document}", ""])
+def _sets(letter: str, k: int) -> str:
+    return ", ".join(f"{letter}_{i}" for i in range(1, k + 1)) if k <= 2 else f"{letter}_1, \\dots, {letter}_{k}"
 
 
-__all__ = ["closed_forms", "derivation_forms", "document", "fragment", "macro_name", "Permutation", "RandQ"]
+DEFINITIONS: dict[str, tuple[str, str]] = {
+    **{macro_name("p same", str(t)): (rf"$\Pr[{_sets('j', t)} \in S_i]$, distinct coordinates, $S_i$ a uniform "
+                                      r"$q$-block of a partition of $[d]$", "(7)") for t in range(1, 5)},
+    **{macro_name("p cross", str(u), str(v)): (rf"$\Pr[{_sets('j', u)} \in S_i,\ {_sets('k', v)} \in S_{{i'}}]$, "
+                                               r"$i \ne i'$, distinct coordinates", "(7)")
+       for u, v in ((1, 1), (2, 1), (2, 2))},
+    macro_name("perm CAC"): (r"$\mathbb{E}[C_i A C_i]$, Perm-$q$ with scale $s$, any symmetric $A$", "(5), (7)"),
+    macro_name("rand CAC"): (r"$\mathbb{E}[C A C]$, Rand-$q$, any symmetric $A$", "(4), (5)"),
+    macro_name("rand omega"): (r"variance parameter $\omega$ of Rand-$q$", "Def. 1, (4)"),
+    macro_name("perm omega"): (r"variance parameter $\omega$ of Perm-$q$ ($d = qn$)", "Def. 1, (7)"),
+    macro_name("precond x inf"): (r"fixed point $x^\infty$ of the mean recursion under (23)", "(28)"),
+    macro_name("compressed gd", "variance"): (r"variance of an unbiased compressor", "(32)--(35)"),
+    macro_name("def1", "omega rand"): (r"$\omega$ of Rand-$q$, from its second moments", "Def. 1, (4)"),
+    macro_name("def1", "omega perm"): (r"$\omega$ of Perm-$q$, from its second moments", "Def. 1, (7)"),
+    macro_name("eq10", "ECLC"): (r"$\mathbb{E}[C_i L C_i]$, Perm-$q$: the source of IST's bias", "(10)"),
+    macro_name("eq11", "identity"): (r"second moment of a compressed gradient, $f(x) = x^\top A x$", "(11)"),
+    macro_name("estimator bias", "ECb"): (r"$\mathbb{E}[\overline{Cb}]$ under (23)", "(26)"),
+    macro_name("estimator bias", "h"): (r"bias $h$ of the estimator's mean $\bar L^{-1}\nabla f + h$", "(27)"),
+    macro_name("homogeneous bias", "x inf"): (r"fixed point $x^\infty$, homogeneous case", "(31)"),
+    macro_name("homogeneous bias", "condition"): (r"$h = 0$ exactly when $\tilde b = 0$ or", "(31)"),
+    macro_name("identity example", "theta"): (r"smallest $\theta$ of (14) for the identity sketch", "(14)"),
+    macro_name("identity example", "rate"): (r"factor of (16) at $\gamma = 1/\theta$, identity sketch", "(16)"),
+    macro_name("ist comparison", "threshold"): (r"least $q$ for which Rand-$q$ meets $\omega \le \mu^2/L^2$",
+                                                r"$\S$4.3"),
+    macro_name("mean recursion", "closed form"): (r"$\mathbb{E}[x^k]$ under (23)", "(28)"),
+    macro_name("mean recursion", "x inf"): (r"its limit $x^\infty$", "(28)"),
+    macro_name("mean recursion", "iso bias"): (r"bias for $L_i = \delta I$", "(28)"),
+    macro_name("perm1 example", "EB"): (r"$\mathbb{E}[\bar B]$, Perm-1", "(17)"),
+    macro_name("perm1 example", "BLB"): (r"$\mathbb{E}[\bar B\bar L\bar B]$, Perm-1", "(17)"),
+    macro_name("precond heterogeneous", "scale"): (r"the scale of $\tilde C_i$ in (23), corrected", "(23)"),
+    macro_name("precond heterogeneous", "factor"): (r"contraction factor at $\gamma = 1$", "(25)"),
+    macro_name("precond homogeneous", "theta min"): (r"smallest $\theta$ of (14)", "(21)"),
+    macro_name("precond homogeneous", "bound"): (r"bound on $\min_k \|\nabla f(x^k)\|^2_{D^{-1}}$", "(22)"),
+    macro_name("remark1", "W19"): (r"$\bar W$ of Remark 1 (halved; see the errata)", "(19)"),
+    macro_name("remark1", "threshold"): (r"$\bar W \not\succeq 0$ for $c$ above", "(19)"),
+    macro_name("smoothness", "taylor"): (r"Taylor expansion of $f$ of (12)", "(8)"),
+    macro_name("theorem1", "descent"): (r"descent constant of (15)", "(15)"),
+    macro_name("theorem1", "rate"): (r"per-step factor of (16)", "(16)"),
+    macro_name("theorem2", "bound"): (r"Theorem 2, corrected", "(30)"),
+    macro_name("theorem2", "limit"): (r"$\lim_k \mathbb{E}\|\nabla f(x^k)\|^2_{\bar L^{-1}}$ under (23)", "(30)"),
+}
+"""Macro name -> (the quantity, in LaTeX text; the paper's equations): the constants table of :func:`document`."""
+
+PACKAGES = ("amsmath", "amssymb", "array", "graphicx", "geometry", "longtable")
+"""What :func:`document` loads (all in texlive-latex-base)."""
+
+
+class Figure(NamedTuple):
+    """A figure of the appendix: its caption (text with mathtext ``$...$`` segments) and its path as
+    ``\\includegraphics`` reads it (relative to the ``.tex`` file)."""
+
+    caption: str
+    path: str
+
+
+def _caption(text: str) -> str:
+    """A figure caption: mathtext ``$...$`` segments kept as TeX math, the text between them escaped."""
+    parts = text.split("$")
+    return "".join(f"${p}$" if i % 2 else tex_text(p) for i, p in enumerate(parts))
+
+
+def _breakable(text: str) -> str:
+    """An identifier in typewriter type that may break after ``-``, ``:`` or ``_``."""
+    return r"\texttt{" + "".join(tex_text(ch) + (r"\allowbreak{}" if ch in "-:_" else "") for ch in text) + "}"
+
+
+def _status_rows(run: VerifyRun) -> list[str]:
+    rows = []
+    for r in roll_up(run.findings):
+        if not r["findings"]:
+            continue
+        status = verdict_label(r["verdict"], r)
+        # a lemma file's claim states itself in TeX (Lemma.latex); the paper's claims in text
+        statement = rf"\({r['statement']}\)" if r["id"].startswith("lemma:") else tex_text(str(r["statement"]))
+        rows.append(rf"{_breakable(r['id'])}\newline{{\footnotesize {tex_text(str(r['equations']))}}} & "
+                    rf"{statement} & {tex_text(status)} \\[2pt]")
+    return rows
+
+
+def _derivation_status(run: VerifyRun, proof: str) -> str:
+    for c, f in run.findings:
+        if c.id == f"proof:{proof}":
+            gfn = f.numbers.get("G/F/N")
+            return verdict_label(f.verdict.value, f.numbers) + (f", steps G/F/N {gfn}" if gfn else "")
+    return "not run"
+
+
+INTRODUCTION = (
+    r"This appendix is generated by \texttt{isttheory latex --document} from the toolkit's checked derivations "
+    r"and its run of \texttt{isttheory verify}; nothing in it is typed by hand except the wording of the "
+    r"corrected statements. It accompanies Shulgin and Richt\'arik, \emph{Towards a Better Theoretical "
+    r"Understanding of Independent Subnetwork Training} (ICML 2024). Section~\ref{sec:constants} lists the "
+    r"constants the toolkit derives symbolically (SymPy), each with its defining equation; each is also a macro "
+    r"(\texttt{isttheory latex} writes them alone, to \verb|\input|). Section~\ref{sec:claims} gives the status "
+    r"of each claim of the paper: PROVED when every decisive step of its derivation holds symbolically for every "
+    r"size, CHECKED when some step holds only at fixed sizes or on instances (Monte Carlo and exact moments), "
+    r"CORRECTED when the printed statement is wrong and a corrected one holds (itself PROVED or CHECKED), "
+    r"REFUTED when an unexpected counterexample was found. A lemma file's statement is searched for a "
+    r"counterexample: SURVIVED when none was found within the budget (not a proof), REFUTED (expected) when "
+    r"a printed statement that the errata correct is refuted, as it should be. Section~\ref{sec:errata} "
+    r"states the errata with their corrections, and Section~\ref{sec:figures} shows the main figures.")
+
+
+def document(frag: str, run: VerifyRun | None = None, figures: Sequence[Figure] | None = None,
+             note: str = "") -> str:
+    """A standalone appendix (pdflatex, two passes for its references; :data:`PACKAGES`): an introduction, the
+    derived constants with their defining equations (the macros of ``frag``), the paper's claims with their
+    status from ``run``, the errata with their corrected statements and ``figures``. Without ``run`` (a
+    fragment read back from ``constants.tex``) the claims section is the fragment's ``\\ISTClaimsTable``.
+    ``figures=None``: no figure section's figures, ``note`` says why."""
+    names = [n_ for n_ in re.findall(r"\\newcommand\{\\(IST[A-Za-z]+)\}", frag)
+             if n_ not in ("ISTClaimsTable", "ISTErrata")]
+    const = [r"\begin{longtable}{@{}p{0.36\linewidth}p{0.11\linewidth}p{0.45\linewidth}@{}}",
+             r"\caption{Derived constants (SymPy), with their macros.}\label{tab:constants}\\",
+             r"\hline quantity & paper & defining equation \\ \hline", r"\endfirsthead",
+             r"\hline quantity & paper & defining equation \\ \hline", r"\endhead", r"\hline", r"\endfoot"]
+    for n_ in names:
+        what, eqs = DEFINITIONS.get(n_, (tex_text(n_), ""))
+        const.append(rf"{what}\newline{{\footnotesize\verb|\{n_}|}} & {eqs} & "
+                     rf"\ISTFit{{\{n_}}} \\[4pt]")
+    const.append(r"\end{longtable}")
+    head = r"\hline claim, equations & statement & status \\ \hline"
+    if run is None:  # the fragment's own table of checks (a long tabular: no float, it may not fit a page)
+        claims = [r"\noindent\refstepcounter{table}\label{tab:claims}Table~\thetable: the checks and their verdicts."
+                  r"\par\medskip", r"{\small\ISTClaimsTable\par}"]
+    else:
+        claims = [r"\begin{longtable}{@{}>{\raggedright}p{0.2\linewidth}>{\raggedright}p{0.56\linewidth}"
+                  r">{\raggedright\arraybackslash}p{0.18\linewidth}@{}}",
+                  rf"\caption{{The paper's claims and their status ({tex_text(_settings(run))}); rows "
+                  r"\texttt{lemma:} are the lemma files shipped with isttheory, searched for counterexamples.}"
+                  r"\label{tab:claims}\\",
+                  head, r"\endfirsthead", head, r"\endhead", r"\hline", r"\endfoot", *_status_rows(run),
+                  r"\end{longtable}"]
+    errata = []
+    for e in ERRATA:
+        errata += [rf"\subsection*{{{tex_text(e.id)}: {tex_text(e.where)} ({e.kind})}}",
+                   rf"\noindent\textbf{{Paper.}} {tex_text(e.paper)}\par",
+                   rf"\noindent\textbf{{Corrected.}} {tex_text(e.corrected)}"]
+        if e.latex:
+            errata.append(rf"\[ {e.latex} \]")
+        status = f": {tex_text(_derivation_status(run, e.proof))}" if run is not None else ""
+        errata.append(rf"\noindent\textbf{{Checked by}} \texttt{{{tex_text(e.proof)}}}{status}.\par\medskip")
+    figs = [r"\section{Figures}\label{sec:figures}"]
+    if figures is None:
+        figs.append(tex_text(note or "No figures: run isttheory latex --document --out FILE.tex to draw them."))
+    for i, fig in enumerate(figures or []):
+        figs += [r"\begin{figure}[p]", r"\centering",
+                 rf"\includegraphics[width=\linewidth,height=0.8\textheight,keepaspectratio]{{{fig.path}}}",
+                 rf"\caption{{{_caption(fig.caption)}}}\label{{fig:{i + 1}}}", r"\end{figure}"]
+    if figures:
+        figs.insert(1, r"{\sloppy Figures " + ", ".join(rf"\ref{{fig:{i + 1}}}" for i in range(len(figures)))
+                    + " are drawn by the functions behind \\texttt{isttheory verify --out DIR} "
+                    + "(\\texttt{isttheory.report.figures}), with the same settings as the claims table.\\par}")
+    return "\n".join([
+        r"\documentclass[11pt]{article}", r"\usepackage{" + ",".join(PACKAGES) + "}",
+        r"\geometry{margin=2.2cm}", r"\setlength{\LTcapwidth}{\linewidth}",
+        r"\newsavebox{\ISTFitBox}",  # a display formula, scaled down to the column when wider
+        r"\newcommand{\ISTFit}[1]{\sbox{\ISTFitBox}{$\displaystyle #1$}\ifdim\wd\ISTFitBox>\linewidth"
+        r"\resizebox{\linewidth}{!}{\usebox{\ISTFitBox}}\else\usebox{\ISTFitBox}\fi}", "", frag,
+        r"\title{Independent Subnetwork Training:\\ an appendix of checks}",
+        rf"\author{{Generated by isttheory {tex_text(_version())}}}", r"\date{}",
+        r"\begin{document}", r"\maketitle", r"\section{Introduction}", INTRODUCTION, "",
+        r"\section{Derived constants}\label{sec:constants}",
+        r"Table~\ref{tab:constants}: each row's right column is the macro's expansion, as SymPy derived it.",
+        *const, r"\section{Claims}\label{sec:claims}",
+        r"Table~\ref{tab:claims} rolls the findings of every check up to the paper's claims "
+        r"(\texttt{isttheory verify} prints the same table).", *claims,
+        r"\section{Errata}\label{sec:errata}", *errata, *figs, r"\end{document}", ""])
+
+
+def _settings(run: VerifyRun) -> str:
+    s = run.settings
+    return f"{'fast' if s.fast else 'full'} settings, seed {s.seed}, {len(run.instances)} problem instances"
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return str(__version__)
+
+
+__all__ = ["DEFINITIONS", "Figure", "PACKAGES", "closed_forms", "derivation_forms", "document", "fragment",
+           "macro_name", "Permutation", "RandQ"]

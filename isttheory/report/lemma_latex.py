@@ -43,9 +43,15 @@ _UNICODE = {"‖": r"\ensuremath{\|}", "≤": r"\ensuremath{\le}", "≥": r"\ens
             "≻": r"\ensuremath{\succ}", "⪰": r"\ensuremath{\succeq}", "∞": r"\ensuremath{\infty}",
             "√": r"\ensuremath{\surd}", "−": "-", "–": "--", "—": "---", "·": r"\ensuremath{\cdot}",
             "×": r"\ensuremath{\times}", "…": r"\dots{}", "→": r"\ensuremath{\to}", "↦": r"\ensuremath{\mapsto}",
-            "←": r"\ensuremath{\leftarrow}", "ᵀ": r"\ensuremath{^\top}", "§": r"\S{}", "∈": r"\ensuremath{\in}",
+            "←": r"\ensuremath{\leftarrow}", "ᵀ": r"\ensuremath{^\top}", "∈": r"\ensuremath{\in}",
+            "§": r"\ensuremath{\S}",  # math's § (cmsy): text \S is a TS1 glyph, a bitmap font without cm-super
+            "∇": r"\ensuremath{\nabla}", "½": r"\ensuremath{\tfrac12}", "∘": r"\ensuremath{\circ}",
+            "≈": r"\ensuremath{\approx}", "≲": r"\ensuremath{\lesssim}", "⪯": r"\ensuremath{\preceq}",
+            "⇔": r"\ensuremath{\Leftrightarrow}", "⊥": r"\ensuremath{\perp}", "‾": r"\ensuremath{\overline{\ }}",
+            "Σ": r"\ensuremath{\Sigma}",
             "’": "'", "‘": "`", "“": "``", "”": "''", "\u00a0": "~"}
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻", "0123456789+-")
+_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉₊₋", "0123456789+-")
 _GREEK_CAPITALS = {"GAMMA", "DELTA", "THETA", "LAMBDA", "XI", "PI", "SIGMA", "UPSILON", "PHI", "PSI", "OMEGA"}
 
 
@@ -61,10 +67,18 @@ def tex_text(text: str) -> str:
             out.append(ch if ch.isprintable() or ch == " " else " ")
         elif ch in _UNICODE:
             out.append(_UNICODE[ch])
-        elif ch.translate(_SUPERSCRIPTS) != ch:
-            out.append(rf"\textsuperscript{{{ch.translate(_SUPERSCRIPTS)}}}")
+        elif ch.translate(_SUPERSCRIPTS) != ch or ch.translate(_SUBSCRIPTS) != ch:
+            sup = ch.translate(_SUPERSCRIPTS) != ch
+            cmd, c = (r"\textsuperscript", ch.translate(_SUPERSCRIPTS)) if sup else (r"\textsubscript",
+                                                                                  ch.translate(_SUBSCRIPTS))
+            if out and out[-1].startswith(cmd + "{"):  # one script for a run: L̄⁻¹
+                out[-1] = out[-1][:-1] + c + "}"
+            else:
+                out.append(rf"{cmd}{{{c}}}")
         elif ch == "\u0304" and out:  # combining macron: L̄
             out[-1] = rf"\={{{out[-1]}}}"
+        elif ch == "\u0303" and out:  # combining tilde: b̃
+            out[-1] = rf"\~{{{out[-1]}}}"
         else:
             out.append(_greek(ch) or rf"\texttt{{[U+{ord(ch):04X}]}}")
     return "".join(out)
