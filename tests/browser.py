@@ -1,4 +1,4 @@
-"""Checks of a rendered page in headless Chromium (Playwright driving Debian's ``/usr/bin/chromium``), shared
+"""Checks of a rendered page in headless Chromium (Playwright driving Debian's ``chromium`` package), shared
 by the docs-site test and its own mutation test.
 
 :func:`page_problems` opens one URL and returns what a reader would see go wrong, as one line each:

@@ -6,7 +6,7 @@ with math); the others are rendered as stored (nbmake executes every notebook el
 claim pages, the catalogue, its dependency graph, the errata and the ``verify --out`` report are generated
 exactly as in the README's build.
 
-Pages are opened in headless Chromium (Playwright driving Debian's ``/usr/bin/chromium``, which ``.ci/run``
+Pages are opened in headless Chromium (Playwright driving Debian's ``chromium`` package, which ``.ci/run``
 installs) and checked by :func:`tests.browser.page_problems`: no console error, every image loaded, no raw
 TeX in the visible text, every internal link resolves. Screenshots of the catalogue, a claim page and the
 HTML report are saved under ``test-artifacts/docs/``. Without Chromium or Playwright the browser tests skip,
