@@ -34,6 +34,7 @@ from ..arrays import FloatArray
 from ..dynamics import ExactDynamics
 from ..errors import ParameterError
 from ..problem import QuadraticProblem
+from ..resources import check_fits as check_memory
 from ..simulate import simulate
 from ..stats import FAMILY_ALPHA, mean_equals
 from ..validation import Form, check_integer
@@ -65,8 +66,12 @@ def bridge_form(local_steps: int) -> tuple[Form, int]:
 def last_layer_problem(data: NetworkData, net: TwoLayerNet) -> QuadraticProblem:
     """The quadratic (12) of the squared loss in ``x = vec(W₂ᵀ)`` with ``W₁`` fixed (module docstring):
     ``L_i = (Φ_iᵀΦ_i/m_i) ⊗ I_c``, ``b_i = vec(Φ_iᵀY_i/m_i)``. ``L̄`` may be singular (dead ReLU units,
-    fewer rows than neurons); the problem is valid all the same (``x*`` needs ``L̄ ≻ 0``)."""
+    fewer rows than neurons); the problem is valid all the same (``x*`` needs ``L̄ ≻ 0``). Dense: ``n·d²`` floats
+    with ``d = h·c`` (digits, h = 256, n = 8: 420 MB); a :class:`~isttheory.errors.ResourceError` when it
+    would not fit."""
     check_fits(data, net)
+    d = net.hidden * data.outputs
+    check_memory(3 * data.n * d * d * 8, f"the last-layer quadratic with n = {data.n}, d = hidden x outputs = {d}")
     Phi = features(net.W1, data, net.activation)            # (n, M, h), zero rows on padding
     w = data.weights
     G = np.einsum("nmj,nm,nmk->njk", Phi, w, Phi)            # Φ_iᵀΦ_i/m_i

@@ -80,7 +80,8 @@ class NetworkRun:
 
     @property
     def diverged(self) -> bool:
-        return not bool(np.all(np.isfinite(self.loss)))
+        """A weight became non-finite (the run stopped at ``settings["diverged_at"]``; later losses are NaN)."""
+        return self.settings.get("diverged_at") is not None or not bool(np.all(np.isfinite(self.loss)))
 
 
 def check_train(train: object) -> Train:
@@ -167,7 +168,10 @@ def train_ist(data: NetworkData, net: TwoLayerNet, gamma: float, rounds: int, *,
 
     def record_at(k: int) -> None:
         j = rec_pos[k]
-        losses[j] = client_losses(W1, V, data, act, ls).mean(axis=-1)
+        if Phi is not None:  # W1 fixed: the features are known
+            losses[j] = output_loss(Phi @ V[:, None, :, :], data, ls)[0].mean(axis=-1)
+        else:
+            losses[j] = client_losses(W1, V, data, act, ls).mean(axis=-1)
         if kept is not None:
             kept[j] = V
 
@@ -182,6 +186,7 @@ def train_ist(data: NetworkData, net: TwoLayerNet, gamma: float, rounds: int, *,
         Yb = data.Y[clients_ix, idx]
         return idx, Xb, Yb, np.full(idx.shape, 1.0 / batch)
 
+    diverged_at: int | None = None  # the first round with a non-finite weight: the run stops there
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         k = 0
         if 0 in rec_pos:
@@ -215,11 +220,16 @@ def train_ist(data: NetworkData, net: TwoLayerNet, gamma: float, rounds: int, *,
                     W1 = W1.copy()
                     W1[runs_ix, nb] = W1b
                 k += 1
+                if not np.all(np.isfinite(V)) or not np.all(np.isfinite(W1)):
+                    diverged_at = k
+                    break
                 if k in rec_pos:
                     record_at(k)
-    settings = {"method": "ist", "n": n, "hidden": h, "outputs": c, "activation": act, "loss": ls, "train": tr,
-                "gamma": g, "rounds": int(rounds), "local_steps": t, "runs": R, "seed": int(seed),
-                "first_run": int(first_run), "batch": batch, "scale": s, "sketch": sketch.spec,
+            if diverged_at is not None:
+                break
+    settings = {"method": "ist", "diverged_at": diverged_at, "n": n, "hidden": h, "outputs": c, "activation": act,
+                "loss": ls, "train": tr, "gamma": g, "rounds": int(rounds), "local_steps": t, "runs": R,
+                "seed": int(seed), "first_run": int(first_run), "batch": batch, "scale": s, "sketch": sketch.spec,
                 "data": data.name, "split": data.split}
     return NetworkRun("ist", rec, losses, W1, V, kept, settings)
 
@@ -242,29 +252,33 @@ def train_gd(data: NetworkData, net: TwoLayerNet, gamma: float, rounds: int, *, 
     g, ls, tr, rec = _check_common(data, net, gamma, rounds, loss, train, record)
     n, act = data.n, net.activation
     W1, V = net.W1.copy(), net.V.copy()
-    Phi = features(W1, data, act)
+    rows = data.X.shape[0] * data.X.shape[1]
+    X2 = data.X.reshape(rows, -1)                            # every client's rows (padding has weight 0)
+    Phi, dA = activate(X2 @ W1.T, act)
     losses = np.full((rec.size, 1), np.nan)
     kept = np.zeros((rec.size, 1) + V.shape) if keep_iterates else None
     rec_pos = {int(k): j for j, k in enumerate(rec)}
+    diverged_at: int | None = None
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for k in range(rounds + 1):
             if tr == "all" and k > 0:
-                Phi = features(W1, data, act)
-            out = Phi @ V                                   # (n, M, c)
-            vals, G = output_loss(out, data, ls)
+                Phi, dA = activate(X2 @ W1.T, act)
+            vals, G = output_loss((Phi @ V).reshape(data.Y.shape), data, ls)
             if k in rec_pos:
                 losses[rec_pos[k], 0] = vals.mean()
                 if kept is not None:
                     kept[rec_pos[k], 0] = V
             if k == rounds:
                 break
-            gV = np.einsum("nmh,nmc->hc", Phi, G) / n
+            G2 = G.reshape(rows, -1)
+            gV = Phi.T @ G2 / n                              # (1/n) Σ_i ∇ℓ_i (the weights 1/m_i are in G)
             if tr == "all":
-                H = data.X @ W1.T
-                dA = activate(H, act)[1]
-                gH = (G @ V.T) * dA                          # (n, M, h)
-                W1 = W1 - g * np.einsum("nmh,nmp->hp", gH, data.X) / n
+                W1 = W1 - g * (((G2 @ V.T) * dA).T @ X2) / n
             V = V - g * gV
-    settings = {"method": "gd", "n": n, "hidden": net.hidden, "outputs": net.outputs, "activation": act,
-                "loss": ls, "train": tr, "gamma": g, "rounds": int(rounds), "data": data.name, "split": data.split}
+            if not (np.all(np.isfinite(V)) and np.all(np.isfinite(W1))):
+                diverged_at = k + 1
+                break
+    settings = {"method": "gd", "diverged_at": diverged_at, "n": n, "hidden": net.hidden, "outputs": net.outputs,
+                "activation": act, "loss": ls, "train": tr, "gamma": g, "rounds": int(rounds), "data": data.name,
+                "split": data.split}
     return NetworkRun("gd", rec, losses, W1[None], V[None], kept, settings)
