@@ -86,6 +86,22 @@ def test_bridge_iterates_equal_simulate(name, split, t):
     assert np.abs(run.V - net.V).max() > 1e-3  # the iterates moved: the agreement is not trivial
 
 
+def test_bridge_iterates_past_a_draw_chunk():
+    """300 rounds: both simulate and the network draw their permutations in chunks of at most 256 rounds."""
+    data, net, _, gamma = _setup("diabetes", "sorted", hidden=8, n=4, rows=80)
+    b = compare_iterates(data, net, gamma, 300, runs=2, seed=11)
+    assert b.passed, b
+
+
+def test_divergence_stops_the_run():
+    data, net, _, gamma = _setup("diabetes", "iid")
+    run = train_ist(data, net, 1e3 * gamma, 200, runs=2, record=np.arange(201))
+    assert run.diverged and run.settings["diverged_at"] is not None
+    assert np.all(np.isnan(run.loss[run.settings["diverged_at"]:]))
+    gd = train_gd(data, net, 1e3 * gamma, 200)
+    assert gd.diverged
+
+
 def test_bridge_sketch_and_form():
     assert neuron_sketch(4, 16, 1).spec == "perm"
     assert neuron_sketch(4, 16, 3).spec == "perm-groups"
