@@ -57,6 +57,17 @@ class ParameterError(ISTError, ValueError):
     """A run parameter (γ, K, R, seed, local steps, ...) is invalid."""
 
 
+class DatasetError(ParameterError):
+    """A data set name is unknown, or the data set cannot serve the request (a classification loss on a
+    regression target)."""
+
+
+class NetworkShapeError(ParameterError):
+    """A two-layer network (:mod:`isttheory.network`) does not fit its run: the hidden size is not a positive
+    multiple of the number of clients (IST deals the neurons in equal blocks), or the network's input or
+    output size is not the data's."""
+
+
 class ResourceError(ISTError, MemoryError):
     """The requested computation is estimated not to fit in memory."""
 

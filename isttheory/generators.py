@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .errors import ParameterError
+from .errors import DatasetError, ParameterError
 from .problem import QuadraticProblem
 from .resources import available_memory as _available_memory
 from .resources import check_fits
@@ -185,38 +185,55 @@ def least_squares(A: ArrayLike, y: ArrayLike, n: int, split: Split = "iid", seed
     m, d = A.shape
     _check_size(n, d)
     _check_dense_fits(n, d)
-    if m < n:
-        raise ParameterError(f"cannot split {m} rows across {n} clients")
-    if split == "iid":
-        order = _rng(seed).permutation(m)
-    elif split == "sorted":
-        order = np.argsort(y, kind="stable")
-    else:
-        raise ParameterError(f"split must be 'iid' or 'sorted'; got {split!r}")
+    parts = split_rows(y, n, split, seed)
     if ridge < 0:
         raise ParameterError(f"ridge must be >= 0; got {ridge}")
     Ls, bs = [], []
-    for rows in np.array_split(order, n):
+    for rows in parts:
         Ai, yi = A[rows], y[rows]
         Ls.append(Ai.T @ Ai / len(rows) + ridge * np.eye(d))
         bs.append(Ai.T @ yi / len(rows))
     return QuadraticProblem(np.stack(Ls), np.stack(bs))
 
 
-DATASETS = ("diabetes", "breast_cancer", "wine")
+def split_rows(keys: ArrayLike, n: int, split: str = "iid", seed: int | None = 0) -> list[NDArray[np.intp]]:
+    """The row indices of each of ``n`` clients: ``np.array_split`` of an order of the ``m`` rows, either
+    uniformly random (``"iid"``, ``default_rng(seed).permutation(m)``) or sorted by ``keys`` (``"sorted"``,
+    stable: each client sees a band of target values, or mostly one label). The one home of the split that
+    :func:`least_squares`, :func:`isttheory.logistic.logistic_problem` and :mod:`isttheory.network` use."""
+    k = np.asarray(keys).ravel()
+    m = k.shape[0]
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ParameterError(f"number of clients n must be an integer >= 1; got {n!r}")
+    if m < n:
+        raise ParameterError(f"cannot split {m} rows across {n} clients")
+    if split == "iid":
+        order = _rng(seed).permutation(m)
+    elif split == "sorted":
+        order = np.argsort(k, kind="stable")
+    else:
+        raise ParameterError(f"split must be 'iid' or 'sorted'; got {split!r}")
+    return list(np.array_split(order, n))
+
+
+DATASETS = ("diabetes", "breast_cancer", "wine", "digits")
 
 
 def load_dataset(name: str) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """A real dataset shipped inside scikit-learn (no download): features
-    standardised to zero mean and unit variance, target centred and scaled."""
+    standardised to zero mean and unit variance (a constant feature, as digits' blank border pixels,
+    is centred only), target centred and scaled. An unknown name raises
+    :class:`~isttheory.errors.DatasetError`."""
     from sklearn import datasets as skd
 
     loaders = {"diabetes": skd.load_diabetes, "breast_cancer": skd.load_breast_cancer,
-               "wine": skd.load_wine}
+               "wine": skd.load_wine, "digits": skd.load_digits}
     if name not in loaders:
-        raise ParameterError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+        raise DatasetError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     X, y = loaders[name](return_X_y=True)
-    X = (X - X.mean(0)) / X.std(0)
+    X = X.astype(float)
+    sd = X.std(0)
+    X = (X - X.mean(0)) / np.where(sd > 0, sd, 1.0)
     y = y.astype(float)
     y = (y - y.mean()) / y.std()
     return X, y

@@ -23,7 +23,7 @@ from scipy.optimize import minimize
 
 from .arrays import FloatArray
 from .errors import ParameterError
-from .generators import load_dataset
+from .generators import load_dataset, split_rows
 from .simulate import run_seed_sequences
 from .sketches import Permutation
 
@@ -85,13 +85,7 @@ def logistic_problem(name: str = "breast_cancer", n: int = 5, split: str = "sort
     y = np.where(t > t.mean(), 1.0, -1.0)
     if len(np.unique(y)) < 2:
         raise ParameterError(f"dataset {name!r} gives a single class")
-    if split == "iid":
-        order = np.random.default_rng(seed).permutation(len(y))
-    elif split == "sorted":
-        order = np.argsort(y, kind="stable")
-    else:
-        raise ParameterError(f"split must be 'iid' or 'sorted'; got {split!r}")
-    parts = np.array_split(order, n)
+    parts = split_rows(y, n, split, seed)
     return LogisticProblem([X[p] for p in parts], [y[p] for p in parts], lam)
 
 
