@@ -6,7 +6,8 @@ file (``git ls-files``; without git, every file under the root except caches and
 * absolute paths into a machine's folders (the work, home, tmp, … folders at the root; a shebang first
   line is an interpreter, not a reference);
 * relative paths with ``../`` that leave the repository, resolved from the file's folder and from the root;
-* Markdown links to local files that do not exist inside the repository.
+* Markdown links to local files that do not exist inside the repository (a page the docs build generates,
+  ``isttheory.report.site.page_paths``, counts as existing).
 """
 
 from __future__ import annotations
@@ -58,9 +59,19 @@ def outside_references(text: str, where: Path, root: Path = ROOT) -> list[str]:
                 if re.match(r"[a-z][a-z0-9+.-]*:|#", target):  # a URL, mailto: or an anchor
                     continue
                 path = (where.parent / target.split("#")[0]).resolve()
+                if _generated_docs_page(path, root):
+                    continue
                 if not (_inside(path, root) and path.exists()):
                     found.append(f"line {i}: link {target} is not a file of the repository")
     return found
+
+
+def _generated_docs_page(path: Path, root: Path) -> bool:
+    """A page the docs build writes (``isttheory.report.site.page_paths``): linked from docs/, not committed."""
+    from isttheory.report.site import page_paths
+
+    docs = (root / "docs").resolve()
+    return _inside(path, docs) and str(path.relative_to(docs)) in page_paths()
 
 
 def _inside(path: Path, root: Path) -> bool:

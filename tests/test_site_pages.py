@@ -74,3 +74,8 @@ def test_lemma_files_attach_to_the_claims_of_their_equations():
 
 def test_table_cells_cannot_break_a_row_or_open_math():
     assert site._cell("a | b\nc $x$") == r"a \| b c \$x\$"
+
+
+def test_page_paths_are_exactly_the_pages_written():
+    """``page_paths`` (what test_repository_paths accepts as link targets in docs/) cannot drift from ``pages``."""
+    assert sorted(site.page_paths()) == sorted(p.path for p in site.pages(_run()))

@@ -312,6 +312,14 @@ def pages(run: VerifyRun, figures: bool = False) -> list[SitePage]:
             + [lemma_page(model, lm) for lm in model.lemmas])
 
 
+def page_paths() -> list[str]:
+    """The paths (under the docs folder) of every page :func:`pages` writes, known without a verify run:
+    links to them from the hand-written pages are links into the built site, not to committed files."""
+    return (["claims/index.md", "errata.md", "_static/status.css"]
+            + [f"claims/{_slug(pc.id)}.md" for pc in PAPER_CLAIMS]
+            + [f"claims/lemma-{_slug(lm.id)}.md" for lm in paper_lemmas()])
+
+
 def write_pages(docs: Path, items: Iterable[SitePage]) -> list[Path]:
     """Write each page under ``docs`` when its text changed; return the paths rewritten."""
     written = []
@@ -343,4 +351,4 @@ def generate(docs: str | Path, fast: bool = True, seed: int = 0, figures: bool =
 
 
 __all__ = ["SitePage", "SiteModel", "catalogue_page", "claim_page", "dependency_dot", "errata_page", "generate",
-           "lemma_page", "pages", "status_css", "write_pages"]
+           "lemma_page", "page_paths", "pages", "status_css", "write_pages"]
