@@ -66,7 +66,9 @@ def test_verify_out_names_each_claim_and_figure_on_a_terminal(tmp_path):
     for name in ("experiment_1.png", "experiment_3.png", "neighbourhood.png", "bound_checks.png", "logistic.png",
                  "constants.tex"):
         assert re.search(rf"report:\s+\d+%.*\d/8 .*{re.escape(name)}", err), (name, err[-3000:])
-    assert "report: 100%" in err and "8/8" in err
+    # each step is drawn when it is named (set_postfix_str refreshes); the final 8/8 is drawn only if tqdm's
+    # 0.1 s refresh interval has passed since, and the bar then vanishes (leave=False): not asserted
+    assert re.search(r"report:\s+\d+%.*7/8 .*report\.html", err), err[-3000:]
     assert "wrote" in out and "wrote" not in err  # the report's lines stay on stdout
 
 
