@@ -16,6 +16,9 @@ The **loss gap** is ``F(W^k) − F_ref``:
   output by ``n`` (not ``W₁``), and the loss is not quadratic.
 
 The predicted plateau is the exact limit ``lim_k E f(x^k) − f*`` (:attr:`ExactDynamics.limit_metrics`);
+the neighbourhood ``‖h‖²_L̄ + γσ²/(2 − γ)`` (:func:`isttheory.bounds.thm2_limit`) is its closed form only under
+(23) (``E[B̄] = I``: the preconditioned Perm-q), which the release code's plain Perm-q deal with scale ``n`` does not
+satisfy on these problems, so the exact limit is used throughout and :func:`thm2_limit` is not called here.
 ``None`` with a note when the recursion diverges (rate ``≥ 1``) or the engine refuses (``t > 1`` needs the
 sketch's support: tiny hidden sizes only). The measured plateau (:func:`measure_plateau`) is the mean over runs
 of each run's gap averaged over the last fifth of the rounds, ``k ∈ [K − ⌊K/5⌋, K]``, with its standard error

@@ -104,7 +104,9 @@ def network_experiment(*, data: str = "digits", hidden: int = 256, clients: int 
         note = pred.note
         if run.diverged:
             meas, sem = None, None
-            note = (note + "; " if note else "") + f"the network diverged at round {run.settings['diverged_at']}"
+            at = run.settings["diverged_at"]
+            what = f"diverged at round {at}" if at is not None else "loss became non-finite"
+            note = (note + "; " if note else "") + f"the network's {what}"
         else:
             mp = measure_plateau(run, f_ref)
             meas, sem = mp.plateau, _finite(mp.sem)
