@@ -49,6 +49,12 @@ _finite_float = _converter(float, lambda v: bool(np.isfinite(v)), "a finite numb
 _positive_float = _converter(float, lambda v: bool(np.isfinite(v)) and v > 0, "a positive number")
 
 
+def _network_tasks() -> list[str]:
+    from .network.data import TASKS
+
+    return list(TASKS)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="isttheory", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
@@ -169,6 +175,32 @@ def build_parser() -> argparse.ArgumentParser:
                     help="sgd: form (2) (default); ist: Algorithm 1 / (6)")
     rg.add_argument("--local-steps", type=_positive_int, default=1, metavar="T", help="local steps (form ist)")
     rg.add_argument("--json", action="store_true", help="print machine-readable output only")
+
+    nw = sub.add_parser("network", help="IST on a two-layer network against the quadratic theory's plateau (issue 18)",
+                        description="Run IST on y = W2 sigma(W1 x) (squared loss) from a reference point and compare "
+                        "the plateau of the loss gap with the prediction: train=last, the exact quadratic (12) "
+                        "(model 'exact'); train=all, the Gauss-Newton local quadratic at a GD-trained point "
+                        "(model 'local-quadratic', an approximation). The bridge field (train=last) is computed on "
+                        "the one-output sub-problem of output 0 (the last-layer quadratic separates over outputs, "
+                        "so it is the same check at d = hidden instead of hidden x outputs).")
+    nw.add_argument("--data", choices=sorted(_network_tasks()), default="digits", help="shipped data set")
+    nw.add_argument("--hidden", type=_positive_int, default=256, metavar="H", help="hidden neurons (multiple of n)")
+    nw.add_argument("--clients", type=_positive_int, default=8, metavar="N")
+    nw.add_argument("--split", choices=("iid", "sorted"), default="iid")
+    nw.add_argument("--train", choices=("last", "all"), default="last")
+    nw.add_argument("--activation", choices=("relu", "tanh"), default="relu")
+    nw.add_argument("--gamma", type=_positive_float, action="append", required=True, metavar="G",
+                    help="step size (the paper's gamma); repeat for several")
+    nw.add_argument("--local-steps", type=_positive_int, default=1, metavar="T")
+    nw.add_argument("--rounds", type=_positive_int, default=500, metavar="K")
+    nw.add_argument("--runs", type=_positive_int, default=20, metavar="R")
+    nw.add_argument("--rows", type=_positive_int, default=None, metavar="M",
+                    help="keep a random subset of this many rows (default: all)")
+    nw.add_argument("--pretrain-rounds", type=_positive_int, default=2000, metavar="S",
+                    help="train=all: gradient-descent steps to the trained point w* (default 2000)")
+    nw.add_argument("--seed", type=_nonneg_int, default=0, metavar="N")
+    nw.add_argument("--out", metavar="DIR", help="write plateau.png and loss_curve.png there")
+    nw.add_argument("--json", action="store_true", help="print machine-readable output only")
     return parser
 
 
@@ -675,10 +707,50 @@ def _cmd_region(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_network(args: argparse.Namespace) -> int:
+    from .network.run import network_experiment
+
+    if args.out:
+        import os
+
+        _check_writable(os.path.join(args.out, "plateau.png"), "--out")
+    result = network_experiment(data=args.data, hidden=args.hidden, clients=args.clients, split=args.split,
+                                train=args.train, gammas=args.gamma, local_steps=args.local_steps,
+                                rounds=args.rounds, runs=args.runs, seed=args.seed, activation=args.activation,
+                                rows=args.rows, pretrain_rounds=args.pretrain_rounds, out=args.out)
+    if args.json:
+        print(json.dumps(result, allow_nan=False))
+        return 0
+    from .report.table import format_table
+
+    st = result["settings"]
+    print(f"network on {st['data']} ({st['split']}), hidden {st['hidden']}, n = {st['clients']}, "
+          f"train = {st['train']}, t = {st['local_steps']}, K = {st['rounds']}, R = {st['runs']}; "
+          f"gap F - F_ref, F_ref = {st['reference']}")
+    br = result["bridge"]
+    if br is not None:
+        reason = f" {br['reason']}" if br.get("reason") else ""
+        print(f"bridge ({br['sub_problem']}): max |W2 - x| = {br['max_abs_diff']}, MC vs exact max z = "
+              f"{br['mc_vs_exact_z']} (threshold {br.get('mc_threshold')}){reason}")
+
+    def num(v: Any) -> str:
+        return "-" if v is None else f"{v:.6g}"
+
+    rows = [(num(r["gamma"]), num(r["predicted_plateau"]), num(r["measured_plateau"]), num(r["sem"]), num(r["z"]),
+             r["model"]) for r in result["gammas"]]
+    print(format_table(["gamma", "predicted plateau", "measured plateau", "sem", "z", "model"], rows))
+    print(f"measured plateau: mean over runs of the gap averaged over rounds {st['plateau_rounds'][0]}.."
+          f"{st['plateau_rounds'][1]}; {result['seconds']:.1f} s")
+    for r in result["gammas"]:
+        if r["note"]:
+            print(f"note: gamma = {r['gamma']:g}: {r['note']}")
+    return 0
+
+
 COMMANDS = {"check": _cmd_check, "verify": _cmd_verify, "simulate": _cmd_simulate, "sketches": _cmd_sketches,
             "latex": _cmd_latex,
             "errata": _cmd_errata, "constants": _cmd_constants, "exact": _cmd_exact, "sweep": _cmd_sweep,
-            "region": _cmd_region}
+            "region": _cmd_region, "network": _cmd_network}
 
 
 if __name__ == "__main__":  # pragma: no cover

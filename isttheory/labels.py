@@ -64,3 +64,8 @@ STAT_EQ31 = Label("x^K (every run)", r"x^K_j\ \mathrm{(every\ run)}")
 BOUND_STATISTICS: dict[str, str] = {s.plain: s.tex for s in (STAT_EQ15, STAT_EQ16, STAT_DESCENT, STAT_EQ25,
                                                                STAT_EQ28, STAT_EQ30, STAT_EQ30_LIMIT, STAT_EQ31)}
 """Plain statistic name to its formula (the y-axis label of each bound-check panel)."""
+
+NETWORK_GAP = r"F(W^k) - F_{\mathrm{ref}}"
+"""The network's loss gap (``isttheory network``): ``F_ref`` is ``min F`` over ``W₂`` (train = last) or ``F(w*)``."""
+NETWORK_PLATEAU = r"\mathrm{plateau\ of}\ F(W^k) - F_{\mathrm{ref}}"
+"""The plateau of :data:`NETWORK_GAP` (the figure of plateau against γ)."""

@@ -1,0 +1,131 @@
+"""The ``network`` command's experiment (issue 18): predicted against measured plateaus over step sizes.
+
+``train="last"``: IST on the last layer from ``W₂ = argmin F`` (``W₁`` at its random initialisation), model
+``"exact"`` (:func:`~isttheory.network.predict.predict_plateau` on the exact quadratic), plus the exact bridge
+on the one-output sub-problem of output 0 (:func:`bridge_summary`). ``train="all"``: GD on both layers for
+``pretrain_rounds`` steps to ``w*``, the Gauss–Newton local quadratic there, IST on both layers from ``w*``,
+model ``"local-quadratic"`` (an approximation). The result is the JSON of ``isttheory network --json``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ISTError
+from .bridge import compare_exact, compare_iterates, last_layer_problem
+from .data import network_data
+from .local_model import local_quadratic, trained_point
+from .model import TwoLayerNet, check_activation, init_network
+from .predict import (
+    exact_curve,
+    last_layer_optimum,
+    measure_plateau,
+    output_data,
+    output_net,
+    predict_plateau,
+    tail_rounds,
+)
+from .train import check_train, train_ist
+
+BRIDGE_ROUNDS = 20
+"""Rounds of the bridge checks (iterates: 2 runs; Monte Carlo: the command's runs, at least 20)."""
+
+
+def _finite(v: float | None) -> float | None:
+    return None if v is None or not math.isfinite(v) else float(v)
+
+
+def bridge_summary(data: Any, net: TwoLayerNet, gamma: float, local_steps: int, runs: int, seed: int
+                   ) -> dict[str, Any]:
+    """The exact bridge at ``gamma`` on output 0's sub-problem (``d = hidden``): the iterates against ``simulate``
+    and the Monte Carlo mean against ``ExactDynamics``; a ``reason`` and nulls when a check cannot run."""
+    d0, n0 = output_data(data, 0), output_net(net, 0)
+    out: dict[str, Any] = {"max_abs_diff": None, "mc_vs_exact_z": None, "mc_threshold": None, "passed": None,
+                           "gamma": float(gamma), "rounds": BRIDGE_ROUNDS,
+                           "sub_problem": f"output 0 of {data.outputs} (the quadratic separates over outputs)",
+                           "reason": ""}
+    try:
+        prob = last_layer_problem(d0, n0)
+        it = compare_iterates(d0, n0, gamma, BRIDGE_ROUNDS, local_steps, runs=2, seed=seed, problem=prob)
+        out["max_abs_diff"] = it.max_abs_diff
+        mc = compare_exact(d0, n0, gamma, BRIDGE_ROUNDS, runs=max(runs, 20), seed=seed, local_steps=local_steps,
+                           problem=prob)
+        out.update(mc_vs_exact_z=_finite(mc.max_z), mc_threshold=mc.threshold, passed=bool(it.passed and mc.passed))
+    except ISTError as exc:
+        out["reason"] = str(exc)
+    return out
+
+
+def network_experiment(*, data: str = "digits", hidden: int = 256, clients: int = 8, split: str = "iid",
+                       train: str = "last", gammas: Sequence[float] = (0.1,), local_steps: int = 1,
+                       rounds: int = 500, runs: int = 20, seed: int = 0, activation: str = "relu",
+                       rows: int | None = None, pretrain_rounds: int = 2000, out: str | None = None
+                       ) -> dict[str, Any]:
+    """Run the experiment (module docstring) and return the command's JSON document."""
+    t0 = time.perf_counter()
+    tr = check_train(train)
+    act = check_activation(activation)
+    nd = network_data(data, n=clients, split=split, seed=seed, rows=rows)
+    net = init_network(nd, hidden, act, seed=seed)
+    settings: dict[str, Any] = {"data": data, "hidden": hidden, "clients": clients, "split": split, "train": tr,
+                                "activation": act, "loss": "squared", "local_steps": local_steps,
+                                "rounds": rounds, "runs": runs, "seed": seed, "rows": rows,
+                                "gammas": [float(g) for g in gammas]}
+    local = None
+    if tr == "last":
+        start, f_ref = last_layer_optimum(nd, net)
+        settings["reference"] = "min F over W2 (W1 fixed at its initialisation); IST starts there"
+        model = "exact"
+    else:
+        start, gd_step = trained_point(nd, net, pretrain_rounds)
+        local = local_quadratic(nd, start)
+        f_ref = local.loss_at_star
+        settings.update(reference=f"F(w*), w* after {pretrain_rounds} GD steps of size {gd_step:.4g}; IST starts "
+                        "there", pretrain_rounds=pretrain_rounds, grad_norm_at_w_star=local.grad_norm,
+                        hessian="gauss-newton")
+        model = "local-quadratic"
+    K = int(rounds)
+    tail = tail_rounds(K)
+    settings["plateau_rounds"] = [int(tail[0]), K]
+    record = np.union1d(tail, np.unique(np.linspace(0, K, 101).astype(np.int64)))
+    bridge = bridge_summary(nd, start, gammas[0], local_steps, runs, seed) if tr == "last" else None
+    rows_out: list[dict[str, Any]] = []
+    curves: list[dict[str, Any]] = []
+    for g in gammas:
+        pred = predict_plateau(nd, start, g, local_steps, local)
+        run = train_ist(nd, start, g, K, loss="squared", train=tr, local_steps=local_steps, runs=runs, seed=seed,
+                        record=record)
+        note = pred.note
+        if run.diverged:
+            meas, sem = None, None
+            at = run.settings["diverged_at"]
+            what = f"diverged at round {at}" if at is not None else "loss became non-finite"
+            note = (note + "; " if note else "") + f"the network's {what}"
+        else:
+            mp = measure_plateau(run, f_ref)
+            meas, sem = mp.plateau, _finite(mp.sem)
+        z = (abs(pred.plateau - meas) / sem if pred.plateau is not None and meas is not None and sem
+             else None)
+        exact_tail = exact_curve(nd, start, g, K, tail, local_steps) if tr == "last" else None
+        at_rounds = None if exact_tail is None else float(exact_tail.mean())
+        z_rounds = abs(at_rounds - meas) / sem if at_rounds is not None and meas is not None and sem else None
+        rows_out.append({"gamma": float(g), "predicted_plateau": pred.plateau, "measured_plateau": meas, "sem": sem,
+                         "model": pred.model, "z": z,
+                         "predicted_at_plateau_rounds": at_rounds, "z_at_plateau_rounds": z_rounds,
+                         "note": note})
+        curves.append({"gamma": float(g), "iters": run.iters, "measured": run.loss.mean(axis=1) - f_ref,
+                       "predicted": pred.plateau,
+                       "exact_iters": None if exact_tail is None else tail, "exact": exact_tail})
+    if out is not None:
+        from .figures import curve_figure, plateau_figure, save
+
+        folder = Path(out)
+        save(plateau_figure(rows_out, model), folder / "plateau.png")
+        save(curve_figure(curves, model), folder / "loss_curve.png")
+    return {"settings": settings, "bridge": bridge, "gammas": rows_out, "seconds": time.perf_counter() - t0}
