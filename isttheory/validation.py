@@ -8,7 +8,7 @@ and :func:`~isttheory.region.convergence_region` all check them here, with the s
 from __future__ import annotations
 
 import math
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, TypeVar
 
 import numpy as np
 
@@ -27,6 +27,19 @@ MOMENT_DIVERGENCE_FACTOR = 1e12
 moment ``E[x^k x^kᵀ]`` exceeds this multiple of ``max(1, max|x⁰x⁰ᵀ|)``. A different quantity from
 :data:`DIVERGENCE_FACTOR` (a second moment is quadratic in ``x``), hence a different
 number; both are here so that neither is read for the other."""
+
+
+_Choice = TypeVar("_Choice", bound=str)
+
+
+def check_choice(name: str, value: object, choices: tuple[_Choice, ...]) -> _Choice:
+    """``value`` as one of ``choices`` (typed as the choice), else ``ParameterError``:
+    ``name must be 'a' or 'b'; got …``."""
+    for c in choices:
+        if value == c:
+            return c
+    listed = ", ".join(repr(c) for c in choices[:-1]) + f" or {choices[-1]!r}" if len(choices) > 1 else repr(choices[0])
+    raise ParameterError(f"{name} must be {listed}; got {value!r}")
 
 
 def check_step_size(gamma: Any) -> float:

@@ -68,3 +68,13 @@ def test_library_errors_are_ist_errors() -> None:
     with pytest.raises(ParameterError, match="form must be 'sgd' or 'ist'"):
         SketchMoments(P, SK).transition(np.eye(2), 0.5, "adam")
     assert issubclass(RegistryError, (ISTError, ValueError)) and issubclass(ParameterError, ISTError)
+
+
+def test_check_choice_returns_the_choice_and_names_every_option():
+    from isttheory.validation import check_choice
+
+    assert check_choice("form", "ist", ("sgd", "ist")) == "ist"
+    with pytest.raises(ParameterError, match=r"^loss must be 'a', 'b' or 'c'; got 'd'$"):
+        check_choice("loss", "d", ("a", "b", "c"))
+    with pytest.raises(ParameterError, match=r"^x must be 'a'; got 1$"):
+        check_choice("x", 1, ("a",))

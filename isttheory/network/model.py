@@ -22,7 +22,7 @@ import numpy as np
 
 from ..arrays import FloatArray
 from ..errors import NetworkShapeError, NonFiniteError, ParameterError
-from ..validation import check_integer
+from ..validation import check_choice, check_integer
 from .data import NetworkData
 
 Activation: TypeAlias = Literal["relu", "tanh"]
@@ -33,20 +33,15 @@ LOSSES: tuple[Loss, ...] = ("squared", "cross_entropy")
 
 def check_activation(activation: object) -> Activation:
     """The activation checked (:class:`~isttheory.errors.ParameterError` otherwise)."""
-    for a in ACTIVATIONS:
-        if activation == a:
-            return a
-    raise ParameterError(f"activation must be 'relu' or 'tanh'; got {activation!r}")
+    return check_choice("activation", activation, ACTIVATIONS)
 
 
 def check_loss(loss: object, data: NetworkData) -> Loss:
     """The loss checked against the data's task: cross-entropy needs classification."""
-    for name in LOSSES:
-        if loss == name:
-            if name == "cross_entropy" and data.task != "classification":
-                raise ParameterError("cross_entropy needs a classification task; this data is regression")
-            return name
-    raise ParameterError(f"loss must be 'squared' or 'cross_entropy'; got {loss!r}")
+    name = check_choice("loss", loss, LOSSES)
+    if name == "cross_entropy" and data.task != "classification":
+        raise ParameterError("cross_entropy needs a classification task; this data is regression")
+    return name
 
 
 @dataclass(frozen=True, eq=False)

@@ -38,7 +38,7 @@ from ..simulate import default_record, run_seed_sequences
 from ..sketches import Permutation
 from ..sketches.base import IndexDraw, Sketch, TableDraw
 from ..sketches.groups import PermGroups
-from ..validation import check_integer, check_step_size
+from ..validation import check_choice, check_integer, check_step_size
 from .data import NetworkData
 from .model import Loss, TwoLayerNet, activate, check_loss, client_losses, features, output_loss
 
@@ -85,10 +85,8 @@ class NetworkRun:
 
 
 def check_train(train: object) -> Train:
-    for t in TRAIN:
-        if train == t:
-            return t
-    raise ParameterError(f"train must be 'last' or 'all'; got {train!r}")
+    """``last`` or ``all`` (:class:`~isttheory.errors.ParameterError` otherwise)."""
+    return check_choice("train", train, TRAIN)
 
 
 def check_fits(data: NetworkData, net: TwoLayerNet) -> None:
