@@ -736,11 +736,20 @@ def _cmd_network(args: argparse.Namespace) -> int:
     def num(v: Any) -> str:
         return "-" if v is None else f"{v:.6g}"
 
-    rows = [(num(r["gamma"]), num(r["predicted_plateau"]), num(r["measured_plateau"]), num(r["sem"]), num(r["z"]),
-             r["model"]) for r in result["gammas"]]
-    print(format_table(["gamma", "predicted plateau", "measured plateau", "sem", "z", "model"], rows))
-    print(f"measured plateau: mean over runs of the gap averaged over rounds {st['plateau_rounds'][0]}.."
-          f"{st['plateau_rounds'][1]}; {result['seconds']:.1f} s")
+    def conv(v: bool | None) -> str:
+        return "-" if v is None else ("yes" if v else "no")
+
+    rows = [(num(r["gamma"]), num(r["predicted_plateau"]), num(r["predicted_at_plateau_rounds"]),
+             num(r["measured_plateau"]), num(r["sem"]), num(r["z_at_plateau_rounds"] if r["z_at_plateau_rounds"]
+                                                          is not None else r["z"]),
+             num(r["ms_rate"]), f"{conv(r['predicted_converges'])}/{conv(r['measured_bounded'])}",
+             num(r["predicted_bias"]), num(r["measured_bias"]), r["model"]) for r in result["gammas"]]
+    print(format_table(["gamma", "limit", "exact at rounds", "measured", "sem", "z", "ms rate",
+                        "converges pred / bounded meas", "bias |x_inf - x*|", "bias meas", "model"], rows))
+    print(f"limit: lim E F - F_ref; exact at rounds: E F - F_ref over rounds {st['plateau_rounds'][0]}.."
+          f"{st['plateau_rounds'][1]} (train = last), which 'measured' (mean over runs of the gap averaged over "
+          f"those rounds) estimates; z against it where given, else against the limit; bias meas: |E w^K - w*| "
+          f"from the runs' final weights; {result['seconds']:.1f} s")
     for r in result["gammas"]:
         if r["note"]:
             print(f"note: gamma = {r['gamma']:g}: {r['note']}")

@@ -52,7 +52,9 @@ class ExactDynamics:
     """Exact moments of ``x^k`` for a (problem, sketch, γ, form, local steps) from ``x⁰``."""
 
     def __init__(self, problem: QuadraticProblem, sketch: Sketch, gamma: float, form: str = "sgd",
-                 local_steps: int = 1, x0: ArrayLike | None = None) -> None:
+                 local_steps: int = 1, x0: ArrayLike | None = None, moments: SketchMoments | None = None) -> None:
+        """``moments``: a :class:`SketchMoments` of the same ``problem`` and ``sketch`` to reuse (its compiled
+        maps do not depend on ``γ``, the form or ``x⁰``; e.g. one per problem over a grid of step sizes)."""
         g = check_step_size(gamma)
         f, t = check_form(form, local_steps)
         self.problem, self.sketch = problem, sketch
@@ -60,7 +62,9 @@ class ExactDynamics:
         self.d = problem.d
         self.x0 = np.ones(self.d) if x0 is None else np.asarray(x0, dtype=float)
         self.structured = isinstance(sketch, DiagonalSketch) and local_steps == 1
-        self.moments = SketchMoments(problem, sketch)
+        if moments is not None and (moments.problem is not problem or moments.sketch is not sketch):
+            raise ParameterError("moments must belong to the same problem and sketch objects")
+        self.moments = SketchMoments(problem, sketch) if moments is None else moments
 
     # ---------------------------------------------------------------- pieces of one step
     @cached_property
@@ -256,10 +260,14 @@ class ExactDynamics:
         """``(m∞, X∞)`` solving ``m = E[A]m + E[v]``, ``X = T(X) + R(m∞)``; ``None`` if divergent."""
         if self.ms_rate >= 1.0 or self.mean_rate >= 1.0:
             return None
-        d = self.d
-        m = np.asarray(np.linalg.solve(np.eye(d) - self.EA, self.Ev), dtype=np.float64)
+        m = np.asarray(np.linalg.solve(np.eye(self.d) - self.EA, self.Ev), dtype=np.float64)
         R = self.cross(m)
-        rhs = sym(R + R.T + self.Evv)
+        return m, self.lyapunov(sym(R + R.T + self.Evv))
+
+    def lyapunov(self, rhs: FloatArray) -> FloatArray:
+        """The symmetric ``X`` with ``X = T(X) + rhs`` (``T: X ↦ E[AXAᵀ]``), for a rate ``ρ(T) < 1``: a dense
+        solve for ``d² ≤ 400``, else GMRES (``rtol`` 1e-13) falling back to the fixed-point iteration."""
+        d = self.d
         if d * d <= 400:
             basis = np.eye(d * d)
             dense = np.column_stack([(B - self.T(B)).ravel() for B in
@@ -275,7 +283,7 @@ class ExactDynamics:
                     if np.abs(X_new - X).max() <= 1e-14 * max(1.0, float(np.abs(X_new).max())):
                         break
                     X = X_new
-        return m, sym(np.asarray(X, dtype=np.float64))
+        return sym(np.asarray(X, dtype=np.float64))
 
     @cached_property
     def limit_metrics(self) -> dict[str, float] | None:

@@ -65,6 +65,14 @@ class SketchMoments:
     def structured(self) -> bool:
         return isinstance(self.sketch, DiagonalSketch)
 
+    @property
+    def merge_constant(self) -> float | None:
+        """``κ`` when ``P̄ = κI`` on every draw (:attr:`DiagonalSketch.merge_constant
+        <isttheory.sketches.base.DiagonalSketch.merge_constant>`: Perm-q, perm-groups, perm-blocks), else ``None``;
+        the ``P̄`` moments below are then closed forms in ``κ`` (cross-checked against the engine in
+        ``tests/test_dynamics.py``)."""
+        return self.sketch.merge_constant if isinstance(self.sketch, DiagonalSketch) else None
+
     # -- first moments -----------------------------------------------------
     @cached_property
     def expected_B(self) -> FloatArray:
@@ -85,6 +93,8 @@ class SketchMoments:
     @cached_property
     def expected_P(self) -> FloatArray:
         """``E[P̄] = (1/n) Σ E[C_i]`` (the merge (6))."""
+        if self.merge_constant is not None:
+            return self.merge_constant * np.eye(self.d)
         if self.structured:
             return np.diag(self._structured(contractions.P) / self.n)
         p, _, _, Pk, _ = self._support
@@ -132,6 +142,8 @@ class SketchMoments:
 
     def PMP(self, Mat: FloatArray) -> FloatArray:
         """``E[P̄ M P̄]``."""
+        if self.merge_constant is not None:
+            return self.merge_constant**2 * np.asarray(Mat, dtype=float)
         if self.structured:
             return self._map(contractions.PMP, None)(Mat) / self.n**2
         p, _, _, Pk, _ = self._support
@@ -140,6 +152,9 @@ class SketchMoments:
 
     def PMB(self, Mat: FloatArray) -> FloatArray:
         """``E[P̄ M B̄]``."""
+        if self.merge_constant is not None:
+            out_k: FloatArray = self.merge_constant * (np.asarray(Mat, dtype=float) @ self.expected_B)
+            return out_k
         if self.structured:
             return self._map(contractions.PMB, None, np.asarray(self.problem.L))(Mat) / self.n**2
         p, Bk, _, Pk, _ = self._support
@@ -148,6 +163,8 @@ class SketchMoments:
 
     def PmCb(self, m: FloatArray) -> FloatArray:
         """``E[P̄ m (Cb)‾ᵀ]``."""
+        if self.merge_constant is not None:
+            return self.merge_constant * np.outer(np.asarray(m, dtype=float), self.expected_Cb)
         if self.structured:
             return self._map(contractions.PMCB, None, np.asarray(self.problem.b))(m) / self.n**2
         p, _, ck, Pk, _ = self._support

@@ -21,7 +21,7 @@ from isttheory import resources
 from isttheory.cli import main
 from isttheory.errors import ResourceError
 from isttheory.network import init_network, network_data
-from isttheory.network import predict as predict_module
+from isttheory.network import outputs as outputs_module
 from isttheory.network.local_model import (
     all_layer_sketch,
     client_gradients,
@@ -120,8 +120,11 @@ def test_json_keys_and_types(small_result, capsys):
     for row in res["gammas"]:
         assert {"gamma", "predicted_plateau", "measured_plateau", "sem", "model"} <= set(row)
         assert row["model"] == "exact"
-        for key in ("gamma", "predicted_plateau", "measured_plateau", "sem"):
+        for key in ("gamma", "predicted_plateau", "measured_plateau", "sem", "ms_rate", "predicted_bias",
+                    "predicted_bias_at_rounds", "measured_bias"):
             assert isinstance(row[key], float)
+        assert row["predicted_converges"] is True and row["measured_bounded"] is True
+        assert 0 < row["ms_rate"] < 1
     json.dumps(res, allow_nan=False)  # strict JSON
 
 
@@ -170,12 +173,12 @@ def test_exact_prediction_agrees_with_the_network(small_result):
 
 
 def test_a_wrong_engine_is_caught(monkeypatch):
-    real = predict_module.ExactDynamics
+    real = outputs_module.ExactDynamics
 
     def wrong(problem, sketch, gamma, *a, **k):  # the mutation: the engine runs at a quarter of the step
         return real(problem, sketch, 0.25 * gamma, *a, **k)
 
-    monkeypatch.setattr(predict_module, "ExactDynamics", wrong)
+    monkeypatch.setattr(outputs_module, "ExactDynamics", wrong)
     res = network_experiment(train="last", gammas=[0.2], **SMALL)
     assert _agreement(res) > Z_TOL
 

@@ -72,13 +72,30 @@ def last_layer_problem(data: NetworkData, net: TwoLayerNet) -> QuadraticProblem:
     check_fits(data, net)
     d = net.hidden * data.outputs
     check_memory(3 * data.n * d * d * 8, f"the last-layer quadratic with n = {data.n}, d = hidden x outputs = {d}")
-    Phi = features(net.W1, data, net.activation)            # (n, M, h), zero rows on padding
-    w = data.weights
-    G = np.einsum("nmj,nm,nmk->njk", Phi, w, Phi)            # Φ_iᵀΦ_i/m_i
-    B = np.einsum("nmj,nm,nmc->njc", Phi, w, data.Y)         # Φ_iᵀY_i/m_i, (n, h, c)
+    G, B = _gram(data, net)
     c = data.outputs
     L = np.einsum("njk,ab->njakb", G, np.eye(c)).reshape(data.n, net.hidden * c, net.hidden * c)
     return QuadraticProblem(L, B.reshape(data.n, -1), check_psd=False)
+
+
+def _gram(data: NetworkData, net: TwoLayerNet) -> tuple[FloatArray, FloatArray]:
+    """``G_i = Φ_iᵀΦ_i/m_i`` (n, h, h) and ``Φ_iᵀY_i/m_i`` (n, h, c) (module docstring)."""
+    Phi = features(net.W1, data, net.activation)            # (n, M, h), zero rows on padding
+    w = data.weights
+    G = np.einsum("nmj,nm,nmk->njk", Phi, w, Phi)
+    B = np.einsum("nmj,nm,nmc->njc", Phi, w, data.Y)
+    return G, B
+
+
+def output_problems(data: NetworkData, net: TwoLayerNet) -> list[QuadraticProblem]:
+    """The last-layer quadratic of each output ``k`` (``d = h``): ``L_i = G_i`` for all ``k`` (one array, shared)
+    and ``b_i = Φ_iᵀY_i[:, k]/m_i`` — :func:`last_layer_problem` of output ``k`` alone (the quadratic separates
+    over outputs: ``L_i = G_i ⊗ I_c``)."""
+    check_fits(data, net)
+    check_memory(3 * data.n * net.hidden * net.hidden * 8,
+                 f"the last-layer quadratic of one output with n = {data.n}, d = hidden = {net.hidden}")
+    G, B = _gram(data, net)
+    return [QuadraticProblem(G, np.ascontiguousarray(B[:, :, k]), check_psd=False) for k in range(data.outputs)]
 
 
 def loss_offset(data: NetworkData) -> float:
@@ -139,17 +156,25 @@ class MonteCarloBridge:
 
 def compare_exact(data: NetworkData, net: TwoLayerNet, gamma: float, rounds: int, runs: int = 200, seed: int = 0,
                   local_steps: int = 1, record: ArrayLike | None = None, scale: float | None = None,
-                  problem: QuadraticProblem | None = None, alpha: float = FAMILY_ALPHA) -> MonteCarloBridge:
+                  problem: QuadraticProblem | None = None, alpha: float = FAMILY_ALPHA,
+                  dynamics: ExactDynamics | None = None) -> MonteCarloBridge:
     """``R = runs`` network IST runs against :class:`ExactDynamics` on :func:`last_layer_problem` (or
     ``problem``), at the rounds ``record`` (default ``1 … rounds``; round 0 is deterministic). ``t = 1`` uses
-    the exact engine's closed forms; ``t > 1`` enumerates the sketch's support (tiny hidden sizes only)."""
+    the exact engine's closed forms; ``t > 1`` enumerates the sketch's support (tiny hidden sizes only).
+    ``dynamics``: that problem's exact dynamics at ``gamma`` from ``vec(W₂ᵀ)`` already built (its compiled
+    moments reused; checked to be of ``problem``, ``gamma``, the form, ``t`` and ``x⁰``)."""
     prob = last_layer_problem(data, net) if problem is None else problem
     rec = np.arange(1, rounds + 1) if record is None else np.unique(np.asarray(record, dtype=np.int64))
     run = train_ist(data, net, gamma, rounds, loss="squared", train="last", local_steps=local_steps, runs=runs,
                     seed=seed, scale=scale, record=rec)
     form, t = bridge_form(local_steps)
-    ex = ExactDynamics(prob, neuron_sketch(data.n, net.hidden, net.outputs), gamma, form, t,
-                       x0=to_vector(net.V)).run(rounds, record=rec)
+    if dynamics is None:
+        dynamics = ExactDynamics(prob, neuron_sketch(data.n, net.hidden, net.outputs), gamma, form, t,
+                                 x0=to_vector(net.V))
+    elif (dynamics.problem is not prob or (dynamics.gamma, dynamics.form, dynamics.local_steps) != (gamma, form, t)
+          or not np.array_equal(dynamics.x0, to_vector(net.V))):
+        raise ParameterError("dynamics must be the exact dynamics of this problem, gamma, form, t and start")
+    ex = dynamics.run(rounds, record=rec)
     samples = (run.loss - loss_offset(data)).T              # (R, recorded rounds): f(x^k) per run
     exact = ex.metrics["f"]
     if exact.shape[0] != rec.size:

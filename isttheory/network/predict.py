@@ -5,10 +5,11 @@ The **loss gap** is ``F(W^k) − F_ref``:
 * ``train="last"`` (model ``"exact"``): ``F_ref = min F`` over ``W₂`` (``W₁`` fixed), the minimum of the
   exact quadratic (12) plus :func:`~isttheory.network.bridge.loss_offset`. The quadratic separates over the
   ``c`` outputs (``L_i = G_i ⊗ I_c``; the neuron deal restricted to one output is Perm-q (7)), so
-  ``E f(x^k) = Σ_k E f^{(k)}(x^k_{(k)})`` with each output's exact expectation from
-  :class:`~isttheory.dynamics.ExactDynamics` on a ``d = h`` problem (:func:`output_problems`): exact, and
-  ``c`` times smaller than the dense ``d = h·c`` problem (which :func:`last_layer_problem` refuses for digits
-  with ``h = 256``);
+  ``E f(x^k) = Σ_k E f^{(k)}(x^k_{(k)})``, each output a ``d = h`` problem
+  (:func:`~isttheory.network.bridge.output_problems`) sharing ``L_i``: all outputs run at once through
+  :class:`~isttheory.network.outputs.OutputsDynamics` (one second-moment map per round), exact, and ``c`` times
+  smaller than the dense ``d = h·c`` problem (which :func:`~isttheory.network.bridge.last_layer_problem`
+  refuses for digits with ``h = 256``);
 * ``train="all"`` (model ``"local-quadratic"``): ``F_ref = F(w*)`` at the trained point, and the prediction is
   the gap ``lim E f(x^k) − f(w*)`` of the Gauss–Newton local model
   (:func:`~isttheory.network.local_model.local_quadratic`) under ``perm-groups`` over neurons (both layers)
@@ -39,10 +40,11 @@ from ..dynamics import ExactDynamics
 from ..errors import EnumerationTooLargeError, ResourceError
 from ..problem import QuadraticProblem
 from ..resources import small_blas
-from .bridge import bridge_form, last_layer_problem, loss_offset
+from .bridge import bridge_form, loss_offset, output_problems
 from .data import NetworkData
 from .local_model import LocalModel, all_layer_sketch
 from .model import TwoLayerNet
+from .outputs import OutputMoments, OutputsDynamics
 from .train import NetworkRun, neuron_sketch
 
 Model: TypeAlias = Literal["exact", "local-quadratic"]
@@ -56,11 +58,6 @@ def output_data(data: NetworkData, k: int) -> NetworkData:
 def output_net(net: TwoLayerNet, k: int) -> TwoLayerNet:
     """``net`` with only output ``k``."""
     return TwoLayerNet(net.W1, net.V[:, k:k + 1], net.activation)
-
-
-def output_problems(data: NetworkData, net: TwoLayerNet) -> list[QuadraticProblem]:
-    """The last-layer quadratic of each output (``d = h``; :func:`last_layer_problem` on one output)."""
-    return [last_layer_problem(output_data(data, k), output_net(net, k)) for k in range(data.outputs)]
 
 
 def quadratic_min(problem: QuadraticProblem) -> tuple[FloatArray, float]:
@@ -80,6 +77,26 @@ def last_layer_optimum(data: NetworkData, net: TwoLayerNet) -> tuple[TwoLayerNet
     return TwoLayerNet(net.W1, np.stack(cols, axis=1), net.activation), fstar
 
 
+class LastLayerTheory:
+    """The exact theory of ``train="last"`` from ``net`` (its ``W₁``; its ``W₂`` is ``x⁰``), built once and
+    shared by the step sizes: the outputs' problems, their moments (:class:`~isttheory.network.outputs.OutputMoments`)
+    and ``Σ_k f*_k``; :meth:`dynamics` is cached per ``γ``."""
+
+    def __init__(self, data: NetworkData, net: TwoLayerNet, local_steps: int = 1) -> None:
+        self.form, self.local_steps = bridge_form(local_steps)
+        problems = output_problems(data, net)
+        self.moments = OutputMoments(problems, neuron_sketch(data.n, net.hidden, 1))
+        self.x0 = np.asarray(net.V, dtype=float)
+        self.f_star = float(sum(quadratic_min(p)[1] for p in problems))
+        self._dyn: dict[float, OutputsDynamics] = {}
+
+    def dynamics(self, gamma: float) -> OutputsDynamics:
+        g = float(gamma)
+        if g not in self._dyn:
+            self._dyn[g] = self.moments.dynamics(g, self.form, self.local_steps, self.x0)
+        return self._dyn[g]
+
+
 @dataclass(frozen=True)
 class PlateauPrediction:
     """``plateau = lim E F − F_ref`` predicted (``None``: see ``note``); ``model`` "exact" or "local-quadratic"."""
@@ -90,54 +107,103 @@ class PlateauPrediction:
     note: str = ""
 
 
-def _limit_gap(problem: QuadraticProblem, sketch_n: int, gamma: float, local_steps: int, x0: FloatArray,
-               f_ref: float, sketch: object) -> tuple[float | None, str]:
-    form, t = bridge_form(local_steps)
+def _refused(exc: Exception) -> str:
+    return f"the exact engine refused: {exc}"
+
+
+def _diverges(gamma: float) -> str:
+    return f"diverges in mean square at gamma = {gamma:g} (rate >= 1)"
+
+
+@dataclass(frozen=True)
+class GammaTheory:
+    """What the theory predicts at one ``γ`` (module docstring): the plateau; the mean-square rate ``ρ(T)``
+    (``< 1``: the step size converges in mean square, the ``region``); ``bias_limit = ‖x^∞ − x*‖`` with ``x^∞``
+    the mean's limit (§4's bias, Frobenius over the trained weights); for ``train="last"`` also the exact
+    ``E F − min F`` at the ``tail`` rounds and ``bias_at_rounds = ‖E x^K − x*‖`` at the last round ``K``."""
+
+    plateau: PlateauPrediction
+    ms_rate: float | None = None
+    bias_limit: float | None = None
+    exact_tail: FloatArray | None = None
+    bias_at_rounds: float | None = None
+
+
+def predict_at(data: NetworkData, net: TwoLayerNet, gamma: float, rounds: int = 0,
+               tail: NDArray[np.int64] | None = None, local_steps: int = 1, local: LocalModel | None = None,
+               theory: LastLayerTheory | None = None) -> GammaTheory:
+    """:class:`GammaTheory` at ``gamma``: ``local=None`` is ``train="last"`` (exact, from ``theory``, built from
+    ``net`` when not given), else ``train="all"`` from the local quadratic model ``local`` (an approximation).
+    ``tail=None``: no exact curve (``exact_tail`` and ``bias_at_rounds`` stay ``None``)."""
+    g = float(gamma)
+    model: Model = "exact" if local is None else "local-quadratic"
     try:
-        with small_blas(problem.d):
-            ex = ExactDynamics(problem, sketch, gamma, form, t, x0=x0)  # type: ignore[arg-type]
-            lim = ex.limit_metrics
+        if local is not None:
+            form, t = bridge_form(local_steps)
+            with small_blas(local.problem.d):
+                ex = ExactDynamics(local.problem, all_layer_sketch(data.n, local.net), g, form, t, x0=local.w_star)
+                rate, lim = ex.ms_rate, ex.limit
+                f_lim = None if lim is None else ex.metrics(*lim)["f"] - local.f_at_star
+            bias = None if lim is None else float(np.linalg.norm(lim[0] - local.w_star))
+            return GammaTheory(_plateau(g, f_lim, model), rate, bias)
+        th = LastLayerTheory(data, net, local_steps) if theory is None else theory
+        dyn = th.dynamics(g)
+        with small_blas(net.hidden):
+            rate, lim, f_lim = dyn.ms_rate, dyn.limit, dyn.limit_f
+            res = None if tail is None else dyn.run(rounds, np.union1d(tail, [rounds]))
     except (EnumerationTooLargeError, ResourceError) as exc:
-        return None, f"the exact engine refused: {exc}"
-    if lim is None:
-        return None, f"diverges in mean square at gamma = {gamma:g} (rate >= 1)"
-    return float(lim["f"] - f_ref), ""
+        return GammaTheory(PlateauPrediction(g, None, model, _refused(exc)))
+    bias = None if lim is None else float(np.linalg.norm(lim[0] - th.x0))
+    if res is None or tail is None:
+        return GammaTheory(_plateau(g, None if f_lim is None else f_lim - th.f_star, model), rate, bias)
+    done = res.diverged_at is None and res.iters.size == np.union1d(tail, [rounds]).size
+    return GammaTheory(_plateau(g, None if f_lim is None else f_lim - th.f_star, model), rate, bias,
+                       res.f[np.isin(res.iters, tail)] - th.f_star if done else None,
+                       float(np.linalg.norm(res.mean[-1] - th.x0)) if done else None)
+
+
+def _plateau(gamma: float, gap: float | None, model: Model) -> PlateauPrediction:
+    return PlateauPrediction(gamma, None, model, _diverges(gamma)) if gap is None else \
+        PlateauPrediction(gamma, float(gap), model)
 
 
 def predict_plateau(data: NetworkData, net: TwoLayerNet, gamma: float, local_steps: int = 1,
-                    local: LocalModel | None = None) -> PlateauPrediction:
-    """The predicted plateau of the loss gap (module docstring). ``local=None``: ``train="last"`` with ``W₁`` of
-    ``net`` fixed (exact, per output); else ``train="all"`` from ``local`` (the local quadratic model)."""
-    if local is not None:
-        gap, note = _limit_gap(local.problem, data.n, gamma, local_steps, local.w_star, local.f_at_star,
-                               all_layer_sketch(data.n, local.net))
-        return PlateauPrediction(float(gamma), gap, "local-quadratic", note)
-    total = 0.0
-    for k, prob in enumerate(output_problems(data, net)):
-        gap, note = _limit_gap(prob, data.n, gamma, local_steps, np.asarray(net.V[:, k]), quadratic_min(prob)[1],
-                               neuron_sketch(data.n, net.hidden, 1))
-        if gap is None:
-            return PlateauPrediction(float(gamma), None, "exact", note)
-        total += gap
-    return PlateauPrediction(float(gamma), total, "exact")
+                    local: LocalModel | None = None, theory: LastLayerTheory | None = None) -> PlateauPrediction:
+    """The predicted plateau of the loss gap (module docstring; :func:`predict_at` without the exact curve)."""
+    return predict_at(data, net, gamma, 0, None, local_steps, local, theory).plateau
 
 
 def exact_curve(data: NetworkData, net: TwoLayerNet, gamma: float, rounds: int, record: NDArray[np.int64],
-                local_steps: int = 1) -> FloatArray | None:
+                local_steps: int = 1, theory: LastLayerTheory | None = None) -> FloatArray | None:
     """``E F(W^k) − min F`` exactly at ``record`` (train = last; ``None`` when the engine refuses or diverges)."""
-    form, t = bridge_form(local_steps)
-    total = np.zeros(record.size)
-    for k, prob in enumerate(output_problems(data, net)):
-        try:
-            with small_blas(prob.d):
-                res = ExactDynamics(prob, neuron_sketch(data.n, net.hidden, 1), gamma, form, t,
-                                    x0=np.asarray(net.V[:, k])).run(rounds, record=record)
-        except (EnumerationTooLargeError, ResourceError):
-            return None
-        if res.metrics.get("f", np.zeros(0)).shape[0] != record.size:
-            return None
-        total += res.metrics["f"] - quadratic_min(prob)[1]
-    return total
+    try:
+        th = LastLayerTheory(data, net, local_steps) if theory is None else theory
+        with small_blas(net.hidden):
+            res = th.dynamics(gamma).run(rounds, record)
+    except (EnumerationTooLargeError, ResourceError):
+        return None
+    if res.diverged_at is not None or res.f.shape[0] != np.unique(record).size:
+        return None
+    out: FloatArray = res.f - th.f_star
+    return out
+
+
+def measured_bias(run: NetworkRun, start: TwoLayerNet) -> float:
+    """``‖E w^K − w*‖`` estimated from the runs' final trained weights (``V`` for ``train="last"``, both layers
+    otherwise; ``w*`` those of ``start``): ``√max(0, ‖d̄‖² − tr(Ĉov)/R)`` with ``d̄`` the mean over runs of
+    ``w^K − w*`` and ``tr(Ĉov)`` the sum of its per-weight sample variances, the unbiased estimate of the squared
+    norm (``‖d̄‖²`` alone is biased upwards by the Monte Carlo noise); ``nan`` for one run."""
+    V = run.V - start.V[None]
+    parts = [V.reshape(V.shape[0], -1)]
+    if run.settings.get("train") == "all":
+        W = run.W1 - start.W1[None]
+        parts.append(W.reshape(W.shape[0], -1))
+    D = np.concatenate(parts, axis=1)
+    R = D.shape[0]
+    if R < 2:
+        return float("nan")
+    est = float(D.mean(axis=0) @ D.mean(axis=0) - D.var(axis=0, ddof=1).sum() / R)
+    return math.sqrt(max(est, 0.0))
 
 
 def tail_rounds(rounds: int) -> NDArray[np.int64]:

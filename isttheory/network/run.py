@@ -12,26 +12,30 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import ISTError
+from ..resources import SMALL_BLAS_D, small_blas
 from .bridge import compare_exact, compare_iterates, last_layer_problem
 from .data import network_data
 from .local_model import local_quadratic, trained_point
 from .model import TwoLayerNet, check_activation, init_network
 from .predict import (
-    exact_curve,
+    GammaTheory,
+    LastLayerTheory,
     last_layer_optimum,
     measure_plateau,
+    measured_bias,
     output_data,
     output_net,
-    predict_plateau,
+    predict_at,
     tail_rounds,
 )
-from .train import check_train, train_ist
+from .train import NetworkRun, check_train, train_ist
 
 BRIDGE_ROUNDS = 20
 """Rounds of the bridge checks (iterates: 2 runs; Monte Carlo: the command's runs, at least 20)."""
@@ -41,21 +45,24 @@ def _finite(v: float | None) -> float | None:
     return None if v is None or not math.isfinite(v) else float(v)
 
 
-def bridge_summary(data: Any, net: TwoLayerNet, gamma: float, local_steps: int, runs: int, seed: int
-                   ) -> dict[str, Any]:
+def bridge_summary(data: Any, net: TwoLayerNet, gamma: float, local_steps: int, runs: int, seed: int,
+                   theory: LastLayerTheory | None = None) -> dict[str, Any]:
     """The exact bridge at ``gamma`` on output 0's sub-problem (``d = hidden``): the iterates against ``simulate``
-    and the Monte Carlo mean against ``ExactDynamics``; a ``reason`` and nulls when a check cannot run."""
+    and the Monte Carlo mean against ``ExactDynamics``; a ``reason`` and nulls when a check cannot run.
+    ``theory``: the :class:`LastLayerTheory` of ``net`` (its output-0 problem and compiled moments reused)."""
     d0, n0 = output_data(data, 0), output_net(net, 0)
     out: dict[str, Any] = {"max_abs_diff": None, "mc_vs_exact_z": None, "mc_threshold": None, "passed": None,
                            "gamma": float(gamma), "rounds": BRIDGE_ROUNDS,
                            "sub_problem": f"output 0 of {data.outputs} (the quadratic separates over outputs)",
                            "reason": ""}
     try:
-        prob = last_layer_problem(d0, n0)
+        prob = last_layer_problem(d0, n0) if theory is None else theory.moments.problems[0]
+        dyn = None if theory is None else theory.dynamics(gamma).dyn[0]
         it = compare_iterates(d0, n0, gamma, BRIDGE_ROUNDS, local_steps, runs=2, seed=seed, problem=prob)
         out["max_abs_diff"] = it.max_abs_diff
-        mc = compare_exact(d0, n0, gamma, BRIDGE_ROUNDS, runs=max(runs, 20), seed=seed, local_steps=local_steps,
-                           problem=prob)
+        with small_blas(net.hidden):
+            mc = compare_exact(d0, n0, gamma, BRIDGE_ROUNDS, runs=max(runs, 20), seed=seed, local_steps=local_steps,
+                               problem=prob, dynamics=dyn)
         out.update(mc_vs_exact_z=_finite(mc.max_z), mc_threshold=mc.threshold, passed=bool(it.passed and mc.passed))
     except ISTError as exc:
         out["reason"] = str(exc)
@@ -67,7 +74,11 @@ def network_experiment(*, data: str = "digits", hidden: int = 256, clients: int 
                        rounds: int = 500, runs: int = 20, seed: int = 0, activation: str = "relu",
                        rows: int | None = None, pretrain_rounds: int = 2000, out: str | None = None
                        ) -> dict[str, Any]:
-    """Run the experiment (module docstring) and return the command's JSON document."""
+    """Run the experiment (module docstring) and return the command's JSON document.
+
+    The theory of each step size (limit and exact curve, one BLAS thread) runs in a worker thread while the
+    network trains in this one: the two are independent and deterministic, so the result does not depend on
+    the overlap (NumPy and BLAS release the GIL in the heavy parts)."""
     t0 = time.perf_counter()
     tr = check_train(train)
     act = check_activation(activation)
@@ -77,9 +88,10 @@ def network_experiment(*, data: str = "digits", hidden: int = 256, clients: int 
                                 "activation": act, "loss": "squared", "local_steps": local_steps,
                                 "rounds": rounds, "runs": runs, "seed": seed, "rows": rows,
                                 "gammas": [float(g) for g in gammas]}
-    local = None
+    local, theory = None, None
     if tr == "last":
         start, f_ref = last_layer_optimum(nd, net)
+        theory = LastLayerTheory(nd, start, local_steps)
         settings["reference"] = "min F over W2 (W1 fixed at its initialisation); IST starts there"
         model = "exact"
     else:
@@ -94,34 +106,20 @@ def network_experiment(*, data: str = "digits", hidden: int = 256, clients: int 
     tail = tail_rounds(K)
     settings["plateau_rounds"] = [int(tail[0]), K]
     record = np.union1d(tail, np.unique(np.linspace(0, K, 101).astype(np.int64)))
-    bridge = bridge_summary(nd, start, gammas[0], local_steps, runs, seed) if tr == "last" else None
     rows_out: list[dict[str, Any]] = []
     curves: list[dict[str, Any]] = []
-    for g in gammas:
-        pred = predict_plateau(nd, start, g, local_steps, local)
-        run = train_ist(nd, start, g, K, loss="squared", train=tr, local_steps=local_steps, runs=runs, seed=seed,
-                        record=record)
-        note = pred.note
-        if run.diverged:
-            meas, sem = None, None
-            at = run.settings["diverged_at"]
-            what = f"diverged at round {at}" if at is not None else "loss became non-finite"
-            note = (note + "; " if note else "") + f"the network's {what}"
-        else:
-            mp = measure_plateau(run, f_ref)
-            meas, sem = mp.plateau, _finite(mp.sem)
-        z = (abs(pred.plateau - meas) / sem if pred.plateau is not None and meas is not None and sem
-             else None)
-        exact_tail = exact_curve(nd, start, g, K, tail, local_steps) if tr == "last" else None
-        at_rounds = None if exact_tail is None else float(exact_tail.mean())
-        z_rounds = abs(at_rounds - meas) / sem if at_rounds is not None and meas is not None and sem else None
-        rows_out.append({"gamma": float(g), "predicted_plateau": pred.plateau, "measured_plateau": meas, "sem": sem,
-                         "model": pred.model, "z": z,
-                         "predicted_at_plateau_rounds": at_rounds, "z_at_plateau_rounds": z_rounds,
-                         "note": note})
-        curves.append({"gamma": float(g), "iters": run.iters, "measured": run.loss.mean(axis=1) - f_ref,
-                       "predicted": pred.plateau,
-                       "exact_iters": None if exact_tail is None else tail, "exact": exact_tail})
+    with small_blas(SMALL_BLAS_D), ThreadPoolExecutor(max_workers=1) as pool:
+        jobs = [pool.submit(predict_at, nd, start, g, K, tail, local_steps, local, theory) for g in gammas]
+        bridge = bridge_summary(nd, start, gammas[0], local_steps, runs, seed, theory) if tr == "last" else None
+        for g, job in zip(gammas, jobs, strict=True):
+            run = train_ist(nd, start, g, K, loss="squared", train=tr, local_steps=local_steps, runs=runs,
+                            seed=seed, record=record)
+            th = job.result()
+            pred, exact_tail = th.plateau, th.exact_tail
+            rows_out.append(_row(th, run, f_ref, start))
+            curves.append({"gamma": float(g), "iters": run.iters, "measured": run.loss.mean(axis=1) - f_ref,
+                           "predicted": pred.plateau,
+                           "exact_iters": None if exact_tail is None else tail, "exact": exact_tail})
     if out is not None:
         from .figures import curve_figure, plateau_figure, save
 
@@ -129,3 +127,28 @@ def network_experiment(*, data: str = "digits", hidden: int = 256, clients: int 
         save(plateau_figure(rows_out, model), folder / "plateau.png")
         save(curve_figure(curves, model), folder / "loss_curve.png")
     return {"settings": settings, "bridge": bridge, "gammas": rows_out, "seconds": time.perf_counter() - t0}
+
+
+def _row(th: GammaTheory, run: NetworkRun, f_ref: float, start: TwoLayerNet) -> dict[str, Any]:
+    """One ``gammas`` entry of the JSON: predicted against measured, with the exact value at the measured rounds,
+    the region (converges in mean square?) and the bias ``‖x^∞ − x*‖``."""
+    pred, exact_tail = th.plateau, th.exact_tail
+    note = pred.note
+    if run.diverged:
+        meas, sem = None, None
+        at = run.settings["diverged_at"]
+        what = f"diverged at round {at}" if at is not None else "loss became non-finite"
+        note = (note + "; " if note else "") + f"the network's {what}"
+    else:
+        mp = measure_plateau(run, f_ref)
+        meas, sem = mp.plateau, _finite(mp.sem)
+    z = abs(pred.plateau - meas) / sem if pred.plateau is not None and meas is not None and sem else None
+    at_rounds = None if exact_tail is None else float(exact_tail.mean())
+    z_rounds = abs(at_rounds - meas) / sem if at_rounds is not None and meas is not None and sem else None
+    return {"gamma": pred.gamma, "predicted_plateau": pred.plateau, "measured_plateau": meas, "sem": sem,
+            "model": pred.model, "z": z, "predicted_at_plateau_rounds": at_rounds, "z_at_plateau_rounds": z_rounds,
+            "ms_rate": th.ms_rate, "predicted_converges": None if th.ms_rate is None else bool(th.ms_rate < 1.0),
+            "measured_bounded": not run.diverged,
+            "predicted_bias": th.bias_limit, "predicted_bias_at_rounds": th.bias_at_rounds,
+            "measured_bias": None if run.diverged else _finite(measured_bias(run, start)),
+            "note": note}

@@ -38,7 +38,7 @@ from ..simulate import default_record, run_seed_sequences
 from ..sketches import Permutation
 from ..sketches.base import IndexDraw, Sketch, TableDraw
 from ..sketches.groups import PermGroups
-from ..validation import check_choice, check_integer, check_step_size
+from ..validation import DIVERGENCE_FACTOR, check_choice, check_integer, check_step_size
 from .data import NetworkData
 from .model import Loss, TwoLayerNet, activate, check_loss, client_losses, features, output_loss
 
@@ -80,7 +80,9 @@ class NetworkRun:
 
     @property
     def diverged(self) -> bool:
-        """A weight became non-finite (the run stopped at ``settings["diverged_at"]``; later losses are NaN)."""
+        """A weight left ``DIVERGENCE_FACTOR · max(1, max|w⁰|)`` or became non-finite (the rule of
+        :func:`isttheory.simulate.simulate`, :data:`isttheory.validation.DIVERGENCE_FACTOR`): the run stopped at
+        ``settings["diverged_at"]`` and later losses are NaN."""
         return self.settings.get("diverged_at") is not None or not bool(np.all(np.isfinite(self.loss)))
 
 
@@ -158,6 +160,7 @@ def train_ist(data: NetworkData, net: TwoLayerNet, gamma: float, rounds: int, *,
     W1 = np.tile(net.W1, (R, 1, 1))
     V = np.tile(net.V, (R, 1, 1))
     Phi = features(net.W1, data, act) if tr == "last" else None  # (n, M, h), fixed when W1 is
+    PhiT = None if Phi is None else np.ascontiguousarray(np.swapaxes(Phi, 1, 2))  # (n, h, M): a neuron's row
     runs_ix = np.arange(R)[:, None, None]
     clients_ix = np.arange(n)[None, :, None]
     losses = np.full((rec.size, R), np.nan)
@@ -184,7 +187,10 @@ def train_ist(data: NetworkData, net: TwoLayerNet, gamma: float, rounds: int, *,
         Yb = data.Y[clients_ix, idx]
         return idx, Xb, Yb, np.full(idx.shape, 1.0 / batch)
 
-    diverged_at: int | None = None  # the first round with a non-finite weight: the run stops there
+    # the first round with a weight beyond DIVERGENCE_FACTOR·max(1, max|w⁰|), or not finite (simulate's rule): the
+    # run stops there
+    diverged_at: int | None = None
+    limit = DIVERGENCE_FACTOR * max(1.0, float(np.abs(net.V).max()), float(np.abs(net.W1).max()))
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         k = 0
         if 0 in rec_pos:
@@ -199,9 +205,10 @@ def train_ist(data: NetworkData, net: TwoLayerNet, gamma: float, rounds: int, *,
                 for _ in range(t):
                     idx, Xs, Ys, ws = rows_for_step()
                     dA: FloatArray | None = None
-                    if Phi is not None:  # the block's columns of the fixed features
-                        src = Phi[None] if idx is None else Phi[clients_ix, idx]
-                        A = np.take_along_axis(src, nb[:, :, None, :], axis=-1)
+                    if PhiT is not None and idx is None:  # the block's columns of the fixed features
+                        A = np.swapaxes(PhiT[clients_ix, nb], -1, -2)           # (R, n, M, q), rows gathered
+                    elif Phi is not None:
+                        A = np.take_along_axis(Phi[clients_ix, idx], nb[:, :, None, :], axis=-1)
                     else:
                         H = Xs @ np.swapaxes(W1b, -1, -2)  # (R, n, rows, q)
                         A, dA = activate(H, act)
@@ -218,7 +225,7 @@ def train_ist(data: NetworkData, net: TwoLayerNet, gamma: float, rounds: int, *,
                     W1 = W1.copy()
                     W1[runs_ix, nb] = W1b
                 k += 1
-                if not np.all(np.isfinite(V)) or not np.all(np.isfinite(W1)):
+                if not (np.abs(V).max() <= limit and np.abs(W1).max() <= limit):
                     diverged_at = k
                     break
                 if k in rec_pos:
@@ -257,6 +264,7 @@ def train_gd(data: NetworkData, net: TwoLayerNet, gamma: float, rounds: int, *, 
     kept = np.zeros((rec.size, 1) + V.shape) if keep_iterates else None
     rec_pos = {int(k): j for j, k in enumerate(rec)}
     diverged_at: int | None = None
+    limit = DIVERGENCE_FACTOR * max(1.0, float(np.abs(V).max()), float(np.abs(W1).max()))
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for k in range(rounds + 1):
             if tr == "all" and k > 0:
@@ -273,7 +281,7 @@ def train_gd(data: NetworkData, net: TwoLayerNet, gamma: float, rounds: int, *, 
             if tr == "all":
                 W1 = W1 - g * (((G2 @ V.T) * dA).T @ X2) / n
             V = V - g * gV
-            if not (np.all(np.isfinite(V)) and np.all(np.isfinite(W1))):
+            if not (np.abs(V).max() <= limit and np.abs(W1).max() <= limit):
                 diverged_at = k + 1
                 break
     settings = {"method": "gd", "diverged_at": diverged_at, "n": n, "hidden": net.hidden, "outputs": net.outputs,

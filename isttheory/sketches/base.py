@@ -306,6 +306,14 @@ class DiagonalSketch(Sketch):
     def scale_table(self) -> FloatArray:
         """The scales ``T`` (n, d): ``c_ij = T_ij`` when client ``i`` owns ``j``."""
 
+    @property
+    def merge_constant(self) -> float | None:
+        """``κ`` with ``P̄ = (1/n) Σ_i C_i = κI`` on *every* draw (the merge (6) is then deterministic), or
+        ``None`` when it is not. ``None`` here; a family that deals every coordinate to exactly one client with
+        one scale ``s`` everywhere has ``κ = s/n``. :class:`~isttheory.moments.SketchMoments` then takes
+        ``E[P̄MP̄] = κ²M``, ``E[P̄MB̄] = κM E[B̄]`` and ``E[P̄m(Cb)‾ᵀ] = κ m E[(Cb)‾]ᵀ`` without the engine."""
+        return None
+
     def expected_C(self) -> FloatArray:
         """``E[C_i] = Diag(T_i ∘ P(j ∈ S_i))`` from the inclusion model (closed form)."""
         from ..symbolic import contractions
@@ -360,6 +368,11 @@ class OwnedWithScaleN(DiagonalSketch):
     @property
     def perfect_reconstruction(self) -> bool:
         return True
+
+    @property
+    def merge_constant(self) -> float:
+        """``1``: every coordinate is owned by one client with scale ``n``, so ``(1/n) Σ C_i = I``."""
+        return 1.0
 
 
 class PermQWithinHypotheses(Sketch):

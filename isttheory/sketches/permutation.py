@@ -113,6 +113,11 @@ class Permutation(DiagonalSketch):
         """``(1/n) Σ C_i = (s/n) I``: perfect exactly when ``s = n``."""
         return bool(np.isclose(self.scale, self.n, rtol=1e-15, atol=0))
 
+    @property
+    def merge_constant(self) -> float:
+        """``s/n``: Perm-q deals every coordinate to one client (``d = qn``), so ``(1/n) Σ C_i = (s/n) I``."""
+        return self.scale / self.n
+
 
 class ScaledPermutation(Permutation):
     """The spec ``scaled-perm[:S]``: Perm-q (7) with scale ``S`` (default ``√n``, §4 homogeneous case)."""
