@@ -198,6 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="keep a random subset of this many rows (default: all)")
     nw.add_argument("--pretrain-rounds", type=_positive_int, default=2000, metavar="S",
                     help="train=all: gradient-descent steps to the trained point w* (default 2000)")
+    nw.add_argument("--precond", action="store_true",
+                    help="deal with the preconditioned Perm-1 (23) instead of the release code's Perm-q: client i "
+                         "scales neuron j by sqrt(n) (G_i)_jj^(-1/2) (train=last, hidden = clients)")
     nw.add_argument("--seed", type=_nonneg_int, default=0, metavar="N")
     nw.add_argument("--out", metavar="DIR", help="write plateau.png and loss_curve.png there")
     nw.add_argument("--json", action="store_true", help="print machine-readable output only")
@@ -717,7 +720,8 @@ def _cmd_network(args: argparse.Namespace) -> int:
     result = network_experiment(data=args.data, hidden=args.hidden, clients=args.clients, split=args.split,
                                 train=args.train, gammas=args.gamma, local_steps=args.local_steps,
                                 rounds=args.rounds, runs=args.runs, seed=args.seed, activation=args.activation,
-                                rows=args.rows, pretrain_rounds=args.pretrain_rounds, out=args.out)
+                                rows=args.rows, pretrain_rounds=args.pretrain_rounds, out=args.out,
+                                precond=args.precond)
     if args.json:
         print(json.dumps(result, allow_nan=False))
         return 0
@@ -725,7 +729,7 @@ def _cmd_network(args: argparse.Namespace) -> int:
 
     st = result["settings"]
     print(f"network on {st['data']} ({st['split']}), hidden {st['hidden']}, n = {st['clients']}, "
-          f"train = {st['train']}, t = {st['local_steps']}, K = {st['rounds']}, R = {st['runs']}; "
+          f"train = {st['train']}, t = {st['local_steps']}, K = {st['rounds']}, R = {st['runs']}, deal {st['deal']}; "
           f"gap F - F_ref, F_ref = {st['reference']}")
     br = result["bridge"]
     if br is not None:

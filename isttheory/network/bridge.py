@@ -32,10 +32,11 @@ from numpy.typing import ArrayLike, NDArray
 
 from ..arrays import FloatArray
 from ..dynamics import ExactDynamics
-from ..errors import ParameterError
+from ..errors import IncompatibleSketchError, ParameterError
 from ..problem import QuadraticProblem
 from ..resources import check_fits as check_memory
 from ..simulate import simulate
+from ..sketches import PreconditionedPerm, Sketch
 from ..stats import FAMILY_ALPHA, mean_equals
 from ..validation import Form, check_integer
 from .data import NetworkData
@@ -98,6 +99,22 @@ def output_problems(data: NetworkData, net: TwoLayerNet) -> list[QuadraticProble
     return [QuadraticProblem(G, np.ascontiguousarray(B[:, :, k]), check_psd=False) for k in range(data.outputs)]
 
 
+def deal_sketch(data: NetworkData, net: TwoLayerNet, problem: QuadraticProblem, precond: bool = False) -> Sketch:
+    """The sketch of IST's neuron deal on ``problem`` (:func:`last_layer_problem` of ``net``):
+    :func:`~isttheory.network.train.neuron_sketch`, or with ``precond`` the preconditioned Perm-1 (23) built from
+    ``problem``'s diagonals (``T_ij = √n (G_i)_{jj}^{-1/2}``; one output and ``hidden = clients``, else a
+    :class:`~isttheory.errors.ParameterError`)."""
+    if not precond:
+        return neuron_sketch(data.n, net.hidden, net.outputs)
+    if net.outputs != 1 or net.hidden != data.n:
+        raise ParameterError(f"the preconditioned deal (23) is Perm-1 on one output: it needs hidden = clients and one "
+                             f"output; got hidden = {net.hidden}, clients = {data.n}, outputs = {net.outputs}")
+    try:
+        return PreconditionedPerm.from_problem(problem)
+    except IncompatibleSketchError as exc:
+        raise ParameterError(f"the preconditioned deal (23): {exc}") from None
+
+
 def loss_offset(data: NetworkData) -> float:
     """``F − f = (1/n) Σ_i ‖Y_i‖²_F/(2m_i)``: the squared loss minus the quadratic (12)."""
     return float(0.5 * np.einsum("nmc,nm->n", data.Y * data.Y, data.weights).mean())
@@ -117,16 +134,19 @@ class IterateBridge:
 
 def compare_iterates(data: NetworkData, net: TwoLayerNet, gamma: float, rounds: int, local_steps: int = 1,
                      runs: int = 2, seed: int = 0, scale: float | None = None,
-                     problem: QuadraticProblem | None = None) -> IterateBridge:
+                     problem: QuadraticProblem | None = None, precond: bool = False) -> IterateBridge:
     """Run the network's IST (last layer, squared loss) and :func:`simulate` on :func:`last_layer_problem`
     (or ``problem``) with the same seed, both from ``x⁰ = vec(W₂ᵀ)``, and compare every iterate.
-    ``scale`` goes to :func:`train_ist` (``None``: ``n``)."""
+    ``scale`` goes to :func:`train_ist` (``None``: ``n``); ``precond``: both deal with the preconditioned
+    Perm-1 (23) (one output, ``hidden = clients``: :func:`deal_sketch`)."""
     prob = last_layer_problem(data, net) if problem is None else problem
     rec = np.arange(rounds + 1)
+    sketch = deal_sketch(data, net, prob, precond)
     run = train_ist(data, net, gamma, rounds, loss="squared", train="last", local_steps=local_steps, runs=runs,
-                    seed=seed, scale=scale, record=rec, keep_iterates=True)
+                    seed=seed, scale=scale, record=rec, keep_iterates=True,
+                    scale_table=sketch.table if isinstance(sketch, PreconditionedPerm) else None)
     form, t = bridge_form(local_steps)
-    sim = simulate(prob, neuron_sketch(data.n, net.hidden, net.outputs), gamma, rounds, runs=runs, seed=seed,
+    sim = simulate(prob, sketch, gamma, rounds, runs=runs, seed=seed,
                    form=form, local_steps=t, x0=to_vector(net.V), record=rec, keep_iterates=True, warn=False)
     assert run.V_iterates is not None and sim.iterates is not None
     if sim.diverged or sim.iterates.shape[0] != rec.size:
@@ -157,20 +177,22 @@ class MonteCarloBridge:
 def compare_exact(data: NetworkData, net: TwoLayerNet, gamma: float, rounds: int, runs: int = 200, seed: int = 0,
                   local_steps: int = 1, record: ArrayLike | None = None, scale: float | None = None,
                   problem: QuadraticProblem | None = None, alpha: float = FAMILY_ALPHA,
-                  dynamics: ExactDynamics | None = None) -> MonteCarloBridge:
+                  dynamics: ExactDynamics | None = None, precond: bool = False) -> MonteCarloBridge:
     """``R = runs`` network IST runs against :class:`ExactDynamics` on :func:`last_layer_problem` (or
     ``problem``), at the rounds ``record`` (default ``1 … rounds``; round 0 is deterministic). ``t = 1`` uses
     the exact engine's closed forms; ``t > 1`` enumerates the sketch's support (tiny hidden sizes only).
     ``dynamics``: that problem's exact dynamics at ``gamma`` from ``vec(W₂ᵀ)`` already built (its compiled
-    moments reused; checked to be of ``problem``, ``gamma``, the form, ``t`` and ``x⁰``)."""
+    moments reused; checked to be of ``problem``, ``gamma``, the form, ``t`` and ``x⁰``). ``precond``: both deal
+    with the preconditioned Perm-1 (23) (:func:`deal_sketch`)."""
     prob = last_layer_problem(data, net) if problem is None else problem
     rec = np.arange(1, rounds + 1) if record is None else np.unique(np.asarray(record, dtype=np.int64))
+    sketch = deal_sketch(data, net, prob, precond) if dynamics is None else dynamics.sketch
     run = train_ist(data, net, gamma, rounds, loss="squared", train="last", local_steps=local_steps, runs=runs,
-                    seed=seed, scale=scale, record=rec)
+                    seed=seed, scale=scale, record=rec,
+                    scale_table=sketch.table if isinstance(sketch, PreconditionedPerm) else None)
     form, t = bridge_form(local_steps)
     if dynamics is None:
-        dynamics = ExactDynamics(prob, neuron_sketch(data.n, net.hidden, net.outputs), gamma, form, t,
-                                 x0=to_vector(net.V))
+        dynamics = ExactDynamics(prob, sketch, gamma, form, t, x0=to_vector(net.V))
     elif (dynamics.problem is not prob or (dynamics.gamma, dynamics.form, dynamics.local_steps) != (gamma, form, t)
           or not np.array_equal(dynamics.x0, to_vector(net.V))):
         raise ParameterError("dynamics must be the exact dynamics of this problem, gamma, form, t and start")

@@ -40,12 +40,13 @@ from ..dynamics import ExactDynamics
 from ..errors import EnumerationTooLargeError, ResourceError
 from ..problem import QuadraticProblem
 from ..resources import small_blas
-from .bridge import bridge_form, loss_offset, output_problems
+from ..sketches import PreconditionedPerm
+from .bridge import bridge_form, deal_sketch, loss_offset, output_problems
 from .data import NetworkData
 from .local_model import LocalModel, all_layer_sketch
 from .model import TwoLayerNet
 from .outputs import OutputMoments, OutputsDynamics
-from .train import NetworkRun, neuron_sketch
+from .train import NetworkRun
 
 Model: TypeAlias = Literal["exact", "local-quadratic"]
 
@@ -82,10 +83,15 @@ class LastLayerTheory:
     shared by the step sizes: the outputs' problems, their moments (:class:`~isttheory.network.outputs.OutputMoments`)
     and ``Σ_k f*_k``; :meth:`dynamics` is cached per ``γ``."""
 
-    def __init__(self, data: NetworkData, net: TwoLayerNet, local_steps: int = 1) -> None:
+    def __init__(self, data: NetworkData, net: TwoLayerNet, local_steps: int = 1, precond: bool = False) -> None:
         self.form, self.local_steps = bridge_form(local_steps)
         problems = output_problems(data, net)
-        self.moments = OutputMoments(problems, neuron_sketch(data.n, net.hidden, 1))
+        sketch = deal_sketch(output_data(data, 0), output_net(net, 0), problems[0], precond)
+        self.precond = precond
+        self.table = sketch.table if isinstance(sketch, PreconditionedPerm) else None
+        """The (23) scale table when ``precond`` (the same for every output: they share ``G_i``), for
+        :func:`~isttheory.network.train.train_ist`'s ``scale_table``."""
+        self.moments = OutputMoments(problems, sketch)
         self.x0 = np.asarray(net.V, dtype=float)
         self.f_star = float(sum(quadratic_min(p)[1] for p in problems))
         self._dyn: dict[float, OutputsDynamics] = {}

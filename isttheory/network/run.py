@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ISTError
+from ..errors import ISTError, ParameterError
 from ..resources import SMALL_BLAS_D, small_blas
 from .bridge import compare_exact, compare_iterates, last_layer_problem
 from .data import network_data
@@ -46,7 +46,7 @@ def _finite(v: float | None) -> float | None:
 
 
 def bridge_summary(data: Any, net: TwoLayerNet, gamma: float, local_steps: int, runs: int, seed: int,
-                   theory: LastLayerTheory | None = None) -> dict[str, Any]:
+                   theory: LastLayerTheory | None = None, precond: bool = False) -> dict[str, Any]:
     """The exact bridge at ``gamma`` on output 0's sub-problem (``d = hidden``): the iterates against ``simulate``
     and the Monte Carlo mean against ``ExactDynamics``; a ``reason`` and nulls when a check cannot run.
     ``theory``: the :class:`LastLayerTheory` of ``net`` (its output-0 problem and compiled moments reused)."""
@@ -58,11 +58,12 @@ def bridge_summary(data: Any, net: TwoLayerNet, gamma: float, local_steps: int, 
     try:
         prob = last_layer_problem(d0, n0) if theory is None else theory.moments.problems[0]
         dyn = None if theory is None else theory.dynamics(gamma).dyn[0]
-        it = compare_iterates(d0, n0, gamma, BRIDGE_ROUNDS, local_steps, runs=2, seed=seed, problem=prob)
+        it = compare_iterates(d0, n0, gamma, BRIDGE_ROUNDS, local_steps, runs=2, seed=seed, problem=prob,
+                              precond=precond)
         out["max_abs_diff"] = it.max_abs_diff
         with small_blas(net.hidden):
             mc = compare_exact(d0, n0, gamma, BRIDGE_ROUNDS, runs=max(runs, 20), seed=seed, local_steps=local_steps,
-                               problem=prob, dynamics=dyn)
+                               problem=prob, dynamics=dyn, precond=precond)
         out.update(mc_vs_exact_z=_finite(mc.max_z), mc_threshold=mc.threshold, passed=bool(it.passed and mc.passed))
     except ISTError as exc:
         out["reason"] = str(exc)
@@ -72,13 +73,14 @@ def bridge_summary(data: Any, net: TwoLayerNet, gamma: float, local_steps: int, 
 def network_experiment(*, data: str = "digits", hidden: int = 256, clients: int = 8, split: str = "iid",
                        train: str = "last", gammas: Sequence[float] = (0.1,), local_steps: int = 1,
                        rounds: int = 500, runs: int = 20, seed: int = 0, activation: str = "relu",
-                       rows: int | None = None, pretrain_rounds: int = 2000, out: str | None = None
-                       ) -> dict[str, Any]:
+                       rows: int | None = None, pretrain_rounds: int = 2000, out: str | None = None,
+                       precond: bool = False) -> dict[str, Any]:
     """Run the experiment (module docstring) and return the command's JSON document.
 
     The theory of each step size (limit and exact curve, one BLAS thread) runs in a worker thread while the
     network trains in this one: the two are independent and deterministic, so the result does not depend on
-    the overlap (NumPy and BLAS release the GIL in the heavy parts)."""
+    the overlap (NumPy and BLAS release the GIL in the heavy parts). ``precond``: deal with the preconditioned
+    Perm-1 (23) instead of the release code's Perm-q (``train="last"``, ``hidden = clients``)."""
     t0 = time.perf_counter()
     tr = check_train(train)
     act = check_activation(activation)
@@ -87,11 +89,14 @@ def network_experiment(*, data: str = "digits", hidden: int = 256, clients: int 
     settings: dict[str, Any] = {"data": data, "hidden": hidden, "clients": clients, "split": split, "train": tr,
                                 "activation": act, "loss": "squared", "local_steps": local_steps,
                                 "rounds": rounds, "runs": runs, "seed": seed, "rows": rows,
-                                "gammas": [float(g) for g in gammas]}
+                                "gammas": [float(g) for g in gammas],
+                                "deal": "precond-perm (23)" if precond else "perm (7), as the release code"}
+    if precond and tr != "last":
+        raise ParameterError("the preconditioned deal (23) is built for train = last (the exact quadratic's diagonals)")
     local, theory = None, None
     if tr == "last":
         start, f_ref = last_layer_optimum(nd, net)
-        theory = LastLayerTheory(nd, start, local_steps)
+        theory = LastLayerTheory(nd, start, local_steps, precond)
         settings["reference"] = "min F over W2 (W1 fixed at its initialisation); IST starts there"
         model = "exact"
     else:
@@ -110,10 +115,11 @@ def network_experiment(*, data: str = "digits", hidden: int = 256, clients: int 
     curves: list[dict[str, Any]] = []
     with small_blas(SMALL_BLAS_D), ThreadPoolExecutor(max_workers=1) as pool:
         jobs = [pool.submit(predict_at, nd, start, g, K, tail, local_steps, local, theory) for g in gammas]
-        bridge = bridge_summary(nd, start, gammas[0], local_steps, runs, seed, theory) if tr == "last" else None
+        bridge = (bridge_summary(nd, start, gammas[0], local_steps, runs, seed, theory, precond) if tr == "last"
+                  else None)
         for g, job in zip(gammas, jobs, strict=True):
             run = train_ist(nd, start, g, K, loss="squared", train=tr, local_steps=local_steps, runs=runs,
-                            seed=seed, record=record)
+                            seed=seed, record=record, scale_table=None if theory is None else theory.table)
             th = job.result()
             pred, exact_tail = th.plateau, th.exact_tail
             rows_out.append(_row(th, run, f_ref, start))

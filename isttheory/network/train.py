@@ -132,16 +132,22 @@ def _check_common(data: NetworkData, net: TwoLayerNet, gamma: float, rounds: int
 def train_ist(data: NetworkData, net: TwoLayerNet, gamma: float, rounds: int, *, loss: Loss = "squared",
               train: Train = "last", local_steps: int = 1, runs: int = 1, seed: int = 0, first_run: int = 0,
               batch: int | None = None, scale: float | None = None, record: ArrayLike | None = None,
-              keep_iterates: bool = False) -> NetworkRun:
+              keep_iterates: bool = False, scale_table: ArrayLike | None = None) -> NetworkRun:
     """IST on ``net`` (the module docstring's rounds) for ``rounds`` rounds, ``runs`` independent runs.
 
     ``scale`` is the hidden-output scale ``s`` of the sub-networks: ``None`` gives ``n``, the Perm-q scale (7)
     that makes the network Algorithm 1 (other values, e.g. ``1`` for no scaling, are not the paper's method).
     ``batch`` draws that many of a client's rows per local step (``None``: full batch, the deterministic
-    gradient). ``record`` lists the rounds at which ``F`` is recorded (default 101 evenly spaced)."""
+    gradient). ``record`` lists the rounds at which ``F`` is recorded (default 101 evenly spaced).
+
+    ``scale_table`` (n, h), last layer only: client ``i`` scales neuron ``j``'s output by ``T_ij`` (the sketch
+    ``C_i = Diag(T_i)`` on its neurons, e.g. the preconditioned Perm-1 (23), ``T_ij = √n (G_i)_{jj}^{-1/2}``): it
+    starts from ``z = T_i θ``, takes the local steps ``z ← z − γC_i∇f_i(z)`` (``θ ← θ − γ∇f_i(z)``), and the server
+    keeps ``x = z/n`` ((6)): Algorithm 1 with that sketch, checked against :func:`simulate` in the tests."""
     g, ls, tr, rec = _check_common(data, net, gamma, rounds, loss, train, record)
     t = check_integer("local steps", local_steps, 1)
     R = check_integer("runs R", runs, 1)
+    table = None if scale_table is None else _check_table(scale_table, data.n, net.hidden, tr, scale)
     check_integer("seed", seed, 0)
     check_integer("first_run", first_run, 0)
     n, h, c, act = data.n, net.hidden, net.outputs, net.activation
@@ -212,6 +218,11 @@ def train_ist(data: NetworkData, net: TwoLayerNet, gamma: float, rounds: int, *,
                     else:
                         H = Xs @ np.swapaxes(W1b, -1, -2)  # (R, n, rows, q)
                         A, dA = activate(H, act)
+                    if table is not None:  # z = Tθ: forward with z, θ-step γ∇f (∇_θ = T∇_z and lr γ/T: T cancels)
+                        Sb = table[clients_ix, nb][..., None]                     # (R, n, q, 1)
+                        G = _loss_grad(A @ (Sb * Vb), Ys, ws, ls)
+                        Vb = Vb - g * (np.swapaxes(A, -1, -2) @ G)
+                        continue
                     out = s * (A @ Vb)
                     G = _loss_grad(out, Ys, ws, ls)       # (R, n, rows, c), weights included
                     gV = s * (np.swapaxes(A, -1, -2) @ G)
@@ -220,7 +231,7 @@ def train_ist(data: NetworkData, net: TwoLayerNet, gamma: float, rounds: int, *,
                         W1b = W1b - lr * (np.swapaxes(gH, -1, -2) @ Xs)
                     Vb = Vb - lr * gV
                 V = V.copy()
-                V[runs_ix, nb] = Vb
+                V[runs_ix, nb] = Vb if table is None else table[clients_ix, nb][..., None] * Vb / n  # x = z/n
                 if tr == "all":
                     W1 = W1.copy()
                     W1[runs_ix, nb] = W1b
@@ -234,9 +245,20 @@ def train_ist(data: NetworkData, net: TwoLayerNet, gamma: float, rounds: int, *,
                 break
     settings = {"method": "ist", "diverged_at": diverged_at, "n": n, "hidden": h, "outputs": c, "activation": act,
                 "loss": ls, "train": tr, "gamma": g, "rounds": int(rounds), "local_steps": t, "runs": R,
-                "seed": int(seed), "first_run": int(first_run), "batch": batch, "scale": s, "sketch": sketch.spec,
+                "seed": int(seed), "first_run": int(first_run), "batch": batch,
+                "scale": s if table is None else "table", "sketch": sketch.spec,
                 "data": data.name, "split": data.split}
     return NetworkRun("ist", rec, losses, W1, V, kept, settings)
+
+
+def _check_table(table: ArrayLike, n: int, hidden: int, train: Train, scale: float | None) -> FloatArray:
+    """A per-(client, neuron) scale table ``T`` (n, h): finite, positive, last layer only, not with ``scale``."""
+    T = np.asarray(table, dtype=float)
+    if T.shape != (n, hidden) or not np.all(np.isfinite(T)) or not np.all(T > 0):
+        raise ParameterError(f"scale_table must be a finite positive ({n}, {hidden}) array (clients x hidden)")
+    if train != "last" or scale is not None:
+        raise ParameterError("scale_table is for train='last' alone, and replaces scale")
+    return T
 
 
 def _loss_grad(out: FloatArray, Y: FloatArray, w: FloatArray, loss: Loss) -> FloatArray:
