@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import dynamics as bench_dyn  # noqa: E402
 from benchmarks import lemmas as bench_lemmas  # noqa: E402
+from benchmarks import network_command as bench_network  # noqa: E402
 from benchmarks import simulate as bench_sim  # noqa: E402
 from benchmarks import structured_constants as bench_structured_constants  # noqa: E402
 from benchmarks import sweep as bench_sweep  # noqa: E402
@@ -246,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     lines += [""] + (bench_structured_constants.section(96, 1, sketches=("perm",)) if q else
                      bench_structured_constants.section(10_000, 3))
     lines += [""] + bench_lemmas.section(q)
+    lines += [""] + bench_network.section(q)
     v = verify_fast_time()
     lines += ["", "## `isttheory verify --fast`", "", "| wall s | of which import s | exit code |", "|---|---|---|",
               f"| {v['verify_s']:.1f} | {v['import_s']:.1f} | {v['rc']} |", ""]
