@@ -152,3 +152,39 @@ def test_a_wrong_structured_bias_breaks_the_sec41_section(tmp_path):
         mod.write_text(text.replace(right, wrong))
         with pytest.raises(CellExecutionError, match=message):
             _run_with_package(section, bad)
+
+
+NETWORK_BRIDGE_HEADING = "## 1. The exact bridge"
+_SCALE = "s = float(n) if scale is None else check_step_size(scale)"
+_B = 'B = np.einsum("nmj,nm,nmc->njc", Phi, w, data.Y)'
+NETWORK_MUTANTS = {
+    # the client step without the Perm-q scale: the hidden output scaled by 1 instead of n
+    "hidden-output-unscaled": ("train.py", _SCALE, "s = 1.0 if scale is None else check_step_size(scale)",
+                               "bridge iterates differ at t = 1"),
+    # the bridge's b_i = Φ_iᵀY_i/m_i off by a factor 2
+    "b-doubled": ("bridge.py", _B, "B = 2 * " + _B.removeprefix("B = "), "bridge iterates differ at t = 1"),
+}
+
+
+@pytest.mark.skipif(not (ROOT / "notebooks" / "10_network.ipynb").exists(), reason="notebook not written")
+def test_perturbing_the_network_step_or_bridge_breaks_its_notebook(tmp_path):
+    """Perturb the network in copies of the library: the client step with the hidden output scaled by 1 instead of
+    ``n`` (train.py), or the bridge's ``b_i`` doubled (bridge.py). Notebook 10's bridge section must fail on its own
+    assertion for each; the unperturbed copy passes. (Only the imports and that section are executed.)"""
+    from nbclient.exceptions import CellExecutionError
+
+    nb_path = ROOT / "notebooks" / "10_network.ipynb"
+    section = _imports_and_section(nb_path, NETWORK_BRIDGE_HEADING, tmp_path / "nb10_bridge.ipynb")
+    good = tmp_path / "good"
+    shutil.copytree(ROOT / "isttheory", good / "isttheory")
+    _run_with_package(section, good)  # the copy itself works
+
+    for name, (module, right, wrong, message) in NETWORK_MUTANTS.items():
+        bad = tmp_path / name
+        shutil.copytree(ROOT / "isttheory", bad / "isttheory")
+        mod = bad / "isttheory" / "network" / module
+        text = mod.read_text()
+        assert text.count(right) == 1, f"network/{module} changed: update {name}"
+        mod.write_text(text.replace(right, wrong))
+        with pytest.raises(CellExecutionError, match=message):
+            _run_with_package(section, bad)
