@@ -107,8 +107,11 @@ def test_paper_claims_roll_up():
     run = run_verify(default_instances()[:5], Settings(fast=True, seed=0))
     rows = {r["id"]: r for r in roll_up(run.findings)}
     lemma_rows = {c.id for c, _ in run.findings if c.id.startswith("lemma:")}
-    assert set(rows) == {pc.id for pc in PAPER_CLAIMS} | lemma_rows  # lemma files get rows of their own
-    assert len(lemma_rows) == 17
+    network_rows = {"network-bridge", "network-local-model"}  # issue 18's findings: not paper claims
+    assert set(rows) == {pc.id for pc in PAPER_CLAIMS} | lemma_rows | network_rows  # each gets a row of its own
+    assert len(PAPER_CLAIMS) == 17 and len(lemma_rows) == 17
+    assert rows["network-bridge"]["verdict"] == "VERIFIED"
+    assert rows["network-local-model"]["verdict"] == "INCONCLUSIVE"  # fast: it runs under verify --full
     assert rows["lemma:thm2-printed"]["verdict"] == "REFUTED (expected)"
     assert rows["lemma:thm2-corrected"]["verdict"] == "SURVIVED"
     assert rows["theorem2"]["verdict"] == "CORRECTED"

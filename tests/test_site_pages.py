@@ -79,3 +79,17 @@ def test_table_cells_cannot_break_a_row_or_open_math():
 def test_page_paths_are_exactly_the_pages_written():
     """``page_paths`` (what test_repository_paths accepts as link targets in docs/) cannot drift from ``pages``."""
     assert sorted(site.page_paths()) == sorted(p.path for p in site.pages(_run()))
+
+
+def test_claims_beyond_the_paper_get_a_section_of_their_own():
+    """Issue 18's network findings are no paper claim's verifier: the catalogue lists them with their status and
+    findings (a REFUTED one in red), and a run without them has no such section."""
+    claim = _claim("network-bridge")
+    assert "Beyond the paper" not in _page(site.pages(_run(_derivation_pair("eq10"))), "claims/index.md")
+    for verdict in (Verdict.VERIFIED, Verdict.REFUTED):
+        f = Finding(verdict, {"max_abs_diff": 1e-16}, "exact bridge (12)", variant="iterates+monte-carlo",
+                    claim_id=claim.id, instance="digits network")
+        page = _page(site.pages(_run((claim, f))), "claims/index.md")
+        assert "## Beyond the paper" in page and "### `network-bridge`" in page
+        assert f'status-{verdict.value}">{verdict.value}' in page and "digits network" in page
+        assert claim.statement in page

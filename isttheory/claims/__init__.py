@@ -1,6 +1,6 @@
 """Claims registry; importing this package registers the built-in claims."""
 
-from . import asymptotic, bounds, foundation, lemmas, proofs, theorem1  # noqa: F401  (registers claims)
+from . import asymptotic, bounds, foundation, lemmas, network, proofs, theorem1  # noqa: F401  (registers claims)
 from .instances import Instance, default_instances
 from .registry import Claim, Finding, Settings, Verdict, claims, get, register, unregister
 

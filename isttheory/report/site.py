@@ -113,6 +113,12 @@ class SiteModel:
         mine = _equation_numbers(pc.equations)
         return [lm for lm in self.lemmas if mine & _equation_numbers(" ".join(lm.equations))]
 
+    def others(self) -> list[str]:
+        """Registry claims of the run that are neither a paper claim's verifier nor a lemma file (issue 18's
+        network findings, plugin claims), in run order."""
+        covered = {s.claim for pc in PAPER_CLAIMS for s in pc.sources}
+        return [cid for cid in self.by_claim if cid not in covered and not cid.startswith("lemma:")]
+
     def lemma_verdict(self, lemma: Lemma) -> str:
         row = self.rows.get(f"lemma:{lemma.id}")
         return str(row["verdict"]) if row else "INCONCLUSIVE"
@@ -263,6 +269,26 @@ def dependency_dot(model: SiteModel) -> str:
     return "\n".join(out + ["}"])
 
 
+def _other_claims(model: SiteModel) -> list[str]:
+    """The section of the claims that are not the paper's (:meth:`SiteModel.others`): statement, status, findings."""
+    ids = model.others()
+    if not ids:
+        return []
+    lines = ["", "## Beyond the paper", "",
+             "Registered claims that are not claims of the paper (issue 18's findings on a two-layer network, and any "
+             "plugin claim), each with its own status.", ""]
+    for cid in ids:
+        pairs = model.by_claim[cid]
+        c = pairs[0][0]
+        row = model.rows.get(cid, {})
+        verdict = str(row.get("verdict", "INCONCLUSIVE"))
+        lines += [f"### `{cid}` ({_cell(', '.join(c.equations))})", ""]
+        if c.statement:
+            lines += [_display_math(c.statement), ""]
+        lines += [f"**Status:** {_status(verdict)}", ""] + _findings_table(pairs) + [""]
+    return lines
+
+
 def catalogue_page(model: SiteModel) -> SitePage:
     """The catalogue: every paper claim and lemma file with its status, the legend and the graph."""
     lines = ["# Claims catalogue", "",
@@ -276,6 +302,7 @@ def catalogue_page(model: SiteModel) -> SitePage:
         lines.append(f"| [{pc.id}]({_slug(pc.id)}.md) | {_cell(pc.equations)} | {_cell(pc.statement)} | "
                      f"{_status(verdict_label(str(row['verdict']), row))} |")
     lines += ["", "## Lemma files", ""] + _lemma_rows(model, model.lemmas)
+    lines += _other_claims(model)
     lines += ["", "## Status", "", "| status | meaning |", "|---|---|"]
     lines += [f"| {_status(k)} | {v} |" for k, v in STATUS_MEANING.items()]
     lines += ["", "## Dependency graph", "",
