@@ -117,8 +117,9 @@ def local_quadratic(data: NetworkData, net: TwoLayerNet) -> LocalModel:
     check_memory(8 * (data.n * P * P + 2 * rows * P),
                  f"the local quadratic with n = {data.n}, P = hidden x (inputs + outputs) = {P}")
     J = jacobians(data, net)
-    L = np.einsum("nmkP,nm,nmkQ->nPQ", J, data.weights, J)
-    L = 0.5 * (L + np.swapaxes(L, -1, -2))
+    Jw = (J * np.sqrt(data.weights)[:, :, None, None]).reshape(data.n, -1, P)   # rows scaled by √(1/m_i)
+    L = np.swapaxes(Jw, -1, -2) @ Jw        # Σ_rows J_rᵀJ_r/m_i as one batched product (an einsum of the three
+    L = 0.5 * (L + np.swapaxes(L, -1, -2))  # operands without a path was a naive loop: 50 s at P = 1184)
     g = client_gradients(data, net)
     w = to_params(net)
     b = L @ w - g
