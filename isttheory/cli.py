@@ -748,12 +748,12 @@ def _cmd_network(args: argparse.Namespace) -> int:
                                                           is not None else r["z"]),
              num(r["ms_rate"]), f"{conv(r['predicted_converges'])}/{conv(r['measured_bounded'])}",
              num(r["predicted_bias"]), num(r["measured_bias"]), r["model"]) for r in result["gammas"]]
-    print(format_table(["gamma", "limit", "exact at rounds", "measured", "sem", "z", "ms rate",
+    print(format_table(["gamma", "limit", "at rounds", "measured", "sem", "z", "ms rate",
                         "converges pred / bounded meas", "bias |x_inf - x*|", "bias meas", "model"], rows))
-    print(f"limit: lim E F - F_ref; exact at rounds: E F - F_ref over rounds {st['plateau_rounds'][0]}.."
-          f"{st['plateau_rounds'][1]} (train = last), which 'measured' (mean over runs of the gap averaged over "
-          f"those rounds) estimates; z against it where given, else against the limit; bias meas: |E w^K - w*| "
-          f"from the runs' final weights; {result['seconds']:.1f} s")
+    print(f"limit: lim E F - F_ref of the model; at rounds: its E F - F_ref over rounds {st['plateau_rounds'][0]}.."
+          f"{st['plateau_rounds'][1]}, the same rounds as 'measured' (mean over runs of the gap averaged over those "
+          f"rounds); z against 'at rounds' where given, else against the limit; bias meas: |E w^K - w*| from the "
+          f"runs' final weights; {result['seconds']:.1f} s")
     for r in result["gammas"]:
         if r["note"]:
             print(f"note: gamma = {r['gamma']:g}: {r['note']}")

@@ -220,48 +220,52 @@ plt.show()
 # When `W₁` trains too, the loss is not quadratic and no bridge is exact. `network_experiment(train="all")` runs
 # gradient descent on both layers to a near-stationary point `w*`, builds the **local quadratic model** there
 # (`local_quadratic`: `L_i = J_iᵀJ_i/m_i`, the Gauss–Newton part of the Hessian, and `b_i = L_i w* − ∇ℓ_i(w*)`), and
-# predicts the plateau as the limit of Algorithm 1 on that model (`ExactDynamics`) under `perm-groups` over neurons (a neuron's
-# incoming row and outgoing column are one group). IST on the network then starts at `w*`; the measured plateau is
-# `F(W^k) − F(w*)`.
+# runs the exact second-moment recursion of that model under the network's own round. One network round on both
+# layers is the SGD-type form (2) with `all_layer_sketch`: a neuron's outgoing weights scaled by `n` (the release
+# code scales the hidden output) and its incoming weights by `1` (`tests/test_network.py` checks one real round
+# against it to round-off; Algorithm 1 with `n` on every coordinate is off by more than 1e-3). IST on the network then
+# starts at `w*`; the measured plateau is `F(W^k) − F(w*)`, and the model's value over the same rounds ("at rounds")
+# is the fair comparison: its mean-square rate is within `10⁻⁴` of 1, so its limit is reached only after ~10⁵ rounds.
 #
-# This is an approximation, and it has a known structural gap besides the dropped residual curvature: the sketch of the
-# model scales *every* coordinate of a dealt neuron by `n`, while the network scales only its hidden output (`W₁` acts
-# inside `σ`). The model's parameter count is `h·(p + c)` and its exact limit works with `(h·(p+c))²` second moments, so
-# the case is small: `diabetes` (`p = 10`, one output), `h = 4` tanh units.
+# The model's parameter count is `h·(p + c)` and its recursion works with `(h·(p+c))²` second moments, so the case is
+# small: `diabetes` (`p = 10`, one output), `h = 4` tanh units.
 
 # %%
 LOCAL = {n: network_experiment(data="diabetes", train="all", hidden=4, clients=n, split="iid", activation="tanh",
-                               gammas=[0.02, 0.2], rounds=400, runs=20, seed=0, pretrain_rounds=2000)
+                               gammas=[0.02, 0.1], rounds=400, runs=20, seed=0, pretrain_rounds=2000)
          for n in (2, 4)}
 print("diabetes, both layers, h = 4 tanh units, iid, K = 400 rounds, R = 20 runs; Gauss–Newton local quadratic")
-print(f"{'n':>2s} {'‖∇F(w*)‖':>9s} {'γ':>5s} {'predicted (local model)':>23s} {'measured':>9s} {'± sem':>8s} "
-      f"{'predicted/measured':>18s}")
+print(f"{'n':>2s} {'‖∇F(w*)‖':>9s} {'γ':>5s} {'model limit':>11s} {'model at rounds':>15s} {'measured':>9s} "
+      f"{'± sem':>8s} {'model/measured':>14s} {'ms rate':>10s}")
 for n, res in LOCAL.items():
     s = res["settings"]
     assert s["hessian"] == "gauss-newton" and s["grad_norm_at_w_star"] < 0.05, s
     for r in res["gammas"]:
-        assert r["model"] == "local-quadratic" and r["predicted_plateau"] is not None, r
-        print(f"{n:2d} {s['grad_norm_at_w_star']:9.1e} {r['gamma']:5g} {r['predicted_plateau']:23.5f} "
-              f"{r['measured_plateau']:9.5f} {r['sem']:8.5f} {r['predicted_plateau'] / r['measured_plateau']:18.2f}")
+        assert r["model"] == "local-quadratic" and r["predicted_at_plateau_rounds"] is not None, r
+        print(f"{n:2d} {s['grad_norm_at_w_star']:9.1e} {r['gamma']:5g} {r['predicted_plateau']:11.4f} "
+              f"{r['predicted_at_plateau_rounds']:15.4f} {r['measured_plateau']:9.5f} {r['sem']:8.5f} "
+              f"{r['predicted_at_plateau_rounds'] / r['measured_plateau']:14.1f} {r['ms_rate']:10.7f}")
 
 # %% [markdown]
 # **Where the local model predicts, and where it does not** (the assertions pin down both, so the notebook fails if
 # either changes):
 #
-# * it gets the **order of magnitude** and the **stability** (finite plateaus at these `γ`, as the network has), and the
-#   **growth with the number of clients**: both the predicted and the measured plateau are larger at `n = 4` than at
-#   `n = 2`;
-# * it does **not** give the value: it over-predicts the measured plateau by a factor between 1 and 4 here, and it is
-#   nearly flat in `γ` (the bias of the fixed point dominates the model's limit); the network's plateau is nearly flat
-#   too at `n = 2` but falls with `γ` at `n = 4`, which the model misses. It is a local approximation, not the method:
-#   use the exact bridge of §1–2 for statements about IST, and this model only as a rough guide.
+# * it gets the **stability** (a plateau, not divergence, at these `γ`, as the network has) and the **growth with the
+#   number of clients**: both the model's value and the measured plateau are larger at `n = 4` than at `n = 2`;
+# * it does **not** give the value: it **over-predicts** the measured plateau several-fold (8–60× here). The model's
+#   mean drifts along nearly flat directions of `L̄` (mean-square rate `1 − 10⁻⁵`): the bias `‖x^∞ − x*‖` it predicts
+#   (3–6) is larger than the network's measured drift (1–2), because the network's loss is not quadratic there and
+#   holds the weights back. So the quadratic theory bounds the plateau from above on this case (the registered claim
+#   `network-local-model` states exactly that); use the exact bridge of §1–2 for statements about IST.
 
 # %%
 for n, res in LOCAL.items():
     for r in res["gammas"]:
-        ratio = r["predicted_plateau"] / r["measured_plateau"]
-        assert 1.0 < ratio < 4.0, f"n = {n}, γ = {r['gamma']}: predicted/measured = {ratio:.2f}"
-for key in ("predicted_plateau", "measured_plateau"):
+        ratio = r["predicted_at_plateau_rounds"] / r["measured_plateau"]
+        assert ratio > 2.0, f"n = {n}, γ = {r['gamma']}: model/measured = {ratio:.2f}"
+        assert r["predicted_converges"] and r["measured_bounded"], r
+        assert r["predicted_bias"] > r["measured_bias"], r
+for key in ("predicted_at_plateau_rounds", "measured_plateau"):
     assert all(a[key] < b[key] for a, b in zip(LOCAL[2]["gammas"], LOCAL[4]["gammas"], strict=True)), key
 
 # %%

@@ -311,3 +311,31 @@ def test_digits_has_no_nan_features():
     data = network_data("digits", n=8, split="sorted")
     assert np.all(np.isfinite(data.X)) and data.outputs == 10 and data.counts.sum() == 1797
     assert np.all(np.isfinite(features(init_network(data, 16).W1, data, "relu")))
+
+
+def test_a_network_round_on_both_layers_is_form_2_with_the_all_layer_sketch():
+    """One IST round (t = 1, both layers, the real non-quadratic loss) equals ``x − (γ/n) Σ_i C_i∇ℓ_i(C_i x)`` with
+    ``C_i`` the :func:`all_layer_sketch` draw of the same stream (scale n on outgoing, 1 on incoming weights), to
+    round-off; with scale n on the incoming weights too (Algorithm 1 with plain perm-groups), it does not."""
+    from isttheory.network.local_model import all_layer_sketch, client_gradients, from_params, to_params
+    from isttheory.network.model import TwoLayerNet
+    from isttheory.simulate import run_seed_sequences
+    from isttheory.sketches import PermGroups
+
+    data = network_data("diabetes", n=2, rows=60, seed=0)
+    net = init_network(data, 4, "tanh", seed=1)
+    gamma = 0.3
+    run = train_ist(data, net, gamma, 1, train="all", runs=1, seed=7, record=[1])
+    x = to_params(net)
+    sk = all_layer_sketch(data.n, net)
+
+    def one_round(sketch):
+        rng = np.random.Generator(np.random.PCG64(run_seed_sequences(7, 0)[0]))
+        C = sketch.sample(rng, 1).diagonals()[0]                     # (n, P)
+        step = sum(C[i] * client_gradients(data, from_params(C[i] * x, net))[i] for i in range(data.n))
+        return x - gamma / data.n * step
+
+    got = to_params(TwoLayerNet(run.W1[0], run.V[0], net.activation))
+    assert np.abs(got - one_round(sk)).max() <= 1e-12 * max(1.0, np.abs(x).max())
+    plain = PermGroups(data.n, sk.d, sk.groups)
+    assert np.abs(got - one_round(plain)).max() > 1e-3

@@ -92,14 +92,14 @@ def local_full():
     """The FULL finding on one split, and the real prediction it used (so mutations need not rerun the engine)."""
     mp = pytest.MonkeyPatch()
     seen = []
-    real = claim_module.predict_plateau
+    real = claim_module.predict_at
 
     def spy(*a, **k):
         seen.append(real(*a, **k))
         return seen[-1]
 
     mp.setattr(claim_module, "LOCAL_SPLITS", ("iid",))
-    mp.setattr(claim_module, "predict_plateau", spy)
+    mp.setattr(claim_module, "predict_at", spy)
     try:
         (f,) = _run("network-local-model", FULL)
     finally:
@@ -107,13 +107,13 @@ def local_full():
     return f, seen[0]
 
 
-def test_local_model_within_its_stated_tolerance_and_called_an_approximation(local_full):
-    f, pred = local_full
+def test_local_model_over_predicts_as_stated_and_is_called_an_approximation(local_full):
+    f, th = local_full
     assert f.verdict is Verdict.VERIFIED, f.message
     n = f.numbers
-    assert n["predicted"] == pred.plateau and n["model"] == "local-quadratic"
-    assert n["ratio"] == pytest.approx(n["measured"] / n["predicted"])
-    assert 0.5 <= n["ratio"] <= 2.0 and n["factor"] == 2.0
+    assert n["predicted_at_rounds"] == pytest.approx(float(th.exact_tail.mean())) and n["model"] == "local-quadratic"
+    assert n["ratio"] == pytest.approx(n["predicted_at_rounds"] / n["measured"])
+    assert n["ratio"] > 1.0 and n["z_tolerance"] == 4.0
     assert np.isfinite(n["sem"]) and n["sem"] > 0
     assert "approximation" in f.method and "Gauss-Newton" in f.method
     claim = get("network-local-model")
@@ -122,13 +122,12 @@ def test_local_model_within_its_stated_tolerance_and_called_an_approximation(loc
     assert "approximation" in claim.statement
 
 
-@pytest.mark.parametrize("factor", [10.0, 0.1])
-def test_mutation_wrong_prediction_refutes_the_local_model(monkeypatch, local_full, factor):
-    _, pred = local_full
+def test_mutation_an_under_predicting_model_refutes_the_local_model(monkeypatch, local_full):
+    """The mutation: the model's value divided by 100 (below the measured plateau) must come out REFUTED."""
+    _, th = local_full
     monkeypatch.setattr(claim_module, "LOCAL_SPLITS", ("iid",))
-    monkeypatch.setattr(claim_module, "predict_plateau",
-                        lambda *a, **k: replace(pred, plateau=factor * pred.plateau))
+    monkeypatch.setattr(claim_module, "predict_at", lambda *a, **k: replace(th, exact_tail=th.exact_tail / 100))
     (f,) = _run("network-local-model", FULL)
     assert f.verdict is Verdict.REFUTED and get("network-local-model").unexpected(f)
-    assert not 0.5 <= f.numbers["ratio"] <= 2.0
-    assert "outside a factor 2" in f.message
+    assert f.numbers["ratio"] < 1.0
+    assert "exceeds the model's value" in f.message

@@ -35,7 +35,7 @@ from ..arrays import FloatArray
 from ..errors import ParameterError
 from ..problem import QuadraticProblem
 from ..resources import check_fits as check_memory
-from ..sketches.groups import PermGroups
+from ..sketches.groups import ScaledPermGroups
 from .data import NetworkData
 from .model import TwoLayerNet, activate, network_loss
 from .train import check_fits, train_gd
@@ -65,9 +65,21 @@ def neuron_groups(hidden: int, inputs: int, outputs: int) -> list[list[int]]:
     return [list(range(j * w, (j + 1) * w)) for j in range(hidden)]
 
 
-def all_layer_sketch(n: int, net: TwoLayerNet) -> PermGroups:
-    """``perm-groups`` over :func:`neuron_groups`: IST's neuron deal on both layers."""
-    return PermGroups(n, parameter_count(net), neuron_groups(net.hidden, net.inputs, net.outputs))
+def all_layer_sketch(n: int, net: TwoLayerNet) -> ScaledPermGroups:
+    """IST's neuron deal on both layers as a sketch: ``perm-groups`` over :func:`neuron_groups` with scale ``n`` on
+    a neuron's outgoing weights and ``1`` on its incoming ones.
+
+    Why those scales: client ``i`` trains ``θ`` (its neurons' weights) on ``ℓ_i(C̃θ)`` with ``C̃ = Diag(1 on W₁,
+    n on W₂)`` (the release code scales the hidden *output* by ``n``), step ``γ/n``, and the server puts ``θ`` back.
+    One local step from ``θ = x`` on the owned block is ``x⁺ = x − (γ/n) Σ_i C_i∇ℓ_i(C_i x)`` with
+    ``C_i = Diag(owned)·C̃``: the SGD-type form (2) with this sketch, for any loss (``tests/test_network.py`` checks
+    one network round against it). It is *not* Algorithm 1 with scale ``n`` on both layers (which would also
+    multiply the incoming rows by ``n``), and with ``t > 1`` local steps it is not Algorithm 1 with any sketch
+    (``(γ/n)C_i² ≠ γC_i`` on the incoming weights), so the local model predicts ``t = 1`` only."""
+    w = net.inputs + net.outputs
+    scales = np.tile(np.concatenate([np.ones(net.inputs), np.full(net.outputs, float(n))]), net.hidden)
+    assert scales.size == net.hidden * w
+    return ScaledPermGroups(n, parameter_count(net), neuron_groups(net.hidden, net.inputs, net.outputs), scales)
 
 
 def jacobians(data: NetworkData, net: TwoLayerNet) -> FloatArray:

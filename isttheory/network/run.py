@@ -22,11 +22,12 @@ from ..errors import ISTError, ParameterError
 from ..resources import SMALL_BLAS_D, small_blas
 from .bridge import compare_exact, compare_iterates, last_layer_problem
 from .data import network_data
-from .local_model import local_quadratic, trained_point
+from .local_model import LocalModel, local_quadratic, trained_point
 from .model import TwoLayerNet, check_activation, init_network
 from .predict import (
     GammaTheory,
     LastLayerTheory,
+    LocalTheory,
     last_layer_optimum,
     measure_plateau,
     measured_bias,
@@ -93,7 +94,8 @@ def network_experiment(*, data: str = "digits", hidden: int = 256, clients: int 
                                 "deal": "precond-perm (23)" if precond else "perm (7), as the release code"}
     if precond and tr != "last":
         raise ParameterError("the preconditioned deal (23) is built for train = last (the exact quadratic's diagonals)")
-    local, theory = None, None
+    local: LocalModel | None = None
+    theory: LastLayerTheory | LocalTheory | None = None
     if tr == "last":
         start, f_ref = last_layer_optimum(nd, net)
         theory = LastLayerTheory(nd, start, local_steps, precond)
@@ -102,6 +104,7 @@ def network_experiment(*, data: str = "digits", hidden: int = 256, clients: int 
     else:
         start, gd_step = trained_point(nd, net, pretrain_rounds)
         local = local_quadratic(nd, start)
+        theory = LocalTheory(nd, local)
         f_ref = local.loss_at_star
         settings.update(reference=f"F(w*), w* after {pretrain_rounds} GD steps of size {gd_step:.4g}; IST starts "
                         "there", pretrain_rounds=pretrain_rounds, grad_norm_at_w_star=local.grad_norm,
@@ -115,11 +118,12 @@ def network_experiment(*, data: str = "digits", hidden: int = 256, clients: int 
     curves: list[dict[str, Any]] = []
     with small_blas(SMALL_BLAS_D), ThreadPoolExecutor(max_workers=1) as pool:
         jobs = [pool.submit(predict_at, nd, start, g, K, tail, local_steps, local, theory) for g in gammas]
-        bridge = (bridge_summary(nd, start, gammas[0], local_steps, runs, seed, theory, precond) if tr == "last"
-                  else None)
+        bridge = (bridge_summary(nd, start, gammas[0], local_steps, runs, seed, theory, precond)
+                  if isinstance(theory, LastLayerTheory) else None)
         for g, job in zip(gammas, jobs, strict=True):
             run = train_ist(nd, start, g, K, loss="squared", train=tr, local_steps=local_steps, runs=runs,
-                            seed=seed, record=record, scale_table=None if theory is None else theory.table)
+                            seed=seed, record=record,
+                            scale_table=theory.table if isinstance(theory, LastLayerTheory) else None)
             th = job.result()
             pred, exact_tail = th.plateau, th.exact_tail
             rows_out.append(_row(th, run, f_ref, start))

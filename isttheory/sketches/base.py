@@ -370,7 +370,7 @@ class OwnedWithScaleN(DiagonalSketch):
         return True
 
     @property
-    def merge_constant(self) -> float:
+    def merge_constant(self) -> float | None:
         """``1``: every coordinate is owned by one client with scale ``n``, so ``(1/n) Σ C_i = I``."""
         return 1.0
 

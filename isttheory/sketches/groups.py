@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..arrays import FloatArray
 from ..errors import IncompatibleSketchError, SketchSpecError
 from .base import (
     IndexDraw,
@@ -189,3 +190,51 @@ class PermGroups(OwnedWithScaleN):
 
 
 
+
+
+class ScaledPermGroups(PermGroups):
+    """``perm-groups`` with a fixed scale ``s_j`` per coordinate (the same for every client) instead of ``n``:
+    ``C_i = Σ_{j owned by i} s_j e_j e_jᵀ``. The deal is :class:`PermGroups`' (same draws from the same generator).
+    Not a spec family: built in code, e.g. by :func:`isttheory.network.local_model.all_layer_sketch`, where a
+    neuron's outgoing weights carry ``n`` (the release code scales the hidden output) and its incoming ones ``1``.
+    ``(1/n) Σ C_i = Diag(s)/n``: perfect reconstruction only when every ``s_j = n``."""
+
+    def __init__(self, n: int, d: int, groups: Sequence[Sequence[int]], scales: Any,
+                 source: str | None = None) -> None:
+        super().__init__(n, d, groups, source)
+        s = np.asarray(scales, dtype=float)
+        if s.shape != (self.d,) or not np.all(np.isfinite(s)) or not np.all(s > 0):
+            raise IncompatibleSketchError(f"scaled perm-groups needs {self.d} finite positive coordinate scales")
+        self.scales = s
+
+    def __repr__(self) -> str:
+        return (f"ScaledPermGroups(n={self.n}, d={self.d}, groups={[list(grp) for grp in self.groups]}, "
+                f"scales={self.scales.tolist()})")
+
+    @property
+    def spec(self) -> str:
+        return "perm-groups (coordinate scales)"
+
+    def scale_table(self) -> FloatArray:
+        return np.broadcast_to(self.scales, (self.n, self.d)).copy()
+
+    def exact_scale(self, L: Any = None) -> np.ndarray:
+        """The float scales as exact rationals (SymPy)."""
+        import sympy as sp
+
+        return np.broadcast_to(np.array([sp.Rational(float(v)) for v in self.scales], dtype=object),
+                               (self.n, self.d)).copy()
+
+    @property
+    def perfect_reconstruction(self) -> bool:
+        return bool(np.all(self.scales == self.n))
+
+    @property
+    def merge_constant(self) -> float | None:
+        """``κ`` when every scale is the same ``s`` (then ``(1/n) Σ C_i = (s/n) I``), else ``None``."""
+        return float(self.scales[0]) / self.n if np.all(self.scales == self.scales[0]) else None
+
+    def _draws(self, sigma: IntArray) -> IndexDraw:
+        base = super()._draws(sigma)
+        scales = np.where(base.scales == 0, 0.0, self.scales[base.coords])
+        return IndexDraw(base.coords, scales, disjoint=base.disjoint, covers=base.covers, d=self.d)

@@ -259,10 +259,24 @@ def _sizes(letters: str, n: int, d: int) -> tuple[int, ...]:
     return tuple(n if ch in SLOT_LETTERS else d for ch in letters)
 
 
+PATH_MAX_INTERMEDIATE = 2**26
+"""Largest intermediate (float64 entries, 512 MiB) a contraction path may use when NumPy's default limit (the
+largest operand) leaves no pairwise order."""
+
+
 def _path(subscripts: str, n: int, d: int) -> list[Any]:
-    """Optimal pairwise contraction order (``np.einsum_path`` format) for operands of these letters."""
+    """Optimal pairwise contraction order (``np.einsum_path`` format) for operands of these letters.
+
+    ``np.einsum_path`` caps intermediates at the largest operand by default; when no pairwise order fits, it
+    returns one step over three or more operands, which ``np.einsum`` then evaluates as a naive nested loop (the
+    grouped sketches' lifted contractions at d = 66: minutes for one call). Then the path is planned again with
+    intermediates up to :data:`PATH_MAX_INTERMEDIATE` (the default path, where it is pairwise, is kept: same
+    numbers as before)."""
     dummies = [np.broadcast_to(np.zeros(()), _sizes(s, n, d)) for s in subscripts.split("->")[0].split(",")]
-    return list(np.einsum_path(subscripts, *dummies, optimize="optimal")[0])
+    path = list(np.einsum_path(subscripts, *dummies, optimize="optimal")[0])
+    if any(len(step) > 2 for step in path[1:]):
+        path = list(np.einsum_path(subscripts, *dummies, optimize=("optimal", PATH_MAX_INTERMEDIATE))[0])
+    return path
 
 
 def _steps(subscripts: str, path: Sequence[Any]) -> list[tuple[tuple[int, ...], str]]:
