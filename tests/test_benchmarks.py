@@ -22,7 +22,8 @@ def test_run_all_quick_writes_benchmarks_md(tmp_path):
     text = out.read_text()
     for heading in ("dense oracle", "whole simulate command",
                     "Python loop", "bandwidth", "Scale", "second-moment dynamics", "SDP",
-                    "verify --fast", "Sweep", "certified counterexample", "instances per second"):
+                    "verify --fast", "Sweep", "certified counterexample", "instances per second",
+                    "whole `network` command"):
         assert heading in text
 
 

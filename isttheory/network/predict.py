@@ -167,11 +167,10 @@ def predict_at(data: NetworkData, net: TwoLayerNet, gamma: float, rounds: int = 
             if local_steps != 1:
                 return GammaTheory(PlateauPrediction(g, None, model, LOCAL_STEPS_NOTE))
             lt = theory if isinstance(theory, LocalTheory) and theory.local is local else LocalTheory(data, local)
-            with small_blas(local.problem.d):
-                ex = ExactDynamics(local.problem, lt.sketch, g, "sgd", 1, x0=local.w_star, moments=lt.moments)
-                rate, lim = ex.ms_rate, ex.limit
-                f_lim = None if lim is None else ex.metrics(*lim)["f"] - local.f_at_star
-                res_l = None if tail is None else ex.run(rounds, np.union1d(tail, [rounds]))
+            ex = ExactDynamics(local.problem, lt.sketch, g, "sgd", 1, x0=local.w_star, moments=lt.moments)
+            rate, lim = ex.ms_rate, ex.limit
+            f_lim = None if lim is None else ex.metrics(*lim)["f"] - local.f_at_star
+            res_l = None if tail is None else ex.run(rounds, np.union1d(tail, [rounds]))
             bias = None if lim is None else float(np.linalg.norm(lim[0] - local.w_star))
             if res_l is None or tail is None or res_l.diverged_at is not None:
                 return GammaTheory(_plateau(g, f_lim, model), rate, bias)
@@ -180,9 +179,8 @@ def predict_at(data: NetworkData, net: TwoLayerNet, gamma: float, rounds: int = 
                                float(np.linalg.norm(res_l.mean[-1] - local.w_star)))
         th = theory if isinstance(theory, LastLayerTheory) else LastLayerTheory(data, net, local_steps)
         dyn = th.dynamics(g)
-        with small_blas(net.hidden):
-            rate, lim, f_lim = dyn.ms_rate, dyn.limit, dyn.limit_f
-            res = None if tail is None else dyn.run(rounds, np.union1d(tail, [rounds]))
+        rate, lim, f_lim = dyn.ms_rate, dyn.limit, dyn.limit_f
+        res = None if tail is None else dyn.run(rounds, np.union1d(tail, [rounds]))
     except (EnumerationTooLargeError, ResourceError, ConvergenceError) as exc:
         return GammaTheory(PlateauPrediction(g, None, model, _refused(exc)))
     bias = None if lim is None else float(np.linalg.norm(lim[0] - th.x0))

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..errors import ISTError, ParameterError
-from ..resources import SMALL_BLAS_D, small_blas
+from ..resources import small_blas
 from .bridge import compare_exact, compare_iterates, last_layer_problem
 from .data import network_data
 from .local_model import LocalModel, local_quadratic, trained_point
@@ -78,7 +79,7 @@ def network_experiment(*, data: str = "digits", hidden: int = 256, clients: int 
                        precond: bool = False) -> dict[str, Any]:
     """Run the experiment (module docstring) and return the command's JSON document.
 
-    The theory of each step size (limit and exact curve, one BLAS thread) runs in a worker thread while the
+    The theory of each step size (limit and exact curve) runs in a worker thread while the
     network trains in this one: the two are independent and deterministic, so the result does not depend on
     the overlap (NumPy and BLAS release the GIL in the heavy parts). ``precond``: deal with the preconditioned
     Perm-1 (23) instead of the release code's Perm-q (``train="last"``, ``hidden = clients``)."""
@@ -116,20 +117,28 @@ def network_experiment(*, data: str = "digits", hidden: int = 256, clients: int 
     record = np.union1d(tail, np.unique(np.linspace(0, K, 101).astype(np.int64)))
     rows_out: list[dict[str, Any]] = []
     curves: list[dict[str, Any]] = []
-    with small_blas(SMALL_BLAS_D), ThreadPoolExecutor(max_workers=1) as pool:
-        jobs = [pool.submit(predict_at, nd, start, g, K, tail, local_steps, local, theory) for g in gammas]
-        bridge = (bridge_summary(nd, start, gammas[0], local_steps, runs, seed, theory, precond)
-                  if isinstance(theory, LastLayerTheory) else None)
-        for g, job in zip(gammas, jobs, strict=True):
-            run = train_ist(nd, start, g, K, loss="squared", train=tr, local_steps=local_steps, runs=runs,
-                            seed=seed, record=record,
-                            scale_table=theory.table if isinstance(theory, LastLayerTheory) else None)
-            th = job.result()
-            pred, exact_tail = th.plateau, th.exact_tail
-            rows_out.append(_row(th, run, f_ref, start))
-            curves.append({"gamma": float(g), "iters": run.iters, "measured": run.loss.mean(axis=1) - f_ref,
-                           "predicted": pred.plateau,
-                           "exact_iters": None if exact_tail is None else tail, "exact": exact_tail})
+    # one BLAS thread while the theory (worker thread) and the training (this thread) overlap; the default threads
+    # again once the last training is done and only the theory may be left
+    limiter = threadpool_limits(limits=1, user_api="blas")
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            jobs = [pool.submit(predict_at, nd, start, g, K, tail, local_steps, local, theory) for g in gammas]
+            bridge = (bridge_summary(nd, start, gammas[0], local_steps, runs, seed, theory, precond)
+                      if isinstance(theory, LastLayerTheory) else None)
+            runs_done = []
+            for g in gammas:
+                runs_done.append(train_ist(nd, start, g, K, loss="squared", train=tr, local_steps=local_steps,
+                                           runs=runs, seed=seed, record=record,
+                                           scale_table=theory.table if isinstance(theory, LastLayerTheory) else None))
+            limiter.restore_original_limits()
+            for g, job, run in zip(gammas, jobs, runs_done, strict=True):
+                th = job.result()
+                rows_out.append(_row(th, run, f_ref, start))
+                curves.append({"gamma": float(g), "iters": run.iters, "measured": run.loss.mean(axis=1) - f_ref,
+                               "predicted": th.plateau.plateau,
+                               "exact_iters": None if th.exact_tail is None else tail, "exact": th.exact_tail})
+    finally:
+        limiter.restore_original_limits()
     if out is not None:
         from .figures import curve_figure, plateau_figure, save
 
