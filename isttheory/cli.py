@@ -755,6 +755,9 @@ def _cmd_network(args: argparse.Namespace) -> int:
           f"rounds); z against 'at rounds' where given, else against the limit; bias meas: |E w^K - w*| from the "
           f"runs' final weights; {result['seconds']:.1f} s")
     for r in result["gammas"]:
+        if r.get("thm2_plateau") is not None:
+            print(f"gamma = {r['gamma']:g}: Theorem 2's neighbourhood under (23), halved to a loss gap: "
+                  f"{r['thm2_plateau']:.6g} (the limit of form (2); the network runs Algorithm 1, limit above)")
         if r["note"]:
             print(f"note: gamma = {r['gamma']:g}: {r['note']}")
     return 0

@@ -215,3 +215,17 @@ def test_precond_converges_where_perm_diverges(diabetes6):
     assert plain["predicted_converges"] is False and plain["measured_bounded"] is False
     assert pre["predicted_converges"] is True and pre["measured_bounded"] is True
     assert pre["z_at_plateau_rounds"] <= 4.0
+
+
+def test_theorem2_neighbourhood_is_form_2s_limit_under_the_preconditioned_deal(diabetes6):
+    """``thm2_plateau`` (Theorem 2's ``‖h‖²_L̄ + γσ²/(2 − γ)``, halved: a loss gap) equals the exact limit of the
+    SGD-type form (2) under (23) on the network's last-layer problem to 1e-9, and differs from the network's
+    Algorithm 1 (6) limit, which is what the network reaches."""
+    data, net = diabetes6
+    start, _ = last_layer_optimum(data, net)
+    th = LastLayerTheory(data, start, precond=True)
+    pred = predict_at(data, start, 0.2, theory=th)
+    prob, sk = th.moments.problems[0], th.moments.sketch
+    form2 = ExactDynamics(prob, sk, 0.2, "sgd", 1, x0=start.V[:, 0]).limit_metrics
+    assert pred.thm2_plateau == pytest.approx(0.5 * form2["grad2_Linv"], rel=1e-9)
+    assert abs(pred.thm2_plateau - pred.plateau.plateau) > 0.1 * pred.plateau.plateau

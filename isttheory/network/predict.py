@@ -37,6 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..arrays import FloatArray
+from ..bounds import thm2_limit
 from ..dynamics import ExactDynamics
 from ..errors import ConvergenceError, EnumerationTooLargeError, ResourceError
 from ..moments import SketchMoments
@@ -152,6 +153,11 @@ class GammaTheory:
     bias_limit: float | None = None
     exact_tail: FloatArray | None = None
     bias_at_rounds: float | None = None
+    thm2_plateau: float | None = None
+    """With the preconditioned deal (23) (``train="last"``): ``½ Σ_k (‖h_k‖²_L̄ + γσ_k²/(2 − γ))``, Theorem 2's limit
+    of ``E‖x − x*‖²_L̄ = 2(E f − f*)`` (:func:`~isttheory.bounds.thm2_limit`) summed over the outputs. It is the exact
+    limit of the SGD-type form (2) under (23); the network runs Algorithm 1 (6), whose merge ``P̄`` is not ``I``
+    under (23), so the two differ and the table shows by how much."""
 
 
 def predict_at(data: NetworkData, net: TwoLayerNet, gamma: float, rounds: int = 0,
@@ -184,12 +190,27 @@ def predict_at(data: NetworkData, net: TwoLayerNet, gamma: float, rounds: int = 
     except (EnumerationTooLargeError, ResourceError, ConvergenceError) as exc:
         return GammaTheory(PlateauPrediction(g, None, model, _refused(exc)))
     bias = None if lim is None else float(np.linalg.norm(lim[0] - th.x0))
+    thm2 = _thm2_plateau(th, g) if th.precond else None
     if res is None or tail is None:
-        return GammaTheory(_plateau(g, None if f_lim is None else f_lim - th.f_star, model), rate, bias)
+        return GammaTheory(_plateau(g, None if f_lim is None else f_lim - th.f_star, model), rate, bias,
+                           thm2_plateau=thm2)
     done = res.diverged_at is None and res.iters.size == np.union1d(tail, [rounds]).size
     return GammaTheory(_plateau(g, None if f_lim is None else f_lim - th.f_star, model), rate, bias,
                        res.f[np.isin(res.iters, tail)] - th.f_star if done else None,
-                       float(np.linalg.norm(res.mean[-1] - th.x0)) if done else None)
+                       float(np.linalg.norm(res.mean[-1] - th.x0)) if done else None, thm2)
+
+
+def _thm2_plateau(th: LastLayerTheory, gamma: float) -> float | None:
+    """:attr:`GammaTheory.thm2_plateau` (``None`` when ``L̄`` is singular: no ``x*``, or ``γ ≥ 2``)."""
+    if gamma >= 2.0:
+        return None
+    total = 0.0
+    for mo in th.moments.moments:
+        if not mo.problem.is_L_bar_positive_definite:
+            return None
+        h = mo.h
+        total += 0.5 * thm2_limit(gamma, float(h @ np.asarray(mo.problem.L_bar) @ h), mo.sigma2_at_x_star)
+    return total
 
 
 def _plateau(gamma: float, gap: float | None, model: Model) -> PlateauPrediction:

@@ -168,6 +168,7 @@ def _row(th: GammaTheory, run: NetworkRun, f_ref: float, start: TwoLayerNet) -> 
             "model": pred.model, "z": z, "predicted_at_plateau_rounds": at_rounds, "z_at_plateau_rounds": z_rounds,
             "ms_rate": th.ms_rate, "predicted_converges": None if th.ms_rate is None else bool(th.ms_rate < 1.0),
             "measured_bounded": not run.diverged,
+            "thm2_plateau": th.thm2_plateau,
             "predicted_bias": th.bias_limit, "predicted_bias_at_rounds": th.bias_at_rounds,
             "measured_bias": None if run.diverged else _finite(measured_bias(run, start)),
             "note": note}
